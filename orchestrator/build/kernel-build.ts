@@ -1,0 +1,144 @@
+// Build stage for the kernel: olddefconfig with a subset check, bzImage and UAPI headers, incremental.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CacheLayout } from '../cache.ts';
+import type { RunEvents } from '../events.ts';
+import type { ExecPort } from '../exec/exec-port.ts';
+import { checkSubset, describeDropped, parseDotConfig, type DroppedOption, type KconfigRequest } from '../kconfig/kconfig.ts';
+import { VmTestError } from '../outcome.ts';
+import type { PreparedTree } from '../source/workspace.ts';
+import { buildEnv, compilerFor } from './build-env.ts';
+import { compilerErrors, progressStep } from './make-output.ts';
+
+export interface KernelBuild {
+  buildDir: string;
+  bzImage: string;
+  /** headers_install output: <buildDir>/usr/include. */
+  headersDir: string;
+  configPath: string;
+  /** Nothing was rebuilt: the stamp matched the tree and config. */
+  cached: boolean;
+  elapsedMs: number;
+}
+
+export interface KernelBuildContext {
+  exec: ExecPort;
+  events: RunEvents;
+  cache: CacheLayout;
+  sourceId: string;
+  tree: PreparedTree;
+  request: KconfigRequest;
+  jobs: number;
+  ccache: boolean;
+  logFile: string;
+  signal?: AbortSignal;
+}
+
+interface Stamp {
+  treeId: string;
+  configHash: string;
+  steps: number;
+}
+
+export function buildDirFor(cache: CacheLayout, sourceId: string, request: KconfigRequest): string {
+  return join(cache.builds, `${sourceId}-${request.hash()}`);
+}
+
+async function readStamp(path: string): Promise<Stamp | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Stamp;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why an option was dropped: unknown to this tree's Kconfig, or its dependencies are not met. */
+async function explainDropped(ctx: KernelBuildContext, dropped: DroppedOption): Promise<string> {
+  const symbol = dropped.entry.name.replace(/^CONFIG_/, '');
+  const grep = await ctx.exec.run({
+    command: 'git',
+    args: ['grep', '-n', '-E', `^\\s*(menu)?config ${symbol}$`, '--', '*Kconfig*'],
+    cwd: ctx.tree.worktree,
+  });
+  if (grep.exitCode !== 0 || !grep.stdout.trim()) return 'unknown option: no Kconfig file in this tree defines it';
+  const where = grep.stdout.trim().split('\n')[0]!.split(':').slice(0, 2).join(':');
+  const text = await readFile(join(ctx.tree.worktree, where.split(':')[0]!), 'utf8').catch(() => '');
+  const after = text.split('\n').slice(Number(where.split(':')[1])).join('\n');
+  const block = after.split(/\n(?=\S)|\n\s*(?:menu)?config /)[0] ?? '';
+  const deps = [...block.matchAll(/^\s*depends on (.*)$/gm)].map((m) => m[1]!.trim());
+  return `defined at ${where}; its dependencies are not met${deps.length ? `: depends on ${deps.join(' && ')}` : ''}`;
+}
+
+export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild> {
+  const started = Date.now();
+  const buildDir = buildDirFor(ctx.cache, ctx.sourceId, ctx.request);
+  await mkdir(buildDir, { recursive: true });
+  await mkdir(ctx.cache.ccache, { recursive: true });
+  const env = buildEnv(ctx.cache);
+  const cc = compilerFor(ctx.ccache);
+  const make = (targets: string[], extra: { onLine?: (l: string) => void } = {}) =>
+    ctx.exec.run({
+      command: 'make',
+      args: ['-C', ctx.tree.worktree, `O=${buildDir}`, `-j${ctx.jobs}`, `CC=${cc}`, `HOSTCC=${cc}`, ...targets],
+      env,
+      logFile: ctx.logFile,
+      signal: ctx.signal,
+      onLine: extra.onLine,
+    });
+  const configPath = join(buildDir, '.config');
+  const stampPath = join(buildDir, 'vm-test-stamp.json');
+  const bzImage = join(buildDir, 'arch/x86/boot/bzImage');
+  const headersDir = join(buildDir, 'usr/include');
+  const configHash = ctx.request.hash();
+  const stamp = await readStamp(stampPath);
+  if (stamp && stamp.treeId === ctx.tree.treeId && stamp.configHash === configHash && existsSync(bzImage) && existsSync(join(headersDir, 'linux/bpf.h'))) {
+    return { buildDir, bzImage, headersDir, configPath, cached: true, elapsedMs: Date.now() - started };
+  }
+
+  // Configure: the request is the starting .config, olddefconfig fills in every default.
+  await writeFile(configPath, ctx.request.toConfigText());
+  const configure = await make(['olddefconfig']);
+  if (configure.exitCode !== 0) {
+    throw new VmTestError('buildFailed', `make olddefconfig failed (exit ${configure.exitCode})`, { logPath: ctx.logFile, excerpt: configure.tail.slice(-10) });
+  }
+  const dropped = checkSubset(ctx.request, parseDotConfig(await readFile(configPath, 'utf8')));
+  if (dropped.length > 0) {
+    const lines = await Promise.all(dropped.map(async (d) => describeDropped(d, await explainDropped(ctx, d))));
+    const first = dropped[0]!.entry;
+    throw new VmTestError('configDropped', `${dropped.length} requested kernel option(s) did not survive olddefconfig:\n  ${lines.join('\n  ')}`, {
+      file: first.file,
+      line: first.line,
+      logPath: ctx.logFile,
+      excerpt: lines,
+    });
+  }
+
+  // Build: progress is counted in make's step lines against the previous build's count.
+  let steps = 0;
+  const total = stamp?.steps;
+  const kernel = await make(['bzImage', 'headers_install'], {
+    onLine: (line) => {
+      const step = progressStep(line);
+      if (!step) return;
+      steps++;
+      ctx.events.emit({ type: 'progress', stage: 'build', step, done: steps, total });
+    },
+  });
+  if (kernel.aborted) throw new VmTestError('interrupted', 'kernel build interrupted', { logPath: ctx.logFile });
+  if (kernel.exitCode !== 0) {
+    const log = await readFile(ctx.logFile, 'utf8').catch(() => kernel.tail.join('\n'));
+    const errors = compilerErrors(log.split('\n'), ctx.tree.worktree);
+    const first = errors[0];
+    throw new VmTestError('buildFailed', `kernel build failed${first ? ` at ${first.file}:${first.line}: ${first.message}` : ` (exit ${kernel.exitCode})`}`, {
+      file: first?.file,
+      line: first?.line,
+      logPath: ctx.logFile,
+      excerpt: errors.length ? errors.map((e) => `${e.file}:${e.line}: error: ${e.message}`) : kernel.tail.slice(-15),
+    });
+  }
+  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, steps: Math.max(steps, stamp?.steps ?? 0) };
+  await writeFile(stampPath + '.tmp', JSON.stringify(newStamp, null, 2) + '\n');
+  await rename(stampPath + '.tmp', stampPath);
+  return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started };
+}

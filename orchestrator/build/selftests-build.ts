@@ -1,0 +1,144 @@
+// A targeted test_progs: the runner plus only the selected prog_tests, no BPF objects, no bpftool.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CacheLayout } from '../cache.ts';
+import type { RunEvents } from '../events.ts';
+import type { ExecPort } from '../exec/exec-port.ts';
+import { VmTestError } from '../outcome.ts';
+import { gitOutput } from '../source/git.ts';
+import type { PreparedTree } from '../source/workspace.ts';
+import { buildEnv, compilerFor } from './build-env.ts';
+import { compilerErrors } from './make-output.ts';
+
+/** The runner's own sources, as listed in TRUNNER_EXTRA_SOURCES of tools/testing/selftests/bpf/Makefile. */
+const RUNNER_SOURCES = [
+  'test_progs.c', 'cgroup_helpers.c', 'trace_helpers.c', 'network_helpers.c', 'testing_helpers.c',
+  'btf_helpers.c', 'cap_helpers.c', 'unpriv_helpers.c', 'netlink_helpers.c', 'jit_disasm_helpers.c',
+  'test_loader.c', 'xsk.c', 'disasm.c', 'disasm_helpers.c', 'json_writer.c',
+];
+
+export interface TestProgsBuild {
+  binary: string;
+  tests: string[];
+  cached: boolean;
+  elapsedMs: number;
+}
+
+export interface SelftestsContext {
+  exec: ExecPort;
+  events: RunEvents;
+  cache: CacheLayout;
+  tree: PreparedTree;
+  buildDir: string;
+  ccache: boolean;
+  logFile: string;
+  signal?: AbortSignal;
+}
+
+export interface TestDefinition {
+  name: string;
+  file: string;
+  /** Generated headers it includes (skeletons): a targeted build cannot make these. */
+  needs: string[];
+}
+
+const DEFINE = /^void (?:serial_)?test_([a-zA-Z0-9_]+)\((?:void)?\)/gm;
+
+/** The same scan the selftests Makefile does to make prog_tests/tests.h. */
+export function findTestDefinitions(file: string, text: string): TestDefinition[] {
+  const needs = [...text.matchAll(/^#include\s+[<"]([^>"]+\.(?:skel|lskel|subskel)\.h)[>"]/gm)].map((m) => m[1]!);
+  return [...text.matchAll(DEFINE)].map((m) => ({ name: m[1]!, file, needs }));
+}
+
+/** test_progs -t matches names by substring, subtests after a '/'. */
+export function selectTests(all: readonly TestDefinition[], filters: readonly string[]): TestDefinition[] {
+  const tops = filters.map((f) => f.split('/')[0]!);
+  return all.filter((t) => tops.some((f) => t.name.includes(f)));
+}
+
+export async function buildTestProgs(ctx: SelftestsContext, filters: readonly string[]): Promise<TestProgsBuild> {
+  const started = Date.now();
+  const src = join(ctx.tree.worktree, 'tools/testing/selftests/bpf');
+  const testsDir = join(src, 'prog_tests');
+  const all: TestDefinition[] = [];
+  for (const file of (await readdir(testsDir)).filter((f) => f.endsWith('.c')).sort()) {
+    all.push(...findTestDefinitions(file, await readFile(join(testsDir, file), 'utf8')));
+  }
+  const selected = selectTests(all, filters);
+  if (selected.length === 0) {
+    throw new VmTestError('usage', `--test-progs ${filters.join(',')}: no test in ${testsDir} matches (a test is a "void test_<name>(void)" function)`, { file: testsDir });
+  }
+  const needy = selected.filter((t) => t.needs.length > 0);
+  if (needy.length > 0) {
+    throw new VmTestError('usage', `test(s) ${needy.map((t) => `${t.name} (${t.file} needs ${t.needs.join(', ')})`).join('; ')} use BPF skeletons, which the targeted test_progs build does not make`, { file: join(testsDir, needy[0]!.file) });
+  }
+
+  // Keyed on what the runner is built from: the selftests, libbpf and the tools headers.
+  const treeOf = (path: string) => gitOutput(ctx.exec, ['rev-parse', `HEAD:${path}`], { cwd: ctx.tree.worktree });
+  const inputs = await Promise.all(['tools/testing/selftests/bpf', 'tools/lib/bpf', 'tools/include', 'kernel/bpf/disasm.c'].map(treeOf));
+  const files = [...new Set(selected.map((t) => t.file))];
+  const key = createHash('sha256').update(JSON.stringify({ inputs, files })).digest('hex').slice(0, 16);
+  const outDir = join(ctx.buildDir, 'vm-test-selftests');
+  const libbpfOut = join(outDir, 'libbpf');
+  const libbpfRoot = join(outDir, 'libbpf-root');
+  const runnerDir = join(outDir, `test_progs-${key}`);
+  const binary = join(runnerDir, 'test_progs');
+  if (existsSync(binary)) return { binary, tests: selected.map((t) => t.name), cached: true, elapsedMs: Date.now() - started };
+
+  await mkdir(libbpfOut, { recursive: true });
+  await mkdir(join(runnerDir, 'prog_tests'), { recursive: true });
+  const env = buildEnv(ctx.cache);
+  const cc = compilerFor(ctx.ccache);
+  const fail = async (what: string, exit: number | undefined): Promise<never> => {
+    const log = await readFile(ctx.logFile, 'utf8').catch(() => '');
+    const errors = compilerErrors(log.split('\n'), ctx.tree.worktree);
+    const first = errors[0];
+    throw new VmTestError('buildFailed', `${what} failed${first ? ` at ${first.file}:${first.line}: ${first.message}` : ` (exit ${exit})`}`, {
+      file: first?.file, line: first?.line, logPath: ctx.logFile,
+      excerpt: errors.map((e) => `${e.file}:${e.line}: error: ${e.message}`),
+    });
+  };
+
+  ctx.events.emit({ type: 'progress', stage: 'build', step: 'libbpf', done: 0 });
+  const libbpf = await ctx.exec.run({
+    command: 'make',
+    args: ['-C', join(ctx.tree.worktree, 'tools/lib/bpf'), `OUTPUT=${libbpfOut}/`, `DESTDIR=${libbpfRoot}`, 'prefix=', `CC=${cc}`, '-j2', 'libbpf.a', 'install_headers'],
+    env, logFile: ctx.logFile, signal: ctx.signal,
+  });
+  if (libbpf.exitCode !== 0) await fail('libbpf build', libbpf.exitCode);
+
+  await writeFile(join(runnerDir, 'prog_tests/tests.h'), '/* Generated by vm-test: the selected tests only */\n' + selected.map((t) => `DEFINE_TEST(${t.name})`).join('\n') + '\n');
+  const tools = join(ctx.tree.worktree, 'tools');
+  const cflags = [
+    '-g', '-O0', '-rdynamic', '-Wall', '-Werror', '-fno-omit-frame-pointer',
+    `-I${src}`, `-I${join(libbpfRoot, 'include')}`, `-I${join(tools, 'include')}`, `-I${join(tools, 'lib')}`,
+    `-I${join(tools, 'arch/x86/include')}`, `-I${join(tools, 'include/uapi')}`, `-I${runnerDir}`,
+  ];
+  const sources = [...RUNNER_SOURCES.map((f) => join(src, f)), ...files.map((f) => join(testsDir, f))];
+  const objects: string[] = [];
+  let done = 0;
+  const compileOne = async (file: string): Promise<void> => {
+    const object = join(runnerDir, file.split('/').pop()!.replace(/\.c$/, '.o'));
+    objects.push(object);
+    const [command, ...pre] = cc.split(' ');
+    const result = await ctx.exec.run({ command: command!, args: [...pre, ...cflags, '-c', file, '-o', object], cwd: runnerDir, env, logFile: ctx.logFile, signal: ctx.signal });
+    done++;
+    ctx.events.emit({ type: 'progress', stage: 'build', step: `CC ${file.split('/').pop()}`, done, total: sources.length });
+    if (result.exitCode !== 0) await fail(`compiling ${file}`, result.exitCode);
+  };
+  // Two at a time: the machine has two cores.
+  const queue = [...sources];
+  await Promise.all([0, 1].map(async () => {
+    while (queue.length) await compileOne(queue.shift()!);
+  }));
+  const link = await ctx.exec.run({
+    command: 'gcc',
+    args: ['-rdynamic', '-o', `${binary}.tmp`, ...objects.sort(), join(libbpfOut, 'libbpf.a'), '-lelf', '-lz', '-lrt', '-lpthread'],
+    cwd: runnerDir, env, logFile: ctx.logFile, signal: ctx.signal,
+  });
+  if (link.exitCode !== 0) await fail('linking test_progs', link.exitCode);
+  await rename(`${binary}.tmp`, binary);
+  return { binary, tests: selected.map((t) => t.name), cached: false, elapsedMs: Date.now() - started };
+}

@@ -1,0 +1,96 @@
+// `vm-test run` (the default command): plan, build, boot, test, report.
+import { appendFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { RunEvents } from '../events.ts';
+import { createExecaPort } from '../exec/exec-port.ts';
+import { describePlan, planRun, type RunOptions } from '../plan/run-plan.ts';
+import { annotations, stepSummary } from '../report/github-report.ts';
+import { toJson } from '../report/json-report.ts';
+import { toJunit } from '../report/junit-report.ts';
+import { createTerminalReporter, renderSummary } from '../report/terminal-report.ts';
+import { runPipeline } from '../run.ts';
+import { repoRoot, type CliContext } from './context.ts';
+
+export function withRunOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('kernel', { type: 'string', describe: 'kernel tree: a local path, git:<url>#<ref>, or deb:linux-source-6.12', default: 'deb:linux-source-6.12' })
+    .option('series', { type: 'string', describe: 'series revision under patches/ (bpf-f-compare/v1-6.12) or a directory of mbox patches; --no-series for the pristine tree', default: 'bpf-f-compare/v1-6.12' })
+    .option('patches', { type: 'number', describe: 'apply only the first N patches of the series' })
+    .option('kconfig', { type: 'string', array: true, describe: 'extra config fragment: a name in kernel-config/ (btf, debug) or a path' })
+    .option('test-progs', { type: 'string', array: true, describe: 'test_progs tests to run (-t); default: the series manifest\'s' })
+    .option('cache-dir', { type: 'string', describe: 'cache directory (default $VM_TEST_CACHE_DIR or $XDG_CACHE_HOME/vm-test)' })
+    .option('run-dir', { type: 'string', describe: 'run directory (default <cache>/runs/<timestamp>-<series>)' })
+    .option('jobs', { alias: 'j', type: 'number', describe: 'make -j (default nproc+1)' })
+    .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'QEMU accelerator; auto probes KVM and falls back to TCG' })
+    .option('timeout', { type: 'number', describe: 'seconds before the whole VM is stopped', default: 900 })
+    .option('test-timeout', { type: 'number', describe: 'seconds before one guest test is killed', default: 300 })
+    .option('cpus', { type: 'number', describe: 'guest vCPUs', default: 2 })
+    .option('memory', { type: 'number', describe: 'guest memory in MiB', default: 1024 })
+    .option('json', { type: 'string', describe: 'write the result tree as JSON to FILE' })
+    .option('junit', { type: 'string', describe: 'write JUnit XML to FILE' })
+    .option('allowlist', { type: 'string', describe: 'file of kernel splats to accept (kind: regex per line)' })
+    .option('ccache', { type: 'boolean', default: true, describe: 'use ccache when installed (--no-ccache to not)' })
+    .option('refresh-source', { type: 'boolean', describe: 're-import a non-git local kernel tree' })
+    .option('verbose-console', { type: 'boolean', describe: 'echo the guest console as it arrives' })
+    .option('dry-run', { type: 'boolean', describe: 'print the resolved plan and stop' });
+}
+
+type RunArgs = Awaited<ReturnType<typeof withRunOptions>['argv']>;
+
+export function runOptionsFrom(argv: RunArgs): RunOptions {
+  return {
+    kernel: argv.kernel,
+    series: typeof argv.series === 'string' ? argv.series : undefined,
+    noSeries: (argv.series as unknown) === false,
+    patches: argv.patches,
+    kconfig: argv.kconfig as string[] | undefined,
+    testProgs: (argv['test-progs'] as string[] | undefined)?.flatMap((t) => t.split(',')).filter(Boolean),
+    cacheDir: argv['cache-dir'],
+    runDir: argv['run-dir'],
+    jobs: argv.jobs,
+    accel: argv.accel,
+    timeout: argv.timeout,
+    testTimeout: argv['test-timeout'],
+    cpus: argv.cpus,
+    memory: argv.memory,
+    json: argv.json,
+    junit: argv.junit,
+    allowlist: argv.allowlist,
+    noCcache: argv.ccache === false,
+    refreshSource: argv['refresh-source'],
+  };
+}
+
+export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
+  return {
+    command: ['run', '$0'],
+    describe: 'apply the series, build, boot under QEMU, run the tests, report (the default)',
+    builder: (y) => withRunOptions(y) as Argv<RunArgs>,
+    handler: async (argv) => {
+      const options = runOptionsFrom(argv);
+      const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
+      if (argv['dry-run']) {
+        ctx.stdout.write(describePlan(plan) + '\n');
+        return;
+      }
+      const events = new RunEvents();
+      const github = process.env.GITHUB_ACTIONS === 'true';
+      events.subscribe(createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
+      const result = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
+      const { verdict } = result;
+      const meta = { exitCode: verdict.exitCode, headline: verdict.headline, runDir: result.runDir, accel: result.accel.accel, bootMs: result.vm.bootMs, vmMs: result.vm.durationMs, timingsMs: result.timings };
+      await writeFile(join(result.runDir, 'results.json'), toJson(verdict.tree, meta));
+      await writeFile(join(result.runDir, 'results.junit.xml'), toJunit(verdict.tree));
+      if (plan.jsonOut) await writeFile(plan.jsonOut, toJson(verdict.tree, meta));
+      if (plan.junitOut) await writeFile(plan.junitOut, toJunit(verdict.tree));
+      if (github) {
+        for (const a of annotations(verdict.tree)) ctx.stdout.write(a + '\n');
+        if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, stepSummary(verdict.tree, verdict.headline, result.runDir));
+      }
+      ctx.stdout.write(renderSummary(verdict.tree, verdict.headline, verdict.exitCode, result.runDir, ctx.stdout.isTTY === true));
+      ctx.setExitCode(verdict.exitCode);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+// What the host needs, how to tell it is there, and which Debian/Ubuntu package provides it.
+import { access, constants } from 'node:fs/promises';
+import type { ExecPort } from '../exec/exec-port.ts';
+
+export interface Requirement {
+  what: string;
+  /** A command on PATH, or an absolute file, that proves it is installed. */
+  probe: { command: string } | { file: string };
+  aptPackage: string;
+  neededFor: string;
+  optional?: boolean;
+}
+
+export const REQUIREMENTS: readonly Requirement[] = [
+  { what: 'git', probe: { command: 'git' }, aptPackage: 'git', neededFor: 'importing the kernel tree and git am' },
+  { what: 'make', probe: { command: 'make' }, aptPackage: 'make', neededFor: 'the kernel build' },
+  { what: 'gcc', probe: { command: 'gcc' }, aptPackage: 'gcc', neededFor: 'the kernel build and guest programs' },
+  { what: 'static libc', probe: { file: '/usr/lib/x86_64-linux-gnu/libc.a' }, aptPackage: 'libc6-dev', neededFor: 'static guest programs' },
+  { what: 'flex', probe: { command: 'flex' }, aptPackage: 'flex', neededFor: 'Kconfig' },
+  { what: 'bison', probe: { command: 'bison' }, aptPackage: 'bison', neededFor: 'Kconfig' },
+  { what: 'bc', probe: { command: 'bc' }, aptPackage: 'bc', neededFor: 'the kernel build' },
+  { what: 'libelf', probe: { file: '/usr/include/libelf.h' }, aptPackage: 'libelf-dev', neededFor: 'objtool, libbpf' },
+  { what: 'zlib', probe: { file: '/usr/include/zlib.h' }, aptPackage: 'zlib1g-dev', neededFor: 'libbpf, test_progs' },
+  { what: 'openssl headers', probe: { file: '/usr/include/openssl/ssl.h' }, aptPackage: 'libssl-dev', neededFor: 'the kernel build (sign-file)' },
+  { what: 'pahole', probe: { command: 'pahole' }, aptPackage: 'dwarves', neededFor: 'BTF (--kconfig btf)' },
+  { what: 'xz', probe: { command: 'xz' }, aptPackage: 'xz-utils', neededFor: 'unpacking linux-source' },
+  { what: 'qemu-system-x86_64', probe: { command: 'qemu-system-x86_64' }, aptPackage: 'qemu-system-x86', neededFor: 'booting the kernel' },
+  { what: 'busybox (static)', probe: { file: '/bin/busybox' }, aptPackage: 'busybox-static', neededFor: 'the guest init (mount, reboot)' },
+  { what: 'ccache', probe: { command: 'ccache' }, aptPackage: 'ccache', neededFor: 'fast rebuilds', optional: true },
+  { what: 'clang', probe: { command: 'clang-19' }, aptPackage: 'clang-19', neededFor: 'BPF objects of the full selftests', optional: true },
+];
+
+export interface HostCheck {
+  requirement: Requirement;
+  present: boolean;
+}
+
+async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  for (const dir of (env.PATH ?? '/usr/bin:/bin').split(':')) {
+    try {
+      await access(`${dir}/${command}`, constants.X_OK);
+      return true;
+    } catch {
+      // keep looking
+    }
+  }
+  return false;
+}
+
+export async function checkHost(env: NodeJS.ProcessEnv = process.env): Promise<HostCheck[]> {
+  return Promise.all(
+    REQUIREMENTS.map(async (requirement) => {
+      const probe = requirement.probe;
+      const present = 'command' in probe
+        ? await onPath(probe.command, env)
+        : await access(probe.file).then(() => true, () => false);
+      return { requirement, present };
+    }),
+  );
+}
+
+export function aptInstallLine(packages: readonly string[]): string {
+  return `sudo apt-get update && sudo apt-get install -y ${[...new Set(packages)].join(' ')}`;
+}
+
+export type PrivilegedRunner = { command: string; prefix: string[] } | undefined;
+
+/** How to run apt-get: directly as root, through passwordless sudo, or not at all. */
+export async function privilegedRunner(exec: ExecPort): Promise<PrivilegedRunner> {
+  if (process.getuid?.() === 0) return { command: 'apt-get', prefix: [] };
+  const sudo = await exec.run({ command: 'sudo', args: ['-n', 'true'], timeoutMs: 5000 });
+  return sudo.exitCode === 0 ? { command: 'sudo', prefix: ['apt-get'] } : undefined;
+}
+
+/** Install Debian packages when we may; returns an error text with the exact command otherwise. */
+export async function aptInstall(exec: ExecPort, packages: readonly string[], logFile?: string): Promise<string | undefined> {
+  if (packages.length === 0) return undefined;
+  const runner = await privilegedRunner(exec);
+  if (!runner) return `missing packages; run: ${aptInstallLine(packages)}`;
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => exec.run({ command: runner.command, args: [...runner.prefix, 'install', '-y', '-q', ...packages], env, logFile });
+  let result = await install();
+  if (result.exitCode !== 0) {
+    await exec.run({ command: runner.command, args: [...runner.prefix, 'update', '-q'], env, logFile });
+    result = await install();
+  }
+  return result.exitCode === 0 ? undefined : `apt-get install ${packages.join(' ')} failed (exit ${result.exitCode}): ${result.tail.slice(-3).join(' | ')}`;
+}

@@ -1,0 +1,101 @@
+// Kconfig as a value type: fragments with provenance, merge, and the subset check after olddefconfig.
+import { createHash } from 'node:crypto';
+
+export interface KconfigEntry {
+  name: string;
+  /** 'y', 'm', 'n', a number or a quoted string, exactly as written. */
+  value: string;
+  file: string;
+  line: number;
+}
+
+export interface KconfigFragment {
+  file: string;
+  entries: KconfigEntry[];
+}
+
+export interface KconfigParseError {
+  file: string;
+  line: number;
+  text: string;
+}
+
+const SET = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/;
+const UNSET = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/;
+
+export function parseFragment(file: string, text: string): { fragment: KconfigFragment; errors: KconfigParseError[] } {
+  const entries: KconfigEntry[] = [];
+  const errors: KconfigParseError[] = [];
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.trim();
+    const lineNo = index + 1;
+    if (line === '') return;
+    const unset = UNSET.exec(line);
+    if (unset) {
+      entries.push({ name: unset[1]!, value: 'n', file, line: lineNo });
+      return;
+    }
+    if (line.startsWith('#')) return;
+    const set = SET.exec(line);
+    if (set) entries.push({ name: set[1]!, value: set[2]!, file, line: lineNo });
+    else errors.push({ file, line: lineNo, text: raw });
+  });
+  return { fragment: { file, entries }, errors };
+}
+
+/** A resolved request: the last fragment to name an option wins, as with merge_config.sh. */
+export class KconfigRequest {
+  readonly entries: ReadonlyMap<string, KconfigEntry>;
+
+  constructor(fragments: readonly KconfigFragment[]) {
+    const merged = new Map<string, KconfigEntry>();
+    for (const fragment of fragments) for (const entry of fragment.entries) merged.set(entry.name, entry);
+    this.entries = merged;
+  }
+
+  /** The text written as the starting .config (olddefconfig fills in the rest). */
+  toConfigText(): string {
+    return [...this.entries.values()]
+      .map((e) => (e.value === 'n' ? `# ${e.name} is not set` : `${e.name}=${e.value}`))
+      .join('\n') + '\n';
+  }
+
+  /** Content hash of the request: part of the build directory key. */
+  hash(): string {
+    return createHash('sha256').update(this.toConfigText()).digest('hex').slice(0, 16);
+  }
+}
+
+/** Values in a resolved .config; options absent from it count as 'n'. */
+export function parseDotConfig(text: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const set = SET.exec(line);
+    if (set) values.set(set[1]!, set[2]!);
+    const unset = UNSET.exec(line);
+    if (unset) values.set(unset[1]!, 'n');
+  }
+  return values;
+}
+
+export interface DroppedOption {
+  entry: KconfigEntry;
+  actual: string;
+}
+
+/** Every requested option must have survived olddefconfig with the value asked for. */
+export function checkSubset(request: KconfigRequest, resolved: Map<string, string>): DroppedOption[] {
+  const dropped: DroppedOption[] = [];
+  for (const entry of request.entries.values()) {
+    const actual = resolved.get(entry.name) ?? 'n';
+    if (actual !== entry.value) dropped.push({ entry, actual });
+  }
+  return dropped;
+}
+
+export function describeDropped(d: DroppedOption, why?: string): string {
+  const where = `${d.entry.file}:${d.entry.line}`;
+  const ended = d.actual === 'n' ? 'is not set' : `=${d.actual}`;
+  return `${where}: ${d.entry.name}=${d.entry.value} was requested but the resolved .config has ${d.entry.name} ${ended}${why ? ` (${why})` : ''}`;
+}

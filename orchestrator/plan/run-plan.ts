@@ -1,0 +1,134 @@
+// A run is planned before anything touches disk: argv and the repo's files resolve into one validated, immutable plan.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { cacheLayout, resolveCacheRoot, type CacheLayout } from '../cache.ts';
+import { parseFragment, KconfigRequest, type KconfigFragment } from '../kconfig/kconfig.ts';
+import { VmTestError } from '../outcome.ts';
+import { DEFAULT_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
+import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
+
+export interface RunOptions {
+  kernel?: string;
+  series?: string;
+  noSeries?: boolean;
+  patches?: number;
+  kconfig?: string[];
+  testProgs?: string[];
+  cacheDir?: string;
+  runDir?: string;
+  jobs?: number;
+  accel?: 'auto' | 'kvm' | 'tcg';
+  timeout?: number;
+  testTimeout?: number;
+  cpus?: number;
+  memory?: number;
+  json?: string;
+  junit?: string;
+  allowlist?: string;
+  noCcache?: boolean;
+  refreshSource?: boolean;
+}
+
+export interface RunPlan {
+  readonly repoRoot: string;
+  readonly kernel: KernelSpec;
+  readonly series: Series | undefined;
+  readonly fragments: readonly KconfigFragment[];
+  readonly kconfig: KconfigRequest;
+  readonly testProgs: readonly string[];
+  readonly cache: CacheLayout;
+  readonly runDir: string | undefined;
+  readonly jobs: number;
+  readonly accel: 'auto' | 'kvm' | 'tcg';
+  readonly timeoutSec: number;
+  readonly testTimeoutSec: number;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly jsonOut: string | undefined;
+  readonly junitOut: string | undefined;
+  readonly allowlist: string | undefined;
+  readonly ccache: boolean;
+  readonly refreshSource: boolean;
+}
+
+export const DEFAULT_SERIES = 'bpf-f-compare/v1-6.12';
+/** The fragments every run merges, in order; --kconfig adds more (a name in kernel-config/ or a path). */
+export const BASE_FRAGMENTS = ['vm', 'bpf'];
+
+export function fragmentPath(repoRoot: string, name: string, cwd: string): string {
+  if (name.includes('/') || name.endsWith('.config')) return resolve(cwd, name);
+  return join(repoRoot, 'kernel-config', `${name}.config`);
+}
+
+export async function planRun(options: RunOptions, repoRoot: string, cwd: string, env: NodeJS.ProcessEnv, nproc: number): Promise<RunPlan> {
+  const kernel = parseKernelSpec(options.kernel ?? DEFAULT_KERNEL, cwd);
+  if ('error' in kernel) throw new VmTestError('usage', kernel.error);
+  if (options.patches !== undefined && (!Number.isInteger(options.patches) || options.patches < 0)) {
+    throw new VmTestError('usage', `--patches ${options.patches}: expected a whole number of patches to apply (0 = none)`);
+  }
+  const patchesRoot = join(repoRoot, 'patches');
+  const series = options.noSeries || options.patches === 0
+    ? undefined
+    : await loadSeries(resolveSeriesDir(options.series ?? DEFAULT_SERIES, patchesRoot, cwd), patchesRoot, options.patches);
+
+  const fragments: KconfigFragment[] = [];
+  for (const name of [...BASE_FRAGMENTS, ...(options.kconfig ?? [])]) {
+    const path = fragmentPath(repoRoot, name, cwd);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) throw new VmTestError('usage', `--kconfig ${name}: no such fragment (${path})`, { file: path });
+    const { fragment, errors } = parseFragment(path, text);
+    if (errors.length > 0) {
+      const e = errors[0]!;
+      throw new VmTestError('usage', `${e.file}:${e.line}: not a Kconfig line (expected CONFIG_NAME=value or "# CONFIG_NAME is not set"): ${e.text}`, { file: e.file, line: e.line });
+    }
+    fragments.push(fragment);
+  }
+
+  const testProgs = options.testProgs ?? series?.manifest.tests?.test_progs ?? ['map_cmp_delete'];
+  for (const t of testProgs) {
+    if (!/^[A-Za-z0-9_/*-]+$/.test(t)) throw new VmTestError('usage', `--test-progs ${t}: a test_progs test name has only letters, digits, _, / and *`);
+  }
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    const v = value ?? fallback;
+    if (!Number.isFinite(v) || v <= 0) throw new VmTestError('usage', `--${name} ${value}: expected a positive number`);
+    return v;
+  };
+  if (options.allowlist && !existsSync(options.allowlist)) throw new VmTestError('usage', `--allowlist ${options.allowlist}: no such file`, { file: options.allowlist });
+  return Object.freeze({
+    repoRoot,
+    kernel,
+    series,
+    fragments,
+    kconfig: new KconfigRequest(fragments),
+    testProgs,
+    cache: cacheLayout(resolveCacheRoot(options.cacheDir, env)),
+    runDir: options.runDir ? resolve(cwd, options.runDir) : undefined,
+    jobs: positive('jobs', options.jobs, nproc + 1),
+    accel: options.accel ?? 'auto',
+    timeoutSec: positive('timeout', options.timeout, 900),
+    testTimeoutSec: positive('test-timeout', options.testTimeout, 300),
+    cpus: positive('cpus', options.cpus, Math.min(2, nproc)),
+    memoryMb: positive('memory', options.memory, 1024),
+    jsonOut: options.json ? resolve(cwd, options.json) : undefined,
+    junitOut: options.junit ? resolve(cwd, options.junit) : undefined,
+    allowlist: options.allowlist ? resolve(cwd, options.allowlist) : undefined,
+    ccache: !options.noCcache,
+    refreshSource: options.refreshSource ?? false,
+  });
+}
+
+export function describePlan(plan: RunPlan): string {
+  const lines = [
+    `kernel:     ${describeKernelSpec(plan.kernel)}`,
+    `series:     ${plan.series ? `${plan.series.name} (${plan.series.patches.length} patches, ${plan.series.hash})` : 'none (pristine tree)'}`,
+    ...(plan.series?.patches.map((p, i) => `  ${i + 1}. ${p.subject}`) ?? []),
+    `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
+    `test_progs: -t ${plan.testProgs.join(',')}`,
+    `cache:      ${plan.cache.root}`,
+    `run dir:    ${plan.runDir ?? `${plan.cache.runs}/<timestamp>`}`,
+    `build:      -j${plan.jobs}${plan.ccache ? ', ccache' : ''}`,
+    `vm:         accel=${plan.accel}, ${plan.cpus} vCPUs, ${plan.memoryMb} MiB, timeout ${plan.timeoutSec} s, per test ${plan.testTimeoutSec} s`,
+  ];
+  return lines.join('\n');
+}

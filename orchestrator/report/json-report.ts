@@ -1,0 +1,33 @@
+// --json FILE: the result tree as documented in the README.
+import type { ResultTree, TestNode } from '../results/tree.ts';
+
+export interface JsonReportMeta {
+  exitCode?: number;
+  headline?: string;
+  runDir?: string;
+  [key: string]: unknown;
+}
+
+function nodeJson(node: TestNode): Record<string, unknown> {
+  return {
+    name: node.name,
+    status: node.status,
+    ...(node.number !== undefined ? { number: node.number } : {}),
+    ...(node.directive ? { directive: node.directive } : {}),
+    ...(node.durationMs !== undefined ? { duration_ms: node.durationMs } : {}),
+    ...(node.errors.length ? { errors: node.errors } : {}),
+    ...(node.splats.length ? { splats: node.splats.map((s) => ({ kind: s.kind, title: s.title, test: s.test, allowed_by: s.allowedBy, lines: s.lines })) } : {}),
+    log: node.log,
+    tests: node.children.map(nodeJson),
+  };
+}
+
+export function toJson(tree: ResultTree, meta: JsonReportMeta = {}): string {
+  return JSON.stringify({
+    status: tree.status,
+    counts: tree.counts,
+    tests: tree.tests.map(nodeJson),
+    splats: tree.splats.map((s) => ({ kind: s.kind, title: s.title, test: s.test, allowed_by: s.allowedBy, start_line: s.startLine, lines: s.lines })),
+    ...(Object.keys(meta).length ? { run: meta } : {}),
+  }, null, 2) + '\n';
+}

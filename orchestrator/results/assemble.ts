@@ -1,0 +1,115 @@
+// Results stage: the results stream, the console log and the VM's end become one tree and one verdict.
+import { EXIT } from '../outcome.ts';
+import type { VmOutcome } from '../vm/run-vm.ts';
+import type { GuestTest } from '../guest/guest-plan.ts';
+import { parseKtap } from './ktap-parser.ts';
+import { parseTestProgs } from './test-progs-parser.ts';
+import { splitResults, type Section } from './sections.ts';
+import { newTest, summarize, type ResultTree, type Splat, type TestNode, type TestStatus } from './tree.ts';
+
+export interface Verdict {
+  tree: ResultTree;
+  exitCode: number;
+  headline: string;
+  /** Splats no allowlist entry accepted. */
+  blockingSplats: Splat[];
+}
+
+const TIMEOUT_EXITS = new Set([124, 137]);
+
+function rollUp(children: readonly TestNode[]): TestStatus {
+  const statuses = children.map((c) => c.status);
+  if (statuses.includes('crashed')) return 'crashed';
+  if (statuses.includes('fail')) return 'fail';
+  if (statuses.length > 0 && statuses.every((s) => s === 'skip' || s === 'todo')) return 'skip';
+  return 'pass';
+}
+
+export function sectionNode(section: Section, test: GuestTest | undefined): TestNode {
+  const node = newTest(section.name);
+  const text = section.lines.join('\n');
+  const parsed = test?.kind === 'test_progs' ? parseTestProgs(text) : parseKtap(text);
+  node.children = parsed.tests;
+  node.errors.push(...parsed.errors);
+  node.log = section.lines;
+  if (section.exitCode === undefined) {
+    node.status = 'crashed';
+    node.errors.push('output stopped before the test ended (the guest died or was stopped)');
+    return node;
+  }
+  if (TIMEOUT_EXITS.has(section.exitCode)) {
+    node.status = 'crashed';
+    node.errors.push(`timed out after ${test?.timeoutSec ?? '?'} s and was killed (exit ${section.exitCode})`);
+    for (const child of node.children) if (child.status === 'crashed') child.errors.push('timed out');
+    return node;
+  }
+  if (node.children.length === 0) {
+    node.status = section.exitCode === 0 ? 'pass' : 'fail';
+    if (section.exitCode !== 0) node.errors.push(`exited ${section.exitCode}`);
+    return node;
+  }
+  node.status = rollUp(node.children);
+  if (section.exitCode !== 0 && node.status !== 'fail' && node.status !== 'crashed') {
+    node.status = 'fail';
+    node.errors.push(`exited ${section.exitCode} although no test reported a failure`);
+  }
+  return node;
+}
+
+export interface AssembleInput {
+  resultsText: string;
+  planned: readonly GuestTest[];
+  splats: Splat[];
+  vm: Pick<VmOutcome, 'end' | 'detail' | 'runningTest'>;
+}
+
+export function assembleResults(input: AssembleInput): Verdict {
+  const stream = splitResults(input.resultsText);
+  const byName = new Map(input.planned.map((t) => [t.name, t]));
+  const tests = stream.sections.map((s) => sectionNode(s, byName.get(s.name)));
+  for (const planned of input.planned) {
+    if (!stream.sections.some((s) => s.name === planned.name)) {
+      const node = newTest(planned.name, 'crashed');
+      node.errors.push(stream.initStarted ? 'never started: the guest stopped before reaching it' : 'never started: the guest did not reach init');
+      tests.push(node);
+    }
+  }
+  for (const splat of input.splats) {
+    const owner = tests.find((t) => t.name === splat.test);
+    owner?.splats.push(splat);
+  }
+  const tree = summarize(tests, input.splats);
+  const blockingSplats = input.splats.filter((s) => !s.allowedBy);
+  const firstSplat = blockingSplats[0];
+  const splatText = firstSplat ? `kernel ${firstSplat.kind}${firstSplat.test ? ` during ${firstSplat.test}` : ''}: ${firstSplat.title}` : '';
+
+  switch (input.vm.end) {
+    case 'interrupted':
+      return { tree, exitCode: EXIT.interrupted, headline: 'interrupted', blockingSplats };
+    case 'qemu-failed':
+      return { tree, exitCode: EXIT.vmInfra, headline: input.vm.detail, blockingSplats };
+    case 'boot-failure':
+      return { tree, exitCode: EXIT.bootFailure, headline: `boot failure: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
+    case 'timeout':
+      return { tree, exitCode: EXIT.timeout, headline: `timeout: ${input.vm.detail}`, blockingSplats };
+    case 'crashed':
+      return { tree, exitCode: EXIT.kernelCrash, headline: `guest crashed: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
+    case 'completed':
+      break;
+  }
+  if (firstSplat) return { tree, exitCode: EXIT.kernelCrash, headline: `${splatText}${blockingSplats.length > 1 ? ` (+${blockingSplats.length - 1} more)` : ''}`, blockingSplats };
+  const c = tree.counts;
+  const counts = `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped`;
+  switch (tree.status) {
+    case 'pass':
+      return { tree, exitCode: EXIT.passed, headline: `all tests passed (${counts})`, blockingSplats };
+    case 'skip':
+      return { tree, exitCode: EXIT.testsFailed, headline: `nothing was verified: every test was skipped (${counts})`, blockingSplats };
+    case 'no_tests':
+      return { tree, exitCode: EXIT.testsFailed, headline: 'no test results arrived', blockingSplats };
+    case 'parse_error':
+      return { tree, exitCode: EXIT.testsFailed, headline: `test output could not be parsed cleanly (${c.errors} errors; ${counts})`, blockingSplats };
+    default:
+      return { tree, exitCode: EXIT.testsFailed, headline: `tests failed (${counts})`, blockingSplats };
+  }
+}

@@ -1,0 +1,168 @@
+// The pipeline: source → series → kconfig+build → guest → vm → results → report. Stages emit events; nothing prints.
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildKernel } from './build/kernel-build.ts';
+import { buildTestProgs } from './build/selftests-build.ts';
+import type { RunEvents, StageName } from './events.ts';
+import type { ExecPort } from './exec/exec-port.ts';
+import { planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
+import { aptInstall, aptInstallLine, checkHost } from './host/requirements.ts';
+import { acquireLock } from './lock.ts';
+import { VmTestError } from './outcome.ts';
+import { describePlan, type RunPlan } from './plan/run-plan.ts';
+import { assembleResults, type Verdict } from './results/assemble.ts';
+import { applyAllowlist, attributeSplats, loadAllowlist, scanSplats } from './results/splats.ts';
+import { describeApplyFailure } from './series/series.ts';
+import { resolveSource } from './source/source.ts';
+import { prepareTree } from './source/workspace.ts';
+import { probeKvm, type KvmProbe } from './vm/kvm-probe.ts';
+import { runVm, type VmOutcome } from './vm/run-vm.ts';
+
+export interface RunDeps {
+  exec: ExecPort;
+  events: RunEvents;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunResult {
+  runDir: string;
+  verdict: Verdict;
+  vm: VmOutcome;
+  accel: KvmProbe;
+  timings: Record<string, number>;
+}
+
+export function runDirName(now: Date, plan: RunPlan): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  const what = (plan.series?.name ?? 'pristine').replace(/[^A-Za-z0-9._-]+/g, '_');
+  return `${stamp}-${what}-${process.pid}`;
+}
+
+/** A path the guest must read through the root 9p mount must not be under /tmp: the guest mounts a tmpfs there. */
+export function hiddenInGuest(path: string): boolean {
+  return path === '/tmp' || path.startsWith('/tmp/');
+}
+
+async function stage<T>(events: RunEvents, name: StageName, detail: string, timings: Record<string, number>, body: () => Promise<T>, done?: (value: T) => { status?: 'ok' | 'cached'; detail?: string }): Promise<T> {
+  const started = Date.now();
+  events.emit({ type: 'stage-start', stage: name, detail });
+  try {
+    const value = await body();
+    const end = done?.(value) ?? {};
+    timings[name] = Date.now() - started;
+    events.emit({ type: 'stage-end', stage: name, status: end.status ?? 'ok', elapsedMs: Date.now() - started, detail: end.detail });
+    return value;
+  } catch (error) {
+    timings[name] = Date.now() - started;
+    events.emit({ type: 'stage-end', stage: name, status: 'failed', elapsedMs: Date.now() - started, detail: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    throw error;
+  }
+}
+
+export async function ensureHostTools(deps: RunDeps, logFile: string): Promise<void> {
+  const missing = (await checkHost(deps.env)).filter((c) => !c.present && !c.requirement.optional);
+  if (missing.length === 0) return;
+  const packages = missing.map((m) => m.requirement.aptPackage);
+  deps.events.emit({ type: 'info', stage: 'host', message: `installing missing packages: ${packages.join(' ')}` });
+  const problem = await aptInstall(deps.exec, packages, logFile);
+  const still = (await checkHost(deps.env)).filter((c) => !c.present && !c.requirement.optional);
+  if (problem || still.length > 0) {
+    const list = still.map((s) => `${s.requirement.what} (${s.requirement.aptPackage}, for ${s.requirement.neededFor})`).join(', ');
+    throw new VmTestError('missingTool', `missing host tools: ${list}. Install them with:\n  ${aptInstallLine(still.map((s) => s.requirement.aptPackage))}`);
+  }
+}
+
+export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (dir: string) => void = () => {}): Promise<RunResult> {
+  const { exec, events, signal } = deps;
+  const timings: Record<string, number> = {};
+  const initPath = join(plan.repoRoot, 'rootfs/init');
+  for (const [what, path] of [['the cache directory', plan.cache.root], ['the vm-test checkout (rootfs/init)', initPath]] as const) {
+    if (hiddenInGuest(path)) throw new VmTestError('usage', `${what} is under /tmp (${path}), which the guest hides under its own tmpfs; use --cache-dir or VM_TEST_CACHE_DIR elsewhere`);
+  }
+  const runDir = plan.runDir ?? join(plan.cache.runs, runDirName(new Date(), plan));
+  await mkdir(runDir, { recursive: true });
+  prepareRunDir(runDir);
+  await writeFile(join(runDir, 'plan.txt'), describePlan(plan) + '\n');
+  const log = (name: string) => join(runDir, name);
+
+  await stage(events, 'host', 'checking host tools', timings, () => ensureHostTools(deps, log('host.log')));
+
+  const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
+    events.emit({ type: 'info', stage: 'source', message: `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
+  let bzImage: string;
+  let testProgs: string | undefined;
+  try {
+    const source = await stage(events, 'source', describePlanKernel(plan), timings,
+      () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource }, plan.kernel),
+      (s) => ({ detail: s.description }));
+
+    const tree = await stage(events, 'series', plan.series ? `${plan.series.name}: git am ${plan.series.patches.length} patches` : 'no series: pristine tree', timings, async () => {
+      const prepared = await prepareTree({ exec, cache: plan.cache, logFile: log('series.log'), signal }, source, plan.series);
+      if ('failure' in prepared) {
+        const f = prepared.failure;
+        await writeFile(log('series-failure.txt'), [describeApplyFailure(f, plan.series!.patches.length), '', ...f.output].join('\n') + '\n');
+        throw new VmTestError('patchDidNotApply', describeApplyFailure(f, plan.series!.patches.length), {
+          file: f.patchFile, logPath: log('series.log'), excerpt: f.output.filter((l) => /error|CONFLICT|Patch failed/.test(l)).slice(0, 10),
+        });
+      }
+      return prepared;
+    }, (t) => ({ status: t.reused ? 'cached' : 'ok', detail: `${t.head.slice(0, 12)} (tree ${t.treeId.slice(0, 12)})` }));
+
+    const kernel = await stage(events, 'build', `kernel: ${plan.kconfig.entries.size} requested options, -j${plan.jobs}`, timings,
+      () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request: plan.kconfig, jobs: plan.jobs, ccache: plan.ccache, logFile: log('build.log'), signal }),
+      (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
+    bzImage = join(runDir, 'bzImage');
+    await copyFile(kernel.bzImage, bzImage);
+    await copyFile(kernel.configPath, join(runDir, 'kernel.config'));
+
+    if (plan.testProgs.length > 0) {
+      const built = await stage(events, 'build', `test_progs with ${plan.testProgs.join(', ')} only`, timings,
+        () => buildTestProgs({ exec, events, cache: plan.cache, tree, buildDir: kernel.buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }, plan.testProgs),
+        (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.join(', ')})` }));
+      testProgs = built.binary;
+      if (hiddenInGuest(testProgs)) throw new VmTestError('usage', `${testProgs} is under /tmp, hidden in the guest`);
+    }
+  } finally {
+    await lock.release();
+  }
+
+  const guestTests: GuestTest[] = [];
+  if (testProgs) guestTests.push(testProgsEntry(testProgs, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
+  await writeFile(log('plan.tsv'), planText(guestTests));
+
+  const accel = await stage(events, 'vm', 'choosing the accelerator', timings, async (): Promise<KvmProbe> => {
+    if (plan.accel === 'tcg') return { accel: 'tcg', reason: '--accel tcg' };
+    const probe = await probeKvm(exec, bzImage, join(plan.cache.root, 'kvm-probe.json'));
+    if (plan.accel === 'kvm' && probe.accel !== 'kvm') throw new VmTestError('vmInfra', `--accel kvm, but ${probe.reason}`);
+    return probe;
+  }, (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
+
+  const vm = await stage(events, 'vm', `booting ${plan.cpus} vCPUs under ${accel.accel.toUpperCase()}`, timings, () => runVm(exec, {
+    spec: { kernel: bzImage, initPath, runDir, accel: accel.accel, cpus: plan.cpus, memoryMb: plan.memoryMb },
+    consoleLog: log('console.log'),
+    resultsLog: log('results.log'),
+    qemuStderrLog: log('qemu-stderr.log'),
+    commandFile: log('qemu-cmdline.txt'),
+    timeoutMs: plan.timeoutSec * 1000,
+    silenceTimeoutMs: (plan.testTimeoutSec + 60) * 1000,
+    events,
+    signal,
+  }), (v) => ({ detail: `${v.end}: ${v.detail}${v.bootMs ? `; init after ${(v.bootMs / 1000).toFixed(1)} s` : ''}` }));
+
+  const verdict = await stage(events, 'results', 'parsing results and the console log', timings, async () => {
+    const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
+    const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
+    let splats = attributeSplats(scanSplats(consoleText), consoleText);
+    if (plan.allowlist) splats = applyAllowlist(splats, loadAllowlist(await readFile(plan.allowlist, 'utf8')));
+    return assembleResults({ resultsText, planned: guestTests, splats, vm });
+  }, (v) => ({ detail: v.headline }));
+
+  if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
+  return { runDir, verdict, vm, accel, timings };
+}
+
+function describePlanKernel(plan: RunPlan): string {
+  return plan.kernel.kind === 'deb' ? `deb:${plan.kernel.package}` : plan.kernel.kind === 'git' ? `git:${plan.kernel.url}#${plan.kernel.ref}` : plan.kernel.path;
+}

@@ -1,0 +1,41 @@
+// Thin git helper over the exec port: argument arrays, fixed identity, errors as values.
+import type { ExecPort, ExecResult } from '../exec/exec-port.ts';
+
+/** A fixed identity and date so that imports and applied series have stable commit ids. */
+export const GIT_IDENTITY_ENV = {
+  GIT_COMMITTER_NAME: 'vm-test',
+  GIT_COMMITTER_EMAIL: 'vm-test@localhost',
+  GIT_COMMITTER_DATE: '2000-01-01T00:00:00Z',
+  GIT_AUTHOR_NAME: 'vm-test',
+  GIT_AUTHOR_EMAIL: 'vm-test@localhost',
+  GIT_AUTHOR_DATE: '2000-01-01T00:00:00Z',
+  GIT_TERMINAL_PROMPT: '0',
+};
+
+export interface GitOptions {
+  gitDir?: string;
+  workTree?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  logFile?: string;
+  signal?: AbortSignal;
+}
+
+export function git(exec: ExecPort, args: readonly string[], options: GitOptions = {}): Promise<ExecResult> {
+  const prefix: string[] = [];
+  if (options.gitDir) prefix.push(`--git-dir=${options.gitDir}`);
+  if (options.workTree) prefix.push(`--work-tree=${options.workTree}`);
+  return exec.run({
+    command: 'git',
+    args: [...prefix, ...args],
+    cwd: options.cwd,
+    env: { ...GIT_IDENTITY_ENV, ...options.env },
+    logFile: options.logFile,
+    signal: options.signal,
+  });
+}
+
+export async function gitOutput(exec: ExecPort, args: readonly string[], options: GitOptions = {}): Promise<string | undefined> {
+  const result = await git(exec, args, options);
+  return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}

@@ -1,0 +1,87 @@
+// The cache's worktree for a source: checked out at the pristine commit plus a series, never in the user's tree.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CacheLayout } from '../cache.ts';
+import type { ExecPort } from '../exec/exec-port.ts';
+import { VmTestError } from '../outcome.ts';
+import { applySeries, type ApplyFailure, type Series } from '../series/series.ts';
+import { git, gitOutput } from './git.ts';
+import type { KernelSource } from './source.ts';
+
+export interface PreparedTree {
+  worktree: string;
+  /** Commit with the series applied (or the pristine commit when there is no series). */
+  head: string;
+  /** Tree id of head: what the build is keyed on. */
+  treeId: string;
+  /** True when the applied commit was known from an earlier run and just checked out. */
+  reused: boolean;
+}
+
+export interface WorkspaceContext {
+  exec: ExecPort;
+  cache: CacheLayout;
+  logFile: string;
+  signal?: AbortSignal;
+}
+
+type AppliedIndex = Record<string, string>;
+
+/**
+ * One persistent worktree per source, switched between commits with git checkout, so that file
+ * mtimes change only where the series changes something and make rebuilds only that.
+ */
+export async function ensureWorktree(ctx: WorkspaceContext, source: KernelSource): Promise<string> {
+  const worktree = join(ctx.cache.worktrees, source.id);
+  if (existsSync(join(worktree, '.git'))) return worktree;
+  await mkdir(ctx.cache.worktrees, { recursive: true });
+  await git(ctx.exec, ['worktree', 'prune'], { gitDir: source.gitDir });
+  const add = await git(ctx.exec, ['worktree', 'add', '-q', '--detach', worktree, source.pristineCommit], { gitDir: source.gitDir, logFile: ctx.logFile, signal: ctx.signal });
+  if (add.exitCode !== 0) throw new VmTestError('infra', `git worktree add ${worktree} failed`, { logPath: ctx.logFile, excerpt: add.tail.slice(-5) });
+  return worktree;
+}
+
+async function readIndex(path: string): Promise<AppliedIndex> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as AppliedIndex;
+  } catch {
+    return {};
+  }
+}
+
+export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, series: Series | undefined): Promise<PreparedTree | { failure: ApplyFailure }> {
+  const worktree = await ensureWorktree(ctx, source);
+  const opts = { cwd: worktree, logFile: ctx.logFile, signal: ctx.signal };
+  const indexPath = join(ctx.cache.sources, source.id, 'applied.json');
+  const index = await readIndex(indexPath);
+  const key = `${source.pristineCommit}:${series?.hash ?? 'none'}`;
+  const known = series ? index[key] : source.pristineCommit;
+  const current = await gitOutput(ctx.exec, ['rev-parse', 'HEAD'], opts);
+  // An interrupted earlier run may have left git am half done.
+  if (existsSync(join(worktree, '.git')) && (await gitOutput(ctx.exec, ['rev-parse', '--git-path', 'rebase-apply'], opts).then((p) => p && existsSync(join(worktree, p))))) {
+    await git(ctx.exec, ['am', '--abort'], opts);
+  }
+
+  if (known && (await gitOutput(ctx.exec, ['cat-file', '-t', known], opts)) === 'commit') {
+    if (current !== known || (await gitOutput(ctx.exec, ['status', '--porcelain', '--untracked-files=no'], opts))) {
+      const checkout = await git(ctx.exec, ['checkout', '-q', '--detach', '-f', known], opts);
+      if (checkout.exitCode !== 0) throw new VmTestError('infra', `git checkout ${known} failed in ${worktree}`, { logPath: ctx.logFile, excerpt: checkout.tail });
+    }
+    const treeId = await gitOutput(ctx.exec, ['rev-parse', `${known}^{tree}`], opts);
+    return { worktree, head: known, treeId: treeId!, reused: true };
+  }
+
+  const reset = await git(ctx.exec, ['checkout', '-q', '--detach', '-f', source.pristineCommit], opts);
+  if (reset.exitCode !== 0) throw new VmTestError('infra', `git checkout ${source.pristineCommit} failed in ${worktree}`, { logPath: ctx.logFile, excerpt: reset.tail });
+  if (!series) {
+    const treeId = await gitOutput(ctx.exec, ['rev-parse', 'HEAD^{tree}'], opts);
+    return { worktree, head: source.pristineCommit, treeId: treeId!, reused: false };
+  }
+  const applied = await applySeries({ exec: ctx.exec, worktree, logFile: ctx.logFile, signal: ctx.signal }, series);
+  if ('failure' in applied) return applied;
+  index[key] = applied.head;
+  await writeFile(indexPath, JSON.stringify(index, null, 2) + '\n');
+  const treeId = await gitOutput(ctx.exec, ['rev-parse', 'HEAD^{tree}'], opts);
+  return { worktree, head: applied.head, treeId: treeId!, reused: false };
+}

@@ -1,0 +1,104 @@
+// QEMU's command line, built by small pure functions; each flag says why it is there.
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface VmSpec {
+  kernel: string;
+  initPath: string;
+  runDir: string;
+  accel: Accel;
+  cpus: number;
+  memoryMb: number;
+  /** Extra kernel command-line words. */
+  append?: string[];
+  /** Boot from an initramfs instead of the 9p root (used for prebuilt kernels without 9p). */
+  initrd?: string;
+}
+
+export const RESULTS_PORT = 'org.vm-test.results';
+export const RUN_TAG = 'vmtest-run';
+
+export function machineArgs(spec: VmSpec): string[] {
+  return [
+    '-name', 'vm-test',
+    '-machine', 'q35',
+    // TCG with one host thread per vCPU: the concurrency tests need real parallelism.
+    '-accel', spec.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+    // All host features under KVM; under TCG, every feature QEMU can emulate.
+    '-cpu', spec.accel === 'kvm' ? 'host' : 'max',
+    '-smp', String(spec.cpus),
+    '-m', `${spec.memoryMb}M`,
+    // No default NIC, VGA, floppy or CD-ROM: less to emulate, a quicker boot.
+    '-nodefaults',
+    '-display', 'none',
+    '-monitor', 'none',
+    // The guest's reboot (clean end of init, or panic=-1) ends QEMU instead of rebooting.
+    '-no-reboot',
+  ];
+}
+
+export function consoleArgs(): string[] {
+  return [
+    // The kernel console on the first serial port, streamed to QEMU's stdout; Ctrl-C is ours, not the guest's.
+    '-chardev', 'stdio,id=console,signal=off',
+    '-serial', 'chardev:console',
+  ];
+}
+
+export function rootArgs(spec: VmSpec): string[] {
+  if (spec.initrd) return ['-initrd', spec.initrd];
+  return [
+    // The host's / as the guest's root, read-only: QEMU refuses every write, so the guest cannot touch the host.
+    '-fsdev', 'local,id=root,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-device', 'virtio-9p-pci,fsdev=root,mount_tag=/dev/root',
+  ];
+}
+
+export function runDirArgs(spec: VmSpec): string[] {
+  return [
+    // The run directory, read-write: the plan in, extra result files (test_progs -J) out.
+    '-fsdev', `local,id=run,path=${spec.runDir},security_model=none,multidevs=remap`,
+    '-device', `virtio-9p-pci,fsdev=run,mount_tag=${RUN_TAG}`,
+  ];
+}
+
+export function resultsArgs(resultsFile: string): string[] {
+  return [
+    // Test output travels on its own virtio-serial port, apart from kernel messages on the console.
+    '-device', 'virtio-serial-pci',
+    '-chardev', `file,id=results,path=${resultsFile}`,
+    '-device', `virtserialport,chardev=results,name=${RESULTS_PORT}`,
+  ];
+}
+
+export function kernelCommandLine(spec: VmSpec): string {
+  const words = [
+    'console=ttyS0',
+    // Our markers in /dev/kmsg must never be rate-limited away.
+    'printk.devkmsg=on',
+    // A panic reboots at once, which -no-reboot turns into QEMU exiting.
+    'panic=-1',
+    // Faster under TCG; these tests are not about speculative-execution mitigations.
+    'mitigations=off',
+    // The emulated TSC is fine; skip the slow calibration and its warnings under TCG.
+    'tsc=reliable',
+    'no_timer_check',
+    ...(spec.initrd
+      ? [`rdinit=${spec.initPath}`]
+      : ['root=/dev/root', 'rootfstype=9p', 'rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose', 'ro', `init=${spec.initPath}`]),
+    ...(spec.append ?? []),
+  ];
+  return words.join(' ');
+}
+
+export function qemuArgs(spec: VmSpec, resultsFile: string): string[] {
+  return [
+    ...machineArgs(spec),
+    ...consoleArgs(),
+    '-kernel', spec.kernel,
+    '-append', kernelCommandLine(spec),
+    ...rootArgs(spec),
+    ...runDirArgs(spec),
+    ...resultsArgs(resultsFile),
+  ];
+}

@@ -1,0 +1,162 @@
+// Run one VM: QEMU with the console streamed to a log, the results port tailed live, and every timeout enforced.
+import { createWriteStream } from 'node:fs';
+import { open, writeFile } from 'node:fs/promises';
+import type { RunEvents } from '../events.ts';
+import { describeCommand, type ExecPort } from '../exec/exec-port.ts';
+import { qemuArgs, type VmSpec } from './qemu-args.ts';
+
+export type VmEnd =
+  | 'completed'      // init ran the whole plan and rebooted
+  | 'crashed'        // init started, but the guest died before the plan ended (panic, oops in init)
+  | 'boot-failure'   // the guest never reached init
+  | 'timeout'        // the global timeout, or no output for too long
+  | 'qemu-failed'    // QEMU did not start or exited with an error of its own
+  | 'interrupted';   // Ctrl-C
+
+export interface VmOutcome {
+  end: VmEnd;
+  detail: string;
+  accel: VmSpec['accel'];
+  consoleLog: string;
+  resultsLog: string;
+  qemuCommand: string;
+  qemuExitCode: number | undefined;
+  /** The test whose begin marker arrived without an end marker, if any. */
+  runningTest?: string;
+  bootMs?: number;
+  durationMs: number;
+}
+
+export interface VmRunRequest {
+  spec: VmSpec;
+  qemuBinary?: string;
+  consoleLog: string;
+  resultsLog: string;
+  qemuStderrLog: string;
+  commandFile: string;
+  /** Hard limit for the whole VM. */
+  timeoutMs: number;
+  /** Stop when neither the console nor the results port has said anything for this long. */
+  silenceTimeoutMs: number;
+  events: RunEvents;
+  signal?: AbortSignal;
+}
+
+const BEGIN = /^# vm-test: begin (.+)$/;
+const END = /^# vm-test: end (.+) exit=(\d+)$/;
+
+export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOutcome> {
+  const started = Date.now();
+  const qemu = request.qemuBinary ?? 'qemu-system-x86_64';
+  const args = qemuArgs(request.spec, request.resultsLog);
+  const qemuCommand = describeCommand(qemu, args);
+  await writeFile(request.commandFile, qemuCommand + '\n');
+  await writeFile(request.resultsLog, '');
+  const consoleOut = createWriteStream(request.consoleLog);
+  const stderrOut = createWriteStream(request.qemuStderrLog);
+
+  const stop = new AbortController();
+  let stopReason: 'timeout' | 'silence' | undefined;
+  const onOuterAbort = () => stop.abort();
+  request.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  let lastActivity = Date.now();
+  let initStarted = false;
+  let done = false;
+  let bootMs: number | undefined;
+  let running: string | undefined;
+  let sawConsole = false;
+
+  // Tail the results file: QEMU appends to it as the guest writes.
+  const results = await open(request.resultsLog, 'r');
+  let offset = 0;
+  let pending = '';
+  const drainResults = async (): Promise<void> => {
+    for (;;) {
+      const buffer = Buffer.alloc(65536);
+      const { bytesRead } = await results.read(buffer, 0, buffer.length, offset);
+      if (bytesRead === 0) return;
+      offset += bytesRead;
+      lastActivity = Date.now();
+      pending += buffer.subarray(0, bytesRead).toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl).replace(/\r$/, '');
+        pending = pending.slice(nl + 1);
+        if (line.startsWith('# vm-test: init started')) {
+          initStarted = true;
+          bootMs = Date.now() - started;
+          request.events.emit({ type: 'info', stage: 'vm', message: `init reached after ${(bootMs / 1000).toFixed(1)} s` });
+        }
+        if (line === '# vm-test: done') done = true;
+        const begin = BEGIN.exec(line);
+        if (begin) {
+          running = begin[1];
+          request.events.emit({ type: 'test-start', name: begin[1]! });
+        }
+        const end = END.exec(line);
+        if (end) {
+          running = undefined;
+          request.events.emit({ type: 'test-end', name: end[1]!, exitCode: Number(end[2]) });
+        }
+      }
+    }
+  };
+  const poll = setInterval(() => {
+    void drainResults();
+    const now = Date.now();
+    if (now - started > request.timeoutMs) {
+      stopReason ??= 'timeout';
+      stop.abort();
+    } else if (now - lastActivity > request.silenceTimeoutMs) {
+      stopReason ??= 'silence';
+      stop.abort();
+    }
+  }, 250);
+
+  const result = await exec.run({
+    command: qemu,
+    args,
+    signal: stop.signal,
+    onLine: (line, stream) => {
+      lastActivity = Date.now();
+      if (stream === 'stdout') {
+        sawConsole = true;
+        consoleOut.write(line + '\n');
+        request.events.emit({ type: 'console-line', line });
+      } else {
+        stderrOut.write(line + '\n');
+      }
+    },
+  });
+  clearInterval(poll);
+  request.signal?.removeEventListener('abort', onOuterAbort);
+  await drainResults();
+  if (pending) {
+    // A line cut off mid-write still belongs to the record.
+    pending = '';
+  }
+  await results.close();
+  await Promise.all([new Promise((r) => consoleOut.end(r)), new Promise((r) => stderrOut.end(r))]);
+
+  const base = {
+    accel: request.spec.accel,
+    consoleLog: request.consoleLog,
+    resultsLog: request.resultsLog,
+    qemuCommand,
+    qemuExitCode: result.exitCode,
+    runningTest: running,
+    bootMs,
+    durationMs: Date.now() - started,
+  };
+  if (request.signal?.aborted) return { ...base, end: 'interrupted', detail: 'interrupted; QEMU was stopped' };
+  if (stopReason === 'timeout') return { ...base, end: 'timeout', detail: `the VM ran past the ${request.timeoutMs / 1000} s timeout${running ? ` while running ${running}` : initStarted ? '' : ' before init started'}; QEMU was stopped` };
+  if (stopReason === 'silence') return { ...base, end: 'timeout', detail: `the guest printed nothing for ${request.silenceTimeoutMs / 1000} s${running ? ` while running ${running}` : initStarted ? '' : ' before init started'} (hang); QEMU was stopped` };
+  if (result.spawnError) return { ...base, end: 'qemu-failed', detail: `${qemu} could not be started: ${result.spawnError}` };
+  if (done) return { ...base, end: 'completed', detail: 'init ran the whole plan' };
+  if (result.exitCode !== 0 && !sawConsole) {
+    return { ...base, end: 'qemu-failed', detail: `QEMU exited with ${result.exitCode} before the guest printed anything: ${result.stderr.split('\n').slice(-3).join(' | ')}` };
+  }
+  if (!initStarted) return { ...base, end: 'boot-failure', detail: 'the guest stopped before init reported in' };
+  return { ...base, end: 'crashed', detail: `the guest stopped before the plan ended${running ? `, while running ${running}` : ''}` };
+}
