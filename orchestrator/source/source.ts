@@ -85,8 +85,9 @@ async function importTree(ctx: SourceContext, dir: string, tree: string, message
   const gitDir = join(dir, 'git');
   await rm(gitDir, { recursive: true, force: true });
   const opts = { gitDir, workTree: tree, logFile: ctx.logFile, signal: ctx.signal };
+  const init = await git(ctx.exec, ['init', '-q', '--bare', gitDir], { logFile: ctx.logFile });
+  if (init.exitCode !== 0) throw new VmTestError('infra', `git init ${gitDir} failed`, { logPath: ctx.logFile, excerpt: init.tail.slice(-5) });
   const steps: string[][] = [
-    ['init', '-q', '--bare', gitDir],
     ['add', '-f', '-A', '.'],
     ['commit', '-q', '--no-verify', '-m', message],
   ];

@@ -1,0 +1,28 @@
+import test from 'ava';
+import { compilerErrors, progressStep } from '../../orchestrator/build/make-output.ts';
+import { findTestDefinitions, selectTests } from '../../orchestrator/build/selftests-build.ts';
+
+test('progress steps are make\'s quiet-mode lines', (t) => {
+  t.is(progressStep('  CC      kernel/bpf/hashtab.o'), 'CC kernel/bpf/hashtab.o');
+  t.is(progressStep('  LD      vmlinux.o'), 'LD vmlinux.o');
+  t.is(progressStep('make[1]: Entering directory'), undefined);
+});
+
+test('compiler errors give the first file:line relative to the tree', (t) => {
+  const errors = compilerErrors([
+    '  CC      kernel/bpf/syscall.o',
+    '/c/worktrees/w/kernel/bpf/syscall.c:1701:21: error: \'union bpf_attr\' has no member named \'compare_size\'',
+    '../../worktrees/w/kernel/bpf/hashtab.c:12:1: error: expected \';\'',
+  ], '/c/worktrees/w');
+  t.deepEqual(errors.map((e) => `${e.file}:${e.line}`), ['kernel/bpf/syscall.c:1701', 'kernel/bpf/hashtab.c:12']);
+  t.regex(errors[0]!.message, /compare_size/);
+});
+
+test('test definitions are found the way the selftests Makefile finds them; skeleton users are flagged', (t) => {
+  const defs = findTestDefinitions('map_cmp_delete.c', '#include <test_progs.h>\nvoid test_map_cmp_delete(void)\n{\n}\n');
+  t.deepEqual(defs.map((d) => [d.name, d.needs]), [['map_cmp_delete', []]]);
+  const skel = findTestDefinitions('x.c', '#include "test_x.skel.h"\nvoid serial_test_x(void) {}\n');
+  t.deepEqual(skel[0]!.needs, ['test_x.skel.h']);
+  const all = [...defs, ...skel, { name: 'map_cmp_delete_more', file: 'y.c', needs: [] }];
+  t.deepEqual(selectTests(all, ['map_cmp_delete/contract']).map((d) => d.name), ['map_cmp_delete', 'map_cmp_delete_more']);
+});

@@ -1,0 +1,41 @@
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { checkSubset, describeDropped, KconfigRequest, parseDotConfig, parseFragment } from '../../orchestrator/kconfig/kconfig.ts';
+
+test('parses set, unset and comment lines with their line numbers', (t) => {
+  const { fragment, errors } = parseFragment('a.config', '# why\nCONFIG_A=y\n\n# CONFIG_B is not set\nCONFIG_C="x y"\nCONFIG_D=0x10\n');
+  t.deepEqual(errors, []);
+  t.deepEqual(fragment.entries.map((e) => [e.name, e.value, e.line]), [['CONFIG_A', 'y', 2], ['CONFIG_B', 'n', 4], ['CONFIG_C', '"x y"', 5], ['CONFIG_D', '0x10', 6]]);
+});
+
+test('a line that is not Kconfig is an error naming file and line', (t) => {
+  const { errors } = parseFragment('bad.config', 'CONFIG_A=y\nCONFIG_B y\n');
+  t.deepEqual(errors, [{ file: 'bad.config', line: 2, text: 'CONFIG_B y' }]);
+});
+
+test('later fragments win, and the hash follows the merged request', (t) => {
+  const a = parseFragment('a', 'CONFIG_A=y\nCONFIG_B=y\n').fragment;
+  const b = parseFragment('b', 'CONFIG_B=n\n').fragment;
+  const merged = new KconfigRequest([a, b]);
+  t.is(merged.entries.get('CONFIG_B')!.file, 'b');
+  t.is(merged.toConfigText(), 'CONFIG_A=y\n# CONFIG_B is not set\n');
+  t.not(merged.hash(), new KconfigRequest([a]).hash());
+  t.is(merged.hash(), new KconfigRequest([a, b]).hash());
+});
+
+test('the subset check reports an option olddefconfig dropped, with where it was asked for', (t) => {
+  const request = new KconfigRequest([parseFragment('vm.config', 'CONFIG_NET_9P=y\nCONFIG_NOPE=y\nCONFIG_OFF=n\n').fragment]);
+  const resolved = parseDotConfig('CONFIG_NET_9P=y\n# CONFIG_OFF is not set\n');
+  const dropped = checkSubset(request, resolved);
+  t.is(dropped.length, 1);
+  t.is(dropped[0]!.entry.name, 'CONFIG_NOPE');
+  t.regex(describeDropped(dropped[0]!, 'unknown option'), /^vm\.config:2: CONFIG_NOPE=y was requested but the resolved \.config has CONFIG_NOPE is not set \(unknown option\)$/);
+});
+
+test('the shipped fragments parse cleanly', async (t) => {
+  for (const name of ['vm', 'bpf', 'btf']) {
+    const { errors, fragment } = parseFragment(name, await readFile(new URL(`../../kernel-config/${name}.config`, import.meta.url), 'utf8'));
+    t.deepEqual(errors, [], name);
+    t.true(fragment.entries.length > 0);
+  }
+});

@@ -1,0 +1,50 @@
+import test from 'ava';
+import { kernelCommandLine, qemuArgs, type VmSpec } from '../../orchestrator/vm/qemu-args.ts';
+import { judgeKvmProbe } from '../../orchestrator/vm/kvm-probe.ts';
+
+const spec: VmSpec = { kernel: '/k/bzImage', initPath: '/repo/rootfs/init', runDir: '/runs/r1', accel: 'tcg', cpus: 2, memoryMb: 1024 };
+
+const after = (args: string[], flag: string) => args.filter((_, i) => args[i - 1] === flag);
+
+test('the host root is shared read-only and the run directory read-write', (t) => {
+  const fsdevs = after(qemuArgs(spec, '/runs/r1/results.log'), '-fsdev');
+  t.deepEqual(fsdevs, [
+    'local,id=root,path=/,security_model=none,readonly=on,multidevs=remap',
+    'local,id=run,path=/runs/r1,security_model=none,multidevs=remap',
+  ]);
+});
+
+test('TCG runs multi-threaded with -cpu max; KVM uses the host CPU', (t) => {
+  const tcg = qemuArgs(spec, 'r');
+  t.deepEqual(after(tcg, '-accel'), ['tcg,thread=multi']);
+  t.deepEqual(after(tcg, '-cpu'), ['max']);
+  const kvm = qemuArgs({ ...spec, accel: 'kvm' }, 'r');
+  t.deepEqual(after(kvm, '-accel'), ['kvm']);
+  t.deepEqual(after(kvm, '-cpu'), ['host']);
+});
+
+test('guest reboot and panic end QEMU; results go to a named virtio-serial port', (t) => {
+  const args = qemuArgs(spec, '/runs/r1/results.log');
+  t.true(args.includes('-no-reboot'));
+  t.true(args.includes('virtserialport,chardev=results,name=org.vm-test.results'));
+  t.true(args.includes('file,id=results,path=/runs/r1/results.log'));
+  const cmdline = kernelCommandLine(spec);
+  t.regex(cmdline, /(^| )panic=-1( |$)/);
+  t.regex(cmdline, /root=\/dev\/root rootfstype=9p rootflags=trans=virtio,version=9p2000\.L/);
+  t.regex(cmdline, / ro init=\/repo\/rootfs\/init/);
+  t.regex(cmdline, /printk\.devkmsg=on/);
+});
+
+test('an initramfs boot uses rdinit and no 9p root', (t) => {
+  const args = qemuArgs({ ...spec, initrd: '/x/initrd.cpio' }, 'r');
+  t.deepEqual(after(args, '-initrd'), ['/x/initrd.cpio']);
+  t.false(args.some((a) => a.includes('mount_tag=/dev/root')));
+  t.regex(kernelCommandLine({ ...spec, initrd: '/x' }), /rdinit=\/repo\/rootfs\/init/);
+});
+
+test('the KVM probe reads "KVM internal error" as unusable, kernel output as usable', (t) => {
+  t.is(judgeKvmProbe('', 'KVM internal error. Suberror: 1\nemulation failure', undefined).accel, 'tcg');
+  t.is(judgeKvmProbe('[    0.000000] Linux version 6.12.117', '', undefined).accel, 'kvm');
+  t.is(judgeKvmProbe('', 'qemu-system-x86_64: failed to initialize kvm: Permission denied', 1).accel, 'tcg');
+  t.regex(judgeKvmProbe('', '', undefined).reason, /printed nothing/);
+});
