@@ -16,7 +16,7 @@ import { applyAllowlist, attributeSplats, loadAllowlist, scanSplats } from './re
 import { describeApplyFailure } from './series/series.ts';
 import { resolveSource } from './source/source.ts';
 import { prepareTree } from './source/workspace.ts';
-import { probeKvm, type KvmProbe } from './vm/kvm-probe.ts';
+import { probeKvm, recordKvmFailure, type KvmProbe } from './vm/kvm-probe.ts';
 import { runVm, type VmOutcome } from './vm/run-vm.ts';
 
 export interface RunDeps {
@@ -132,15 +132,15 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
   if (testProgs) guestTests.push(testProgsEntry(testProgs, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
   await writeFile(log('plan.tsv'), planText(guestTests));
 
-  const accel = await stage(events, 'vm', 'choosing the accelerator', timings, async (): Promise<KvmProbe> => {
+  let accel = await stage(events, 'vm', 'choosing the accelerator', timings, async (): Promise<KvmProbe> => {
     if (plan.accel === 'tcg') return { accel: 'tcg', reason: '--accel tcg' };
     const probe = await probeKvm(exec, bzImage, join(plan.cache.root, 'kvm-probe.json'));
     if (plan.accel === 'kvm' && probe.accel !== 'kvm') throw new VmTestError('vmInfra', `--accel kvm, but ${probe.reason}`);
     return probe;
   }, (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
 
-  const vm = await stage(events, 'vm', `booting ${plan.cpus} vCPUs under ${accel.accel.toUpperCase()}`, timings, () => runVm(exec, {
-    spec: { kernel: bzImage, initPath, runDir, accel: accel.accel, cpus: plan.cpus, memoryMb: plan.memoryMb },
+  const boot = (accelName: 'kvm' | 'tcg') => stage(events, 'vm', `booting ${plan.cpus} vCPUs under ${accelName.toUpperCase()}`, timings, () => runVm(exec, {
+    spec: { kernel: bzImage, initPath, runDir, accel: accelName, cpus: plan.cpus, memoryMb: plan.memoryMb },
     consoleLog: log('console.log'),
     resultsLog: log('results.log'),
     qemuStderrLog: log('qemu-stderr.log'),
@@ -150,6 +150,14 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
     events,
     signal,
   }), (v) => ({ detail: `${v.end}: ${v.detail}${v.bootMs ? `; init after ${(v.bootMs / 1000).toFixed(1)} s` : ''}` }));
+  let vm = await boot(accel.accel);
+  if (vm.kvmFailure && plan.accel === 'auto') {
+    // The probe passed but the real boot did not: remember it, and run the same plan under TCG.
+    await recordKvmFailure(join(plan.cache.root, 'kvm-probe.json'), 'KVM failed a real boot ("KVM internal error"); using TCG');
+    events.emit({ type: 'warn', stage: 'vm', message: 'KVM failed during the boot ("KVM internal error"); booting again under TCG' });
+    accel = { accel: 'tcg', reason: 'KVM failed during the boot ("KVM internal error")' };
+    vm = await boot('tcg');
+  }
 
   const verdict = await stage(events, 'results', 'parsing results and the console log', timings, async () => {
     const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');

@@ -14,7 +14,7 @@ export function stepSummary(tree: ResultTree, headline: string, runDir?: string)
   const lines = [
     `## vm-test: ${headline}`,
     '',
-    `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped${c.errors ? `, ${c.errors} parse errors` : ''}`,
+    `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped${c.errors ? `, ${c.errors} errors` : ''}`,
     '',
     '| | test | status | note |',
     '|---|---|---|---|',

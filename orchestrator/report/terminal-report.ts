@@ -90,7 +90,7 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
     if (s.lines.length > 40) out.push(`    ... (${s.lines.length - 40} more lines in the console log)`);
   }
   const c = tree.counts;
-  out.push('', `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped${c.errors ? `, ${c.errors} parse errors` : ''}`);
+  out.push('', `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped${c.errors ? `, ${c.errors} errors` : ''}`);
   out.push(paint(tty, exitCode === 0 ? 32 : 31, `${exitCode === 0 ? 'PASS' : 'FAIL'}: ${headline} (exit ${exitCode})`));
   if (runDir) out.push(`run directory: ${runDir}`);
   return out.join('\n') + '\n';

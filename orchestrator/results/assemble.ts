@@ -44,8 +44,9 @@ export function sectionNode(section: Section, test: GuestTest | undefined): Test
     return node;
   }
   if (node.children.length === 0) {
-    node.status = section.exitCode === 0 ? 'pass' : 'fail';
-    if (section.exitCode !== 0) node.errors.push(`exited ${section.exitCode}`);
+    // A test program that printed no result is not a pass, whatever its exit code.
+    node.status = 'fail';
+    node.errors.push(section.exitCode === 0 ? 'exited 0 but printed no test results' : `exited ${section.exitCode} and printed no test results`);
     return node;
   }
   node.status = rollUp(node.children);

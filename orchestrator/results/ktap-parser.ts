@@ -5,7 +5,7 @@
 // indentation (the one the next result line at that level will close), so kernel messages at column 0 land in the
 // enclosing suite's log and never break parsing.
 import { classifyKtapLine, indentWidth, type KtapLine, type ResultLine } from './ktap-line.ts';
-import { stripPrintkPrefix } from './printk-prefix.ts';
+import { splitLines, stripPrintkPrefix } from './printk-prefix.ts';
 import { missingTest, reconcileParents, unfinishedLeaf } from './synthetic-leaf.ts';
 import { newTest, type TestNode } from './tree.ts';
 
@@ -345,7 +345,7 @@ function feed(s: State, raw: string): void {
 export function parseKtap(text: string, options: KtapOptions = {}): KtapResult {
   const s: State = { options, tests: [], errors: [], stack: [], baseline: 0, documents: 0, depthWarned: false };
   try {
-    for (const raw of String(text).split('\n')) feed(s, raw);
+    for (const raw of splitLines(text)) feed(s, raw);
     finishDocument(s);
     if (s.documents === 0) s.errors.push('no KTAP or TAP version line found');
     reconcileParents(s.tests);

@@ -9,10 +9,18 @@ export function stripPrintkPrefix(line: string): string {
   const prefix = PRINTK_PREFIX.exec(text)?.[0] ?? '';
   if (prefix === '') return text;
   const rest = text.slice(prefix.length);
-  return rest.startsWith(' ') ? rest.slice(1) : rest;
+  // printk separates the bracketed fields from the message by one space; a bare "<6>" is glued to it.
+  return prefix.endsWith(']') && rest.startsWith(' ') ? rest.slice(1) : rest;
 }
 
 /** Splits a log into lines without the printk prefixes; never throws on any input. */
 export function messageLines(text: string): string[] {
-  return text.split('\n').map(stripPrintkPrefix);
+  return splitLines(text).map(stripPrintkPrefix);
+}
+
+/** Lines of a text; a final newline does not make an extra empty line. */
+export function splitLines(text: string): string[] {
+  const lines = String(text).split('\n');
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }

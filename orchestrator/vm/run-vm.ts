@@ -21,6 +21,8 @@ export interface VmOutcome {
   resultsLog: string;
   qemuCommand: string;
   qemuExitCode: number | undefined;
+  /** QEMU reported "KVM internal error": the accelerator, not the kernel under test, failed. */
+  kvmFailure?: boolean;
   /** The test whose begin marker arrived without an end marker, if any. */
   runningTest?: string;
   bootMs?: number;
@@ -56,7 +58,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   const stderrOut = createWriteStream(request.qemuStderrLog);
 
   const stop = new AbortController();
-  let stopReason: 'timeout' | 'silence' | undefined;
+  let stopReason: 'timeout' | 'silence' | 'kvm' | undefined;
   const onOuterAbort = () => stop.abort();
   request.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
@@ -126,6 +128,11 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
         request.events.emit({ type: 'console-line', line });
       } else {
         stderrOut.write(line + '\n');
+        // KVM that cannot run the guest hangs forever after saying so: stop now instead of waiting out a timeout.
+        if (/KVM internal error/.test(line)) {
+          stopReason ??= 'kvm';
+          stop.abort();
+        }
       }
     },
   });
@@ -150,6 +157,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
     durationMs: Date.now() - started,
   };
   if (request.signal?.aborted) return { ...base, end: 'interrupted', detail: 'interrupted; QEMU was stopped' };
+  if (stopReason === 'kvm') return { ...base, end: 'qemu-failed', kvmFailure: true, detail: 'QEMU reported "KVM internal error": KVM cannot run this guest' };
   if (stopReason === 'timeout') return { ...base, end: 'timeout', detail: `the VM ran past the ${request.timeoutMs / 1000} s timeout${running ? ` while running ${running}` : initStarted ? '' : ' before init started'}; QEMU was stopped` };
   if (stopReason === 'silence') return { ...base, end: 'timeout', detail: `the guest printed nothing for ${request.silenceTimeoutMs / 1000} s${running ? ` while running ${running}` : initStarted ? '' : ' before init started'} (hang); QEMU was stopped` };
   if (result.spawnError) return { ...base, end: 'qemu-failed', detail: `${qemu} could not be started: ${result.spawnError}` };

@@ -1,0 +1,73 @@
+// Real QEMU for tests without a kernel build: Debian's prebuilt cloud kernel and a busybox initramfs with our init.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cacheLayout, resolveCacheRoot } from '../orchestrator/cache.ts';
+import { RunEvents, type RunEvent } from '../orchestrator/events.ts';
+import { planText, type GuestTest } from '../orchestrator/guest/guest-plan.ts';
+import { buildBusyboxInitramfs } from '../orchestrator/vm/initramfs.ts';
+import { runVm, type VmOutcome } from '../orchestrator/vm/run-vm.ts';
+import { realExec } from './helpers.ts';
+
+const PACKAGE = 'linux-image-6.12.117+deb12-cloud-amd64-unsigned';
+
+/** The cloud kernel's vmlinuz, downloaded (not installed) into the cache once. */
+export async function debianCloudKernel(): Promise<string> {
+  const dir = join(cacheLayout(resolveCacheRoot(undefined, process.env)).root, 'test-assets', 'cloud-kernel');
+  const boot = join(dir, 'root', 'boot');
+  const found = existsSync(boot) ? (await readdir(boot)).find((f) => f.startsWith('vmlinuz-')) : undefined;
+  if (found) return join(boot, found);
+  await mkdir(dir, { recursive: true });
+  let debs = (await readdir(dir)).filter((f) => f.endsWith('.deb'));
+  if (debs.length === 0) {
+    let r = await realExec.run({ command: 'apt-get', args: ['download', PACKAGE], cwd: dir });
+    if (r.exitCode !== 0) {
+      await realExec.run({ command: 'apt-get', args: ['update', '-q'] });
+      r = await realExec.run({ command: 'apt-get', args: ['download', PACKAGE], cwd: dir });
+    }
+    if (r.exitCode !== 0) throw new Error(`apt-get download ${PACKAGE} failed: ${r.stderr}`);
+    debs = (await readdir(dir)).filter((f) => f.endsWith('.deb'));
+  }
+  const x = await realExec.run({ command: 'dpkg-deb', args: ['-x', join(dir, debs[0]!), join(dir, 'root')] });
+  if (x.exitCode !== 0) throw new Error(`dpkg-deb -x failed: ${x.stderr}`);
+  const vmlinuz = (await readdir(boot)).find((f) => f.startsWith('vmlinuz-'));
+  if (!vmlinuz) throw new Error(`no vmlinuz in ${PACKAGE}`);
+  return join(boot, vmlinuz);
+}
+
+export interface BootResult {
+  outcome: VmOutcome;
+  events: RunEvent[];
+  console: string;
+  results: string;
+}
+
+/** Boot the cloud kernel with rootfs/init and the plan baked into the initramfs. */
+export async function bootWithPlan(runDir: string, tests: GuestTest[], options: { timeoutMs?: number; silenceMs?: number; signal?: AbortSignal; qemu?: string; abortAfterInit?: AbortController } = {}): Promise<BootResult> {
+  const kernel = await debianCloudKernel();
+  const initText = await readFile(new URL('../rootfs/init', import.meta.url), 'utf8');
+  const initrd = join(runDir, 'initrd.cpio');
+  await buildBusyboxInitramfs(initrd, { path: 'init', text: initText }, [{ kind: 'file', path: 'vm-test/plan.tsv', data: planText(tests) }]);
+  const events = new RunEvents();
+  const seen: RunEvent[] = [];
+  events.subscribe((e) => {
+    seen.push(e);
+    if (e.type === 'test-start') options.abortAfterInit?.abort();
+  });
+  const outcome = await runVm(realExec, {
+    spec: { kernel, initPath: '/init', runDir, accel: 'tcg', cpus: 2, memoryMb: 512, initrd },
+    qemuBinary: options.qemu,
+    consoleLog: join(runDir, 'console.log'),
+    resultsLog: join(runDir, 'results.log'),
+    qemuStderrLog: join(runDir, 'qemu-stderr.log'),
+    commandFile: join(runDir, 'qemu-cmdline.txt'),
+    timeoutMs: options.timeoutMs ?? 120_000,
+    silenceTimeoutMs: options.silenceMs ?? 60_000,
+    events,
+    signal: options.signal,
+  });
+  const read = (f: string) => readFile(join(runDir, f), 'utf8').catch(() => '');
+  return { outcome, events: seen, console: await read('console.log'), results: await read('results.log') };
+}
+
+export const ktapTest = (name: string, script: string, timeoutSec = 60): GuestTest => ({ name, kind: 'ktap', argv: ['/bin/sh', '-c', script], timeoutSec });

@@ -1,0 +1,120 @@
+// Real QEMU, real kernel (Debian's cloud kernel), the real rootfs/init: what the VM stage claims, checked.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { assembleResults } from '../../orchestrator/results/assemble.ts';
+import { attributeSplats, scanSplats } from '../../orchestrator/results/splats.ts';
+import { EXIT } from '../../orchestrator/outcome.ts';
+import { tempDir } from '../helpers.ts';
+import { bootWithPlan, ktapTest } from '../qemu-fixture.ts';
+
+const KTAP_OK = 'echo "KTAP version 1"; echo "1..2"; echo "ok 1 first"; echo "# diag"; echo "ok 2 second # SKIP not here"';
+
+function qemuProcessesFor(runDir: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', 'qemu-system'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(runDir));
+  } catch {
+    return [];
+  }
+}
+
+test('[qemu] boots, runs the plan through rootfs/init, streams KTAP on virtio-serial, and exits cleanly', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const planned = [ktapTest('suite_a', KTAP_OK), ktapTest('suite_b', 'echo "KTAP version 1"; echo "1..1"; echo "not ok 1 broken"; exit 1')];
+  const boot = await bootWithPlan(tmp.path, planned);
+  t.is(boot.outcome.end, 'completed', boot.outcome.detail);
+  t.is(boot.outcome.qemuExitCode, 0);
+  t.truthy(boot.outcome.bootMs);
+  t.regex(boot.console, /vm-test: begin suite_a/);
+  t.notRegex(boot.console, /Attempted to kill init/);
+  const verdict = assembleResults({ resultsText: boot.results, planned, splats: attributeSplats(scanSplats(boot.console), boot.console), vm: boot.outcome });
+  t.is(verdict.exitCode, EXIT.testsFailed);
+  const [a, b] = verdict.tree.tests;
+  t.is(a!.status, 'pass');
+  t.deepEqual(a!.children.map((c) => c.status), ['pass', 'skip']);
+  t.is(b!.status, 'fail');
+  t.deepEqual(boot.events.filter((e) => e.type === 'test-end').map((e) => e.type === 'test-end' && e.exitCode), [0, 1]);
+});
+
+test('[qemu] a panic mid-test is a crash attributed to the running test, and later tests are reported as never started', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const planned = [ktapTest('before', KTAP_OK), ktapTest('panics', 'echo "KTAP version 1"; echo "1..2"; echo "ok 1 fine"; echo c > /proc/sysrq-trigger; sleep 5'), ktapTest('after', KTAP_OK)];
+  const boot = await bootWithPlan(tmp.path, planned);
+  t.is(boot.outcome.end, 'crashed', boot.outcome.detail);
+  t.is(boot.outcome.runningTest, 'panics');
+  const splats = attributeSplats(scanSplats(boot.console), boot.console);
+  const panic = splats.find((s) => s.kind === 'panic');
+  t.truthy(panic, boot.console.slice(-2000));
+  t.is(panic?.test, 'panics');
+  const verdict = assembleResults({ resultsText: boot.results, planned, splats, vm: boot.outcome });
+  t.is(verdict.exitCode, EXIT.kernelCrash);
+  const names = Object.fromEntries(verdict.tree.tests.map((n) => [n.name, n]));
+  t.is(names.before!.status, 'pass');
+  t.is(names.panics!.status, 'crashed');
+  t.is(names.panics!.children[0]!.status, 'pass');
+  t.is(names.panics!.children[1]!.status, 'crashed');
+  t.is(names.after!.status, 'crashed');
+  t.regex(names.after!.errors.join(), /never started/);
+});
+
+test('[qemu] a test past its own timeout is killed and the run goes on', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const planned = [ktapTest('sleeper', 'echo "KTAP version 1"; echo "1..1"; sleep 600', 3), ktapTest('next', KTAP_OK)];
+  const boot = await bootWithPlan(tmp.path, planned);
+  t.is(boot.outcome.end, 'completed', boot.outcome.detail);
+  const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
+  t.is(verdict.tree.tests[0]!.status, 'crashed');
+  t.regex(verdict.tree.tests[0]!.errors.join(), /timed out after 3 s/);
+  t.is(verdict.tree.tests[1]!.status, 'pass');
+});
+
+test('[qemu] a guest that goes silent is stopped within the silence timeout, naming the running test; no QEMU is left behind', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const planned = [ktapTest('hangs', 'echo "KTAP version 1"; echo "1..1"; sleep 600', 600)];
+  const started = Date.now();
+  const boot = await bootWithPlan(tmp.path, planned, { silenceMs: 6000 });
+  t.is(boot.outcome.end, 'timeout');
+  t.is(boot.outcome.runningTest, 'hangs');
+  t.regex(boot.outcome.detail, /printed nothing for 6 s while running hangs/);
+  t.true(Date.now() - started < 60_000);
+  const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
+  t.is(verdict.exitCode, EXIT.timeout);
+  t.deepEqual(qemuProcessesFor(tmp.path), []);
+});
+
+test('[qemu] garbage on the results channel never breaks parsing', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const planned = [ktapTest('noise', 'head -c 4096 /dev/urandom; echo; echo "not KTAP at all"'), ktapTest('fine', KTAP_OK)];
+  const boot = await bootWithPlan(tmp.path, planned);
+  t.is(boot.outcome.end, 'completed');
+  const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
+  t.is(verdict.tree.tests.find((n) => n.name === 'noise')!.status, 'fail');
+  t.is(verdict.tree.tests.find((n) => n.name === 'fine')!.status, 'pass');
+  t.is(verdict.exitCode, EXIT.testsFailed);
+});
+
+test('[qemu] Ctrl-C during the run stops QEMU and leaves the logs readable', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const controller = new AbortController();
+  const boot = await bootWithPlan(tmp.path, [ktapTest('long', 'sleep 600', 600)], { signal: controller.signal, abortAfterInit: controller });
+  t.is(boot.outcome.end, 'interrupted');
+  t.regex(boot.results, /# vm-test: begin long/);
+  t.regex(boot.console, /Linux version/);
+  t.deepEqual(qemuProcessesFor(tmp.path), []);
+});
+
+test('[qemu] a missing QEMU binary is an infrastructure failure, not a test result', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const planned = [ktapTest('x', KTAP_OK)];
+  const boot = await bootWithPlan(tmp.path, planned, { qemu: 'qemu-system-x86_64-does-not-exist' });
+  t.is(boot.outcome.end, 'qemu-failed');
+  t.regex(boot.outcome.detail, /could not be started/);
+  const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
+  t.is(verdict.exitCode, EXIT.vmInfra);
+});
