@@ -36,7 +36,7 @@ export interface RunResult {
 
 export function runDirName(now: Date, plan: RunPlan): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
-  const what = (plan.series?.name ?? 'pristine').replace(/[^A-Za-z0-9._-]+/g, '_');
+  const what = (plan.series?.name ?? 'pristine').split('/').slice(-2).join('_').replace(/[^A-Za-z0-9._-]+/g, '_');
   return `${stamp}-${what}-${process.pid}`;
 }
 
@@ -104,7 +104,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
         const f = prepared.failure;
         await writeFile(log('series-failure.txt'), [describeApplyFailure(f, plan.series!.patches.length), '', ...f.output].join('\n') + '\n');
         throw new VmTestError('patchDidNotApply', describeApplyFailure(f, plan.series!.patches.length), {
-          file: f.patchFile, logPath: log('series.log'), excerpt: f.output.filter((l) => /error|CONFLICT|Patch failed/.test(l)).slice(0, 10),
+          file: f.patchFile, logPath: log('series.log'), excerpt: f.output.filter((l) => /error|CONFLICT/.test(l)).slice(0, 10),
         });
       }
       return prepared;

@@ -1,6 +1,6 @@
 // Real QEMU for tests without a kernel build: Debian's prebuilt cloud kernel and a busybox initramfs with our init.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheLayout, resolveCacheRoot } from '../orchestrator/cache.ts';
 import { RunEvents, type RunEvent } from '../orchestrator/events.ts';
@@ -11,8 +11,15 @@ import { realExec } from './helpers.ts';
 
 const PACKAGE = 'linux-image-6.12.117+deb12-cloud-amd64-unsigned';
 
-/** The cloud kernel's vmlinuz, downloaded (not installed) into the cache once. */
-export async function debianCloudKernel(): Promise<string> {
+let kernelOnce: Promise<string> | undefined;
+
+/** The cloud kernel's vmlinuz, downloaded (not installed) into the cache once; concurrent callers share one fetch. */
+export function debianCloudKernel(): Promise<string> {
+  kernelOnce ??= fetchCloudKernel();
+  return kernelOnce;
+}
+
+async function fetchCloudKernel(): Promise<string> {
   const dir = join(cacheLayout(resolveCacheRoot(undefined, process.env)).root, 'test-assets', 'cloud-kernel');
   const boot = join(dir, 'root', 'boot');
   const found = existsSync(boot) ? (await readdir(boot)).find((f) => f.startsWith('vmlinuz-')) : undefined;
@@ -28,8 +35,11 @@ export async function debianCloudKernel(): Promise<string> {
     if (r.exitCode !== 0) throw new Error(`apt-get download ${PACKAGE} failed: ${r.stderr}`);
     debs = (await readdir(dir)).filter((f) => f.endsWith('.deb'));
   }
-  const x = await realExec.run({ command: 'dpkg-deb', args: ['-x', join(dir, debs[0]!), join(dir, 'root')] });
-  if (x.exitCode !== 0) throw new Error(`dpkg-deb -x failed: ${x.stderr}`);
+  // Extract aside and rename into place, so a concurrent test process never sees half a tree.
+  const staging = await mkdtemp(join(dir, 'extract-'));
+  const untar = await realExec.run({ command: 'sh', args: ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x ./boot', 'sh', join(dir, debs[0]!)], cwd: staging });
+  if (untar.exitCode !== 0) throw new Error(`extracting /boot from ${debs[0]} failed: ${untar.stderr}`);
+  await rename(staging, join(dir, 'root')).catch(async () => rm(staging, { recursive: true, force: true }));
   const vmlinuz = (await readdir(boot)).find((f) => f.startsWith('vmlinuz-'));
   if (!vmlinuz) throw new Error(`no vmlinuz in ${PACKAGE}`);
   return join(boot, vmlinuz);

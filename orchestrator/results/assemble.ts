@@ -15,8 +15,6 @@ export interface Verdict {
   blockingSplats: Splat[];
 }
 
-const TIMEOUT_EXITS = new Set([124, 137]);
-
 function rollUp(children: readonly TestNode[]): TestStatus {
   const statuses = children.map((c) => c.status);
   if (statuses.includes('crashed')) return 'crashed';
@@ -37,7 +35,7 @@ export function sectionNode(section: Section, test: GuestTest | undefined): Test
     node.errors.push('output stopped before the test ended (the guest died or was stopped)');
     return node;
   }
-  if (TIMEOUT_EXITS.has(section.exitCode)) {
+  if (section.timedOut) {
     node.status = 'crashed';
     node.errors.push(`timed out after ${test?.timeoutSec ?? '?'} s and was killed (exit ${section.exitCode})`);
     for (const child of node.children) if (child.status === 'crashed') child.errors.push('timed out');
@@ -55,6 +53,21 @@ export function sectionNode(section: Section, test: GuestTest | undefined): Test
     node.errors.push(`exited ${section.exitCode} although no test reported a failure`);
   }
   return node;
+}
+
+/** The first failing leaf, as path plus the assertion that failed (test_progs ":FAIL:" lines, KTAP "not ok"). */
+export function firstFailure(tests: readonly TestNode[], path: string[] = []): string | undefined {
+  for (const node of tests) {
+    const here = [...path, node.name];
+    if (node.status !== 'fail' && node.status !== 'crashed') continue;
+    if (node.children.length > 0) {
+      const inner = firstFailure(node.children, here);
+      if (inner) return inner;
+    }
+    const assertion = node.log.find((l) => /:FAIL:/.test(l))?.replace(/^\S+:FAIL:/, '') ?? node.errors[0];
+    return `${here.join('/')} ${node.status === 'crashed' ? 'crashed' : 'failed'}${assertion ? `: ${assertion.trim()}` : ''}`;
+  }
+  return undefined;
 }
 
 export interface AssembleInput {
@@ -110,7 +123,9 @@ export function assembleResults(input: AssembleInput): Verdict {
       return { tree, exitCode: EXIT.testsFailed, headline: 'no test results arrived', blockingSplats };
     case 'parse_error':
       return { tree, exitCode: EXIT.testsFailed, headline: `test output could not be parsed cleanly (${c.errors} errors; ${counts})`, blockingSplats };
-    default:
-      return { tree, exitCode: EXIT.testsFailed, headline: `tests failed (${counts})`, blockingSplats };
+    default: {
+      const first = firstFailure(tree.tests);
+      return { tree, exitCode: EXIT.testsFailed, headline: `tests failed (${counts})${first ? `; first: ${first}` : ''}`, blockingSplats };
+    }
   }
 }

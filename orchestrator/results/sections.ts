@@ -5,6 +5,8 @@ export interface Section {
   lines: string[];
   /** undefined when the end marker never arrived (guest died or was stopped). */
   exitCode: number | undefined;
+  /** The init killed it at its time limit. */
+  timedOut?: boolean;
 }
 
 export interface ResultsStream {
@@ -33,9 +35,10 @@ export function splitResults(text: string): ResultsStream {
       stream.sections.push(current);
       continue;
     }
-    const end = /^# vm-test: end (.+) exit=(\d+)$/.exec(line);
+    const end = /^# vm-test: end (.+) exit=(\d+)( timed-out)?$/.exec(line);
     if (end && current && end[1] === current.name) {
       current.exitCode = Number(end[2]);
+      if (end[3]) current.timedOut = true;
       current = undefined;
       continue;
     }

@@ -45,7 +45,7 @@ export interface VmRunRequest {
 }
 
 const BEGIN = /^# vm-test: begin (.+)$/;
-const END = /^# vm-test: end (.+) exit=(\d+)$/;
+const END = /^# vm-test: end (.+) exit=(\d+)(?: timed-out)?$/;
 
 export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOutcome> {
   const started = Date.now();

@@ -16,3 +16,8 @@ test('a section cut off has no exit code, and garbage outside sections is kept a
   t.deepEqual(s.sections[0]!.lines, ['partial out']);
   t.deepEqual(s.stray, ['\x00\x01garbage']);
 });
+
+test('the init marks a test it killed at its time limit', (t) => {
+  const s = splitResults('# vm-test: init started\n# vm-test: begin slow\n# vm-test: end slow exit=143 timed-out\n# vm-test: done\n');
+  t.deepEqual(s.sections[0], { name: 'slow', lines: [], exitCode: 143, timedOut: true });
+});
