@@ -48,7 +48,7 @@ test('a panic in the console log: exit 3, attributed to the test that was runnin
 test('the CLI parses a file to JSON with the documented shape, and names a missing file', async (t) => {
   const written: string[] = [];
   const out = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => written.push(String(chunk))) as typeof process.stdout.write;
+  process.stdout.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
   let code: number;
   try {
     code = await main(['parse', new URL('../fixtures/runs/pass/results.log', import.meta.url).pathname, '--format', 'json']);
