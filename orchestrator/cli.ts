@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { bisectCommand, bisectRunCommand } from './commands/bisect-command.ts';
 import { bundleCommand } from './commands/bundle-command.ts';
 import type { CliContext } from './commands/context.ts';
 import { doctorCommand } from './commands/doctor-command.ts';
@@ -41,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(parseCommand(ctx))
       .command(doctorCommand(ctx))
       .command(bundleCommand(ctx))
+      .command(bisectCommand(ctx))
+      .command(bisectRunCommand(ctx))
       .strict()
       .help()
       .version(false)

@@ -1,4 +1,5 @@
 // The pipeline: source → series → kconfig+build → guest → vm → results → report. Stages emit events; nothing prints.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,10 +25,14 @@ export interface RunDeps {
   events: RunEvents;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** Asked before booting with the boot key; an earlier result for a byte-identical kernel and tests skips the VM. */
+  reuse?: (bootKey: string) => Promise<RunResult | undefined>;
 }
 
 export interface RunResult {
   runDir: string;
+  /** sha256 over the bzImage, the test binaries and the plan: equal keys give equal verdicts. */
+  bootKey: string;
   verdict: Verdict;
   vm: VmOutcome;
   accel: KvmProbe;
@@ -135,6 +140,12 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
   const guestTests: GuestTest[] = [];
   if (testProgs) guestTests.push(testProgsEntry(testProgs, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
   await writeFile(log('plan.tsv'), planText(guestTests));
+  const bootKey = await computeBootKey(bzImage, guestTests);
+  const earlier = await deps.reuse?.(bootKey);
+  if (earlier) {
+    events.emit({ type: 'info', stage: 'vm', message: `kernel and tests are byte-identical to ${earlier.runDir}: reusing its verdict` });
+    return { ...earlier, runDir, timings };
+  }
 
   let accel = await stage(events, 'vm', 'choosing the accelerator', timings, async (): Promise<KvmProbe> => {
     if (plan.accel === 'tcg') return { accel: 'tcg', reason: '--accel tcg' };
@@ -172,7 +183,19 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
   }, (v) => ({ detail: v.headline }));
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
-  return { runDir, verdict, vm, accel, timings };
+  return { runDir, bootKey, verdict, vm, accel, timings };
+}
+
+/** The kernel, every binary the plan runs, and the plan itself. */
+export async function computeBootKey(bzImage: string, tests: readonly GuestTest[]): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(await readFile(bzImage));
+  for (const t of tests) {
+    hash.update(planText([t]));
+    const binary = t.argv[0];
+    if (binary && existsSync(binary)) hash.update(await readFile(binary));
+  }
+  return hash.digest('hex');
 }
 
 function describePlanKernel(plan: RunPlan): string {

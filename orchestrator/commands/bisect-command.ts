@@ -1,0 +1,125 @@
+// `vm-test bisect`: the first bad revision of a series, or the first bad patch of a revision.
+// `vm-test bisect-run`: a command for `git bisect run` on a kernel tree.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { bisect, naturalCompare, runStep, type BisectOutcome } from '../bisect/bisect.ts';
+import { attemptRun, BisectAbort, verdictForExit, type StepContext } from '../bisect/bisect-step.ts';
+import { createExecaPort } from '../exec/exec-port.ts';
+import { EXIT, VmTestError } from '../outcome.ts';
+import { createTerminalReporter } from '../report/terminal-report.ts';
+import { loadSeries, resolveSeriesDir } from '../series/series.ts';
+import { repoRoot, type CliContext } from './context.ts';
+import { runCommand, runOptionsFrom, withRunOptions } from './run-command.ts';
+
+type RunArgs = Parameters<typeof runOptionsFrom>[0];
+type BisectArgs = RunArgs & { good?: string; bad?: string; patches?: number | boolean; 'by-patch'?: boolean; retries: number };
+
+export async function listRevisionDirs(seriesDir: string): Promise<string[]> {
+  const entries = await readdir(seriesDir, { withFileTypes: true }).catch(() => {
+    throw new VmTestError('usage', `--series ${seriesDir}: no such directory`, { file: seriesDir });
+  });
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(naturalCompare);
+}
+
+export function renderBisect(out: BisectOutcome): string {
+  const lines = ['', 'Bisect steps:'];
+  for (const s of out.steps) {
+    lines.push(`  ${s.verdict.padEnd(4)} ${s.candidate}`);
+    s.attempts.forEach((a, i) => lines.push(`         attempt ${i + 1}: ${a.verdict}: ${a.reason}${a.reusedFrom ? ` (reused from ${a.reusedFrom}: byte-identical kernel)` : ''}${a.runDir ? `\n           ${a.runDir}` : ''}`));
+  }
+  lines.push('', out.message);
+  const decisive = out.steps.find((s) => s.candidate === out.firstBad);
+  const attempt = decisive?.attempts.find((a) => a.verdict === 'bad');
+  if (attempt) lines.push(`decided by: ${attempt.reason}`, `evidence:   ${attempt.runDir ?? '(reused)'}`);
+  return lines.join('\n') + '\n';
+}
+
+export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs> {
+  return {
+    command: 'bisect',
+    describe: 'find the first bad revision (--good/--bad) or the first bad patch of a revision (--by-patch)',
+    builder: (y) => (withRunOptions(y) as Argv<RunArgs>)
+      .option('good', { type: 'string', describe: 'a revision directory known good (e.g. v1)' })
+      .option('bad', { type: 'string', describe: 'a revision directory known bad (e.g. v3)' })
+      .option('by-patch', { type: 'boolean', describe: 'bisect the patches of the --series revision (prefixes 1..k applied)' })
+      .option('retries', { type: 'number', default: 0, describe: 'extra attempts per step; a step is bad if any attempt is bad, good only if all pass' }) as unknown as Argv<BisectArgs>,
+    handler: async (argv) => {
+      const base = runOptionsFrom(argv);
+      const root = repoRoot();
+      const seriesArg = typeof argv.series === 'string' ? argv.series : undefined;
+      if (!seriesArg) throw new VmTestError('usage', 'bisect needs --series');
+      const seriesDir = resolveSeriesDir(seriesArg, join(root, 'patches'), process.cwd());
+      const step: StepContext = {
+        exec: createExecaPort(),
+        repoRoot: root,
+        signal: ctx.signal,
+        onEvent: createTerminalReporter(ctx.stdout),
+        seen: new Map(),
+      };
+      let candidates: string[];
+      let optionsFor: (c: string) => typeof base;
+      let assumeGood = false;
+      if (argv['by-patch']) {
+        const series = await loadSeries(seriesDir, join(root, 'patches'));
+        candidates = Array.from({ length: series.patches.length + 1 }, (_, k) => String(k));
+        optionsFor = (c) => ({ ...base, series: seriesDir, patches: Number(c), noSeries: Number(c) === 0 });
+        // With no patch applied, the tests the series adds do not exist: the empty prefix is good by definition.
+        assumeGood = true;
+      } else {
+        if (!argv.good || !argv.bad) throw new VmTestError('usage', 'bisect needs --good and --bad revisions (or --by-patch)');
+        const revisions = await listRevisionDirs(seriesDir);
+        const from = revisions.indexOf(argv.good);
+        const to = revisions.indexOf(argv.bad);
+        if (from < 0 || to < 0) throw new VmTestError('usage', `--good ${argv.good} / --bad ${argv.bad}: revisions of ${seriesDir} are ${revisions.join(', ')}`, { file: seriesDir });
+        if (from >= to) throw new VmTestError('usage', `--good ${argv.good} must come before --bad ${argv.bad} (order: ${revisions.join(', ')})`);
+        candidates = revisions.slice(from, to + 1);
+        optionsFor = (c) => ({ ...base, series: join(seriesDir, c), noSeries: false });
+      }
+      const stepFor = (c: string) => runStep(c, argv.retries, (cand) => attemptRun(step, argv['by-patch'] ? `patches 1..${cand}` : cand, optionsFor(cand)));
+      let outcome: BisectOutcome;
+      try {
+        if (assumeGood) {
+          const [first, ...rest] = candidates;
+          const known = { candidate: first!, verdict: 'good' as const, attempts: [{ verdict: 'good' as const, reason: 'no patch applied: good by definition' }] };
+          outcome = await bisect(candidates, async (c) => (c === first ? known : stepFor(c)), { verifyEnds: true });
+          void rest;
+        } else {
+          outcome = await bisect(candidates, stepFor);
+        }
+      } catch (error) {
+        if (error instanceof BisectAbort) throw new VmTestError('infra', `bisect stopped: ${error.message}`);
+        throw error;
+      }
+      ctx.stdout.write(renderBisect(outcome));
+      ctx.setExitCode(outcome.firstBad ? EXIT.passed : EXIT.testsFailed);
+    },
+  };
+}
+
+/** For `git bisect run vm-test bisect-run`: 0 good, 1 bad, 125 skip (not the tree's fault), 128 abort. */
+export function bisectRunCommand(ctx: CliContext): CommandModule<object, RunArgs> {
+  const run = runCommand({ ...ctx, setExitCode: (code) => ctx.setExitCode(gitBisectCode(code)) });
+  return {
+    command: 'bisect-run',
+    describe: 'run once on the current checkout of --kernel (default .) and exit as git bisect run expects',
+    builder: (y) => withRunOptions(y).option('kernel', { type: 'string', default: '.' }).option('series', { type: 'string', default: undefined }) as unknown as Argv<RunArgs>,
+    handler: async (argv) => {
+      try {
+        await run.handler({ ...argv, series: (argv.series as string | undefined) ?? (false as unknown as string) });
+      } catch (error) {
+        if (error instanceof VmTestError) {
+          ctx.stderr.write(`vm-test bisect-run: ${error.message}\n`);
+          ctx.setExitCode(gitBisectCode(EXIT[error.kind]));
+          return;
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+export function gitBisectCode(code: number): number {
+  const verdict = verdictForExit(code);
+  return verdict === 'good' ? 0 : verdict === 'bad' ? 1 : verdict === 'skip' ? 125 : 128;
+}
