@@ -7,6 +7,7 @@ import { bisectCommand, bisectRunCommand } from './commands/bisect-command.ts';
 import { bundleCommand } from './commands/bundle-command.ts';
 import type { CliContext } from './commands/context.ts';
 import { doctorCommand } from './commands/doctor-command.ts';
+import { genTestsCommand } from './commands/gen-tests-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
 import { runCommand } from './commands/run-command.ts';
 import { killAllChildren } from './exec/exec-port.ts';
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(parseCommand(ctx))
       .command(doctorCommand(ctx))
       .command(bundleCommand(ctx))
+      .command(genTestsCommand(ctx))
       .command(bisectCommand(ctx))
       .command(bisectRunCommand(ctx))
       .strict()

@@ -8,6 +8,7 @@ import { buildTestProgs } from './build/selftests-build.ts';
 import type { RunEvents, StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
 import { planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
+import { prepareGuestSuites } from './guest/guest-suites.ts';
 import { aptInstall, aptInstallLine, checkHost } from './host/requirements.ts';
 import { acquireLock } from './lock.ts';
 import { VmTestError } from './outcome.ts';
@@ -102,6 +103,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
     events.emit({ type: 'info', stage: 'source', message: `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
   let bzImage: string;
   let testProgs: string | undefined;
+  const suiteTests: GuestTest[] = [];
   try {
     const source = await stage(events, 'source', describePlanKernel(plan), timings,
       () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource }, plan.kernel),
@@ -133,12 +135,22 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
       testProgs = built.binary;
       if (hiddenInGuest(testProgs)) throw new VmTestError('usage', `${testProgs} is under /tmp, hidden in the guest`);
     }
+    if (plan.guestTests) {
+      // Keyed by the installed UAPI header, so a run never replaces binaries another run's guest is executing.
+      const headerHash = createHash('sha256').update(await readFile(join(kernel.headersDir, 'linux/bpf.h'))).digest('hex').slice(0, 16);
+      const built = await stage(events, 'guest', `guest suites matching ${plan.guestTests}, against this tree's UAPI headers`, timings,
+        () => prepareGuestSuites({ exec, headersDir: kernel.headersDir, outDir: join(kernel.buildDir, 'vm-test-guest-tests', headerHash), select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
+        (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
+      suiteTests.push(...built.tests);
+    }
   } finally {
     await lock.release();
   }
 
   const guestTests: GuestTest[] = [];
   if (testProgs) guestTests.push(testProgsEntry(testProgs, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
+  guestTests.push(...suiteTests);
+  if (guestTests.length === 0) throw new VmTestError('usage', 'nothing to run: no test_progs tests and no guest suites selected');
   await writeFile(log('plan.tsv'), planText(guestTests));
   const bootKey = await computeBootKey(bzImage, guestTests);
   const earlier = await deps.reuse?.(bootKey);

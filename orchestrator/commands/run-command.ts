@@ -20,6 +20,7 @@ export function withRunOptions<T>(yargs: Argv<T>) {
     .option('patches', { type: 'number', describe: 'apply only the first N patches of the series' })
     .option('kconfig', { type: 'string', array: true, describe: 'extra config fragment: a name in kernel-config/ (btf, debug) or a path' })
     .option('test-progs', { type: 'string', array: true, describe: 'test_progs tests to run (-t); default: the series manifest\'s' })
+    .option('guest-tests', { type: 'string', describe: 'guest suites to run (glob over suite names, default all; none for none)' })
     .option('cache-dir', { type: 'string', describe: 'cache directory (default $VM_TEST_CACHE_DIR or $XDG_CACHE_HOME/vm-test)' })
     .option('run-dir', { type: 'string', describe: 'run directory (default <cache>/runs/<timestamp>-<series>)' })
     .option('jobs', { alias: 'j', type: 'number', describe: 'make -j (default nproc+1)' })
@@ -47,6 +48,7 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
     patches: argv.patches,
     kconfig: argv.kconfig as string[] | undefined,
     testProgs: (argv['test-progs'] as string[] | undefined)?.flatMap((t) => t.split(',')).filter(Boolean),
+    guestTests: argv['guest-tests'],
     cacheDir: argv['cache-dir'],
     runDir: argv['run-dir'],
     jobs: argv.jobs,

@@ -1,24 +1,4 @@
-// C for the conntrack GC race (cilium/cilium#46298): datapath threads refresh entries while a GC deletes what its snapshot judged expired.
-//
-// The rule that decides "a live entry was deleted" (exact, no guessing):
-//   Revisions are (generation << 32) + bumps. A userspace write (a replacing update, or the GC's re-insert)
-//   takes a fresh generation from one global counter, under the key's mutex; the BPF program adds 1 in place.
-//   So every revision a key ever holds is unique and grows.
-//   A successful delete of key k whose snapshot said revision s deleted a live entry iff
-//   (a) a replacing update of k landed after the snapshot: rec[k], the revision of the last userspace write
-//       to k, read under k's mutex after the delete, is of another generation than s. The updater holds the
-//       mutex around "update with BPF_EXIST + record", so every update ordered before the delete is recorded by
-//       then, and one after the delete fails with ENOENT and records nothing (only the GC re-inserts, under
-//       the mutex, after this check); or
-//   (b) the program confirmed a bump of k past s within s's generation: ledger[k] has s's generation and is
-//       greater than s. A bump is confirmed when marker[k] is still 0 when the program re-reads it after its
-//       atomic add; the GC sets marker[k] (seq_cst) before the delete syscall, so a confirmed bump is ordered
-//       before the delete's compare. Before reading the ledger the GC waits until every program run that had
-//       started by the end of the delete has finished.
-//   A bump that sees marker[k] = 1 races with the delete syscall itself: the series says the bucket lock does
-//   not exclude in-place writers (the compare may or may not see it), so such bumps are counted ("racing")
-//   but never make a deletion wrong. Checking the generation in (b) also ignores bumps through a stale
-//   pointer to an element that was already replaced and reused for another key.
+// C for the conntrack GC race (cilium/cilium#46298); the rule that decides a wrong deletion is documented in guest-tests/gc-race.ts.
 import { assemble } from './bpf-insn.ts';
 import { GC_CTL, gcBumpProgram, gcCtlSlots } from './programs.ts';
 import type { GcRaceCase, ValueLayout } from './suite-model.ts';
@@ -260,6 +240,7 @@ static enum vmt_status vmt_gc_race(struct vmt_case *t, const struct vmt_gc_confi
 		goto stop;
 	}
 
+	vmt_diag("rule: a delete of key k, snapshot revision s, deleted a live entry iff the last replacing update of k has another generation than s, or a bump of k past s within s's generation was confirmed before the GC announced the delete");
 	started = vmt_now();
 	deadline = started + cfg->max_seconds;
 	for (rounds = 0; rounds < cfg->rounds && vmt_now() < deadline && !__atomic_load_n(&g.stop, __ATOMIC_ACQUIRE); rounds++) {

@@ -424,8 +424,8 @@ static void vmt_on_alarm(int sig)
 
 	(void)sig;
 	if (write(1, line, n) < 0)
-		_exit(3);
-	_exit(3);
+		_exit(1);
+	_exit(1);
 }
 
 static void vmt_watchdog(const char *name, unsigned sec)

@@ -35,7 +35,7 @@ function countText(count: Count): string {
 }
 
 function valuesText(values: FieldValues): string {
-  const parts = Object.entries(values).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${(v as readonly number[]).length} bytes]` : typeof v === 'bigint' || (v as number) > 0xffff ? `0x${BigInt(v as number | bigint).toString(16)}` : String(v)}`);
+  const parts = Object.entries(values).map(([k, v]) => `${k}=${Array.isArray(v) ? `[${(v as readonly number[]).length} bytes]` : typeof v === 'bigint' || (v as number) > 0xff ? `0x${BigInt(v as number | bigint).toString(16)}` : String(v)}`);
   return `{${parts.join(', ')}}`;
 }
 
@@ -58,15 +58,15 @@ function compareWindow(layout: ValueLayout, c: CompareArgs): CompareBytes {
   return { offset: c.offset!, size, bytes, text: `raw window offset ${c.offset}, size ${size}` };
 }
 
+/** What a step does, without its expected result. */
 export function describeStep(step: Exclude<Step, { op: 'repeat' }>): string {
-  const expect = step.expect ?? 'ok';
   switch (step.op) {
     case 'update':
-      return `update ${step.map} key ${step.key} = ${valuesText(step.value)}${flagsText(step.flags)}: expect ${expect}`;
+      return `update ${step.map} key ${step.key} = ${valuesText(step.value)}${flagsText(step.flags)}`;
     case 'lookup':
-      return `lookup ${step.map} key ${step.key}${step.equals ? ` == ${valuesText(step.equals)}` : ''}: expect ${expect}`;
+      return `lookup ${step.map} key ${step.key}${step.equals ? ` == ${valuesText(step.equals)}` : ''}`;
     case 'fill':
-      return `fill ${step.map} keys 0..${countText(step.count)}-1 = ${valuesText(step.value)}${flagsText(step.flags)}: expect ${expect}`;
+      return `fill ${step.map} keys 0..${countText(step.count)}-1 = ${valuesText(step.value)}${flagsText(step.flags)}`;
     case 'delete': {
       const c = step.compare;
       let what = '';
@@ -74,7 +74,7 @@ export function describeStep(step: Exclude<Step, { op: 'repeat' }>): string {
         const w = c.field !== undefined ? `${c.field} == ${String(c.equals)}` : c.whole ? 'whole value' : `offset ${c.offset} size ${c.size}`;
         what = `, compare ${w}${c.pointer && c.pointer !== 'expected' ? ` via ${c.pointer} pointer` : ''}${c.omit?.length ? ` without ${c.omit.join(', ')}` : ''}`;
       }
-      return `delete ${step.map} key ${step.key}${flagsText(step.flags)}${what}: expect ${expect}`;
+      return `delete ${step.map} key ${step.key}${flagsText(step.flags)}${what}`;
     }
   }
 }
@@ -102,8 +102,9 @@ export function stepsCaseBody(ctx: StepsContext, c: StepsCase, maps: readonly st
         return;
       }
       const text = `step ${label}: ${describeStep(step)}`;
+      const comment = `${text}: expect ${step.expect ?? 'ok'}`;
       const fmt = loopVars.length ? `"%s (${loopVars.map((v) => `${v}=%ld`).join(', ')})", ${cString(text)}, ${loopVars.join(', ')}` : `"%s", ${cString(text)}`;
-      lines.push(`/* ${text.replace(/\*\//g, '* /')} */`, '{');
+      lines.push(`/* ${comment.replace(/\*\//g, '* /')} */`, '{');
       lines.push(...indent([`snprintf(what, sizeof(what), ${fmt});`, ...stepBody(ctx, step)]));
       lines.push('}');
     });

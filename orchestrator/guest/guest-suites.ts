@@ -84,8 +84,8 @@ export function gccArgs(source: string, binary: string, includeDir: string): str
   return ['-static', '-O2', '-pthread', '-Wall', '-Werror=implicit-function-declaration', '-I', includeDir, '-o', binary, source];
 }
 
-/** Which case a generated line belongs to. */
-function caseAt(program: GeneratedProgram, line: number): string | undefined {
+/** Which case (or helper block) a generated line belongs to. */
+function regionAt(program: GeneratedProgram, line: number): string | undefined {
   return program.regions.find((r) => line >= r.first && line <= r.last)?.name;
 }
 
@@ -109,10 +109,10 @@ async function compile(exec: ExecPort, program: GeneratedProgram, source: string
     const why = result.timedOut ? `timed out after ${COMPILE_TIMEOUT_MS / 1000} s` : `exit ${result.exitCode ?? result.signal}`;
     throw new VmTestError('buildFailed', `guest suite ${program.suite}: gcc failed (${why}) without a compiler error; see ${logFile}`, { file: source, logPath: logFile, excerpt: result.tail.slice(-10) });
   }
-  const inCase = first.file === source || first.file.endsWith(`/${program.suite}.c`) ? caseAt(program, first.line) : undefined;
+  const inCase = first.file === source ? regionAt(program, first.line) : undefined;
   const where = `${first.file}:${first.line}`;
   const codeLine = first.file === source ? sourceLines[first.line - 1]?.trim() : undefined;
-  const message = `guest suite ${program.suite}${inCase ? ` (case ${inCase})` : ''}: C build failed at ${where}: ${first.message}` +
+  const message = `guest suite ${program.suite}${inCase ? ` (${inCase})` : ''}: C build failed at ${where}: ${first.message}` +
     (uapi.hasCompare ? ` (UAPI from ${uapi.includeDir}: has the series renamed or dropped something the suite uses?)` : '');
   throw new VmTestError('buildFailed', message, {
     file: first.file,

@@ -147,7 +147,7 @@ export interface GuestSuite {
 
 /** Upper limits of scenario bounds: a description cannot ask for something that cannot finish in a TCG guest. */
 export const BOUND_LIMITS = {
-  'gc-race': { rounds: 10_000, batch: 4096, runRepeat: 100_000, maxSeconds: 600 },
+  'gc-race': { rounds: 100_000, batch: 4096, runRepeat: 100_000, maxSeconds: 600 },
   'torn-read': { writes: 10_000_000, maxSeconds: 600 },
   'inner-map-replace': { rounds: 10_000, settleIncrements: 10_000_000, runRepeat: 100_000, maxSeconds: 600 },
 } as const;

@@ -15,6 +15,8 @@ export interface RunOptions {
   patches?: number;
   kconfig?: string[];
   testProgs?: string[];
+  /** Glob over guest suite names; 'none' runs none. */
+  guestTests?: string;
   cacheDir?: string;
   runDir?: string;
   jobs?: number;
@@ -37,6 +39,7 @@ export interface RunPlan {
   readonly fragments: readonly KconfigFragment[];
   readonly kconfig: KconfigRequest;
   readonly testProgs: readonly string[];
+  readonly guestTests: string | undefined;
   readonly cache: CacheLayout;
   readonly runDir: string | undefined;
   readonly jobs: number;
@@ -85,7 +88,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     fragments.push(fragment);
   }
 
-  const testProgs = options.testProgs ?? series?.manifest.tests?.test_progs ?? ['map_cmp_delete'];
+  const testProgs = (options.testProgs ?? series?.manifest.tests?.test_progs ?? ['map_cmp_delete']).filter((t) => t !== 'none');
   for (const t of testProgs) {
     if (!/^[A-Za-z0-9_/*-]+$/.test(t)) throw new VmTestError('usage', `--test-progs ${t}: a test_progs test name has only letters, digits, _, / and *`);
   }
@@ -102,6 +105,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     fragments,
     kconfig: new KconfigRequest(fragments),
     testProgs,
+    guestTests: options.guestTests === 'none' ? undefined : options.guestTests ?? '*',
     cache: cacheLayout(resolveCacheRoot(options.cacheDir, env)),
     runDir: options.runDir ? resolve(cwd, options.runDir) : undefined,
     jobs: positive('jobs', options.jobs, nproc + 1),
@@ -124,7 +128,8 @@ export function describePlan(plan: RunPlan): string {
     `series:     ${plan.series ? `${plan.series.name} (${plan.series.patches.length} patches, ${plan.series.hash})` : 'none (pristine tree)'}`,
     ...(plan.series?.patches.map((p, i) => `  ${i + 1}. ${p.subject}`) ?? []),
     `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
-    `test_progs: -t ${plan.testProgs.join(',')}`,
+    `test_progs: ${plan.testProgs.length ? `-t ${plan.testProgs.join(',')}` : 'none'}`,
+    `guest:      ${plan.guestTests ? `suites matching ${plan.guestTests}` : 'no guest suites'}`,
     `cache:      ${plan.cache.root}`,
     `run dir:    ${plan.runDir ?? `${plan.cache.runs}/<timestamp>`}`,
     `build:      -j${plan.jobs}${plan.ccache ? ', ccache' : ''}`,

@@ -80,6 +80,11 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
       for (const l of node.log.slice(-25)) out.push(`${'  '.repeat(depth + 3)}${l}`);
     } else if (node.status === 'fail' || node.status === 'crashed') {
       for (const e of node.errors) out.push(`${'  '.repeat(depth + 3)}${paint(tty, 31, e)}`);
+    } else if (node.children.length === 0) {
+      // Measured counts of characterisation cases, and the bound a check held to, belong in the summary.
+      for (const l of node.log.filter((x) => /characterisation \(not a pass\/fail check\)|must be 0|mixed reads/i.test(x)).slice(0, 2)) {
+        out.push(`${'  '.repeat(depth + 3)}${paint(tty, 90, l.replace(/^#\s*/, ''))}`);
+      }
     }
     node.children.forEach((c) => visit(c, depth + 1));
   };
