@@ -82,7 +82,7 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
       for (const e of node.errors) out.push(`${'  '.repeat(depth + 3)}${paint(tty, 31, e)}`);
     } else if (node.children.length === 0) {
       // Measured counts of characterisation cases, and the bound a check held to, belong in the summary.
-      for (const l of node.log.filter((x) => /characterisation \(not a pass\/fail check\)|must be 0|mixed reads/i.test(x)).slice(0, 2)) {
+      for (const l of node.log.filter((x) => /^#?\s*characterisation \(not a pass\/fail check\)|must be 0/.test(x)).slice(0, 2)) {
         out.push(`${'  '.repeat(depth + 3)}${paint(tty, 90, l.replace(/^#\s*/, ''))}`);
       }
     }
