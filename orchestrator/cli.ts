@@ -8,6 +8,7 @@ import { bundleCommand } from './commands/bundle-command.ts';
 import type { CliContext } from './commands/context.ts';
 import { doctorCommand } from './commands/doctor-command.ts';
 import { genTestsCommand } from './commands/gen-tests-command.ts';
+import { matrixCommand } from './commands/matrix-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
 import { runCommand } from './commands/run-command.ts';
 import { killAllChildren } from './exec/exec-port.ts';
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(doctorCommand(ctx))
       .command(bundleCommand(ctx))
       .command(genTestsCommand(ctx))
+      .command(matrixCommand(ctx))
       .command(bisectCommand(ctx))
       .command(bisectRunCommand(ctx))
       .strict()

@@ -4,17 +4,21 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { cacheLayout, resolveCacheRoot } from '../cache.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
-import { aptInstallLine, checkHost } from '../host/requirements.ts';
+import { aptInstallLine, checkHost, REQUIREMENTS } from '../host/requirements.ts';
 import { EXIT } from '../outcome.ts';
 import { probeKvm } from '../vm/kvm-probe.ts';
 import type { CliContext } from './context.ts';
 
-export function doctorCommand(ctx: CliContext): CommandModule<object, { 'cache-dir'?: string }> {
+export function doctorCommand(ctx: CliContext): CommandModule<object, { 'cache-dir'?: string; packages?: boolean }> {
   return {
     command: 'doctor',
     describe: 'check the host: tools, packages, KVM',
-    builder: (y) => y.option('cache-dir', { type: 'string' }),
+    builder: (y) => y.option('cache-dir', { type: 'string' }).option('packages', { type: 'boolean', describe: 'only print the Debian/Ubuntu packages vm-test needs, one line' }),
     handler: async (argv) => {
+      if (argv.packages) {
+        ctx.stdout.write([...new Set(REQUIREMENTS.map((r) => r.aptPackage))].join(' ') + '\n');
+        return;
+      }
       const checks = await checkHost();
       for (const c of checks) {
         const mark = c.present ? 'ok     ' : c.requirement.optional ? 'missing (optional)' : 'MISSING';

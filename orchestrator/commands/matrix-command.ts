@@ -1,0 +1,53 @@
+// `vm-test matrix`: the GitHub Actions matrix of series revisions x targets, from patches/ alone.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { listRevisions, loadSeries } from '../series/series.ts';
+import { repoRoot, type CliContext } from './context.ts';
+
+export interface MatrixEntry {
+  /** patches/<series>/<revision> */
+  series: string;
+  revision: string;
+  /** The --kernel argument for the revision's base. */
+  kernel: string;
+  /** For actions/cache: base + series content + config fragments. */
+  cache_key: string;
+}
+
+const BPF_NEXT = 'https://git.kernel.org/pub/scm/linux/kernel/git/bpf/bpf-next.git';
+
+/** The kernel a revision targets, from its manifest's base. */
+export function kernelFor(base: { kernel?: string; commit?: string } | undefined): string {
+  if (!base?.kernel) return 'deb:linux-source-6.12';
+  if (base.kernel === 'bpf-next') return `git:${BPF_NEXT}#${base.commit ?? 'master'}`;
+  return base.kernel;
+}
+
+export async function buildMatrix(root: string): Promise<{ include: MatrixEntry[] }> {
+  const patchesRoot = join(root, 'patches');
+  const fragments = await Promise.all(['vm', 'bpf'].map((f) => readFile(join(root, 'kernel-config', `${f}.config`), 'utf8')));
+  const configHash = createHash('sha256').update(fragments.join('\0')).digest('hex').slice(0, 12);
+  const include: MatrixEntry[] = [];
+  for (const name of await listRevisions(patchesRoot)) {
+    const series = await loadSeries(join(patchesRoot, name), patchesRoot);
+    const kernel = kernelFor(series.manifest.base);
+    const baseKey = createHash('sha256').update(kernel).digest('hex').slice(0, 12);
+    include.push({ series: name, revision: name.split('/').pop()!, kernel, cache_key: `vm-test-${baseKey}-${configHash}-${series.hash}` });
+  }
+  return { include };
+}
+
+export function matrixCommand(ctx: CliContext): CommandModule<object, { series?: string }> {
+  return {
+    command: 'matrix',
+    describe: 'print the GitHub Actions matrix (JSON) of series revisions and their targets',
+    builder: (y) => y.option('series', { type: 'string', describe: 'only revisions of this series (e.g. bpf-f-compare)' }),
+    handler: async (argv) => {
+      const matrix = await buildMatrix(repoRoot());
+      if (argv.series) matrix.include = matrix.include.filter((e) => e.series.startsWith(`${argv.series}/`));
+      ctx.stdout.write(JSON.stringify(matrix) + '\n');
+    },
+  };
+}
