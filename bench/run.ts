@@ -1,56 +1,144 @@
-// Benchmark: wall-clock numbers for the default run on this machine, printed, never asserted.
-// Usage: npm run bench [-- --runs N] [-- --cold]   (--cold adds a run on a fresh cache: ~10 min)
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Benchmark: wall-clock numbers for vm-test on this machine, printed as a table, never asserted.
+//   npm run bench                 warm rerun, revision switches, bisect, boot vs verdict
+//   npm run bench -- --cold       also a cold run on a fresh cache (no ccache hits: ~10 min)
+//   npm run bench -- --kunit      also KUnit's own kunit.py run beside it, for the ratio (~3+ min)
+//   npm run bench -- --runs N     repetitions for the medians (default 3)
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
 
 $.verbose = false;
-$.cwd = new URL('..', import.meta.url).pathname;
+const root = new URL('..', import.meta.url).pathname;
+$.cwd = root;
 const runs = Number(argv.runs ?? 3);
+const home = process.env.HOME ?? '/root';
+const scratch = await mkdtemp(join(home, '.vm-test-bench-'));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const rows: [string, string, string][] = [];
+const row = (what: string, value: string, target = '') => {
+  rows.push([what, value, target]);
+  console.error(`  ${what}: ${value}`);
+};
 
 interface RunMeta { exitCode: number; bootMs?: number; vmMs?: number; timingsMs: Record<string, number> }
 
-async function timedRun(args: string[], env: Record<string, string> = {}): Promise<{ wallMs: number; meta: RunMeta }> {
-  const dir = await mkdtemp(join(process.env.HOME ?? '/root', '.vm-test-bench-'));
-  const json = join(dir, 'r.json');
+async function vmTest(args: string[], env: Record<string, string> = {}): Promise<{ wallMs: number; meta?: RunMeta; out: string }> {
+  const json = join(scratch, `r-${Date.now()}.json`);
   const started = Date.now();
   const p = await $({ env: { ...process.env, ...env }, nothrow: true })`node --import tsx orchestrator/cli.ts ${args} --json ${json}`;
   const wallMs = Date.now() - started;
-  if (p.exitCode !== 0) throw new Error(`vm-test exited ${p.exitCode}:\n${p.stdout.slice(-2000)}\n${p.stderr.slice(-2000)}`);
-  const meta = (JSON.parse(await readFile(json, 'utf8')) as { run: RunMeta }).run;
-  await rm(dir, { recursive: true, force: true });
-  return { wallMs, meta };
+  const meta = await readFile(json, 'utf8').then((t) => (JSON.parse(t) as { run: RunMeta }).run, () => undefined);
+  if (meta && meta.exitCode !== 0) throw new Error(`vm-test ${args.join(' ')} exited ${meta.exitCode}:\n${p.stdout.slice(-1500)}`);
+  return { wallMs, meta, out: p.stdout + p.stderr };
 }
 
-const rows: [string, string][] = [];
+/** A copy of the default revision with one hunk of one file changed: a revision switch touching only that file. */
+async function variant(name: string, edit: (patch2: string) => string): Promise<string> {
+  const dir = join(scratch, 'series', name);
+  await mkdir(dir, { recursive: true });
+  const src = join(root, 'patches/bpf-f-compare/v1-6.12');
+  for (const f of (await readdir(src)).filter((x) => /^000[123]/.test(x))) {
+    const text = await readFile(join(src, f), 'utf8');
+    await writeFile(join(dir, f), f.startsWith('0002') ? edit(text) : text);
+  }
+  return dir;
+}
+
+const replaceOnce = (text: string, from: string, to: string) => {
+  if (!text.includes(from)) throw new Error(`bench variant: "${from}" not found in patch 2/3`);
+  return text.replace(from, to);
+};
+
+console.error(`vm-test bench: ${runs} runs per median; scratch ${scratch}`);
 
 if (argv.cold) {
-  const cache = await mkdtemp(join(process.env.HOME ?? '/root', '.vm-test-bench-cache-'));
-  const cold = await timedRun([], { VM_TEST_CACHE_DIR: cache });
-  rows.push(['cold run, fresh cache (no ccache hits) to verdict', fmt(cold.wallMs)]);
-  rows.push(['  of which kernel + test_progs build', fmt(cold.meta.timingsMs.build ?? 0)]);
+  const cache = join(scratch, 'cold-cache');
+  const cold = await vmTest([], { VM_TEST_CACHE_DIR: cache });
+  row('cold run: fresh cache, empty ccache, to verdict', secs(cold.wallMs), '<= 5 min');
+  row('  of which building kernel + test_progs + suites', secs((cold.meta?.timingsMs.build ?? 0) + (cold.meta?.timingsMs.guest ?? 0)));
   await rm(cache, { recursive: true, force: true });
 }
 
-// Make sure the default run is built, then time warm reruns.
-await timedRun([]);
+// Warm: the default run, built once, then rerun with nothing changed.
+await vmTest([]);
 const warm: number[] = [];
 const boot: number[] = [];
 const vm: number[] = [];
 for (let i = 0; i < runs; i++) {
-  const r = await timedRun([]);
+  const r = await vmTest([]);
   warm.push(r.wallMs);
-  if (r.meta.bootMs) boot.push(r.meta.bootMs);
-  if (r.meta.vmMs) vm.push(r.meta.vmMs);
+  if (r.meta?.bootMs) boot.push(r.meta.bootMs);
+  if (r.meta?.vmMs) vm.push(r.meta.vmMs);
 }
-rows.push([`warm rerun, nothing changed (median of ${runs})`, fmt(median(warm))]);
-rows.push([`QEMU start to init (median of ${runs})`, fmt(median(boot))]);
-rows.push([`QEMU start to verdict: boot + map_cmp_delete + poweroff (median of ${runs})`, fmt(median(vm))]);
+row(`warm rerun, nothing changed (default run: map_cmp_delete + 4 suites; median of ${runs})`, secs(median(warm)), '<= 12 s');
+const warmTp: number[] = [];
+for (let i = 0; i < runs; i++) warmTp.push((await vmTest(['--guest-tests', 'none'])).wallMs);
+row(`warm rerun, map_cmp_delete only (median of ${runs})`, secs(median(warmTp)));
+row(`QEMU start to init (median of ${runs})`, secs(median(boot)));
+row(`QEMU start to verdict, default run (median of ${runs})`, secs(median(vm)));
 
-const width = Math.max(...rows.map((r) => r[0].length));
-console.log(`vm-test bench on ${(await $`nproc`).stdout.trim()} cores, ${new Date().toISOString()}`);
-for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+// A bare boot of the same kernel to init and back: a plan with nothing in it.
+const bare: number[] = [];
+{
+  const { runVm } = await import('../orchestrator/vm/run-vm.ts');
+  const { RunEvents } = await import('../orchestrator/events.ts');
+  const { createExecaPort } = await import('../orchestrator/exec/exec-port.ts');
+  const runsDir = join(home, '.cache/vm-test/runs');
+  const latest = (await readdir(runsDir)).filter((d) => d.includes('v1-6.12')).sort().pop()!;
+  for (let i = 0; i < runs; i++) {
+    const dir = join(scratch, `bare-${i}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'plan.tsv'), '');
+    const o = await runVm(createExecaPort(), {
+      spec: { kernel: join(runsDir, latest, 'bzImage'), initPath: join(root, 'rootfs/init'), runDir: dir, accel: 'tcg', cpus: 2, memoryMb: 1024 },
+      consoleLog: join(dir, 'console.log'), resultsLog: join(dir, 'results.log'), qemuStderrLog: join(dir, 'qemu.log'), commandFile: join(dir, 'cmd'),
+      timeoutMs: 120_000, silenceTimeoutMs: 60_000, events: new RunEvents(),
+    });
+    bare.push(o.durationMs);
+  }
+}
+row(`bare boot of the same kernel: QEMU start, init, poweroff (median of ${runs})`, secs(median(bare)));
+
+// Revision switches: from the default revision to one whose patch 2/3 differs in one file, and back.
+const hashtabOnly = await variant('hashtab-only', (p) => replaceOnce(p, '/* ret==0 implies we unlinked l */', '/* ret == 0: l was unlinked above */'));
+const bpfH = await variant('bpf-h', (p) => replaceOnce(p, '+\t\t\t\t   const void *compare, u32 off, u32 size);', '+\t\t\t\t   const void *expected, u32 off, u32 size);'));
+const switchTimes: number[] = [];
+for (let i = 0; i < runs; i++) {
+  switchTimes.push((await vmTest(['--series', hashtabOnly])).wallMs);
+  await vmTest([]);
+}
+row(`revision switch, one hunk of kernel/bpf/hashtab.c changed, to verdict (median of ${runs})`, secs(median(switchTimes)), '<= 60 s');
+const bpfHSwitch = await vmTest(['--series', bpfH]);
+row('revision switch, include/linux/bpf.h changed, to verdict (once)', secs(bpfHSwitch.wallMs), '<= 3 min');
+const back = await vmTest([]);
+row('  and back to the default revision (once)', secs(back.wallMs));
+
+// A bisect over four revisions: good, good (same tree), bad, bad.
+{
+  const series = join(scratch, 'bisect-series');
+  const fixtures = join(root, 'test/fixtures/bisect/bpf-f-compare');
+  for (const [to, from] of [['v1', 'v1'], ['v2', 'v2'], ['v3', 'v4'], ['v4', 'v5']]) await cp(join(fixtures, from!), join(series, to!), { recursive: true });
+  const started = Date.now();
+  const p = await $({ nothrow: true })`node --import tsx orchestrator/cli.ts bisect --series ${series} --good v1 --bad v4 --guest-tests none`;
+  const steps = (p.stdout.match(/^\s+attempt 1:/gm) ?? []).length;
+  const reused = (p.stdout.match(/reused from/g) ?? []).length;
+  row(`bisect over four revisions (${steps} steps, ${reused} reused; ${p.stdout.match(/first bad: \S+/)?.[0] ?? 'no answer'})`, secs(Date.now() - started));
+  await vmTest([]);
+}
+
+if (argv.kunit) {
+  // KUnit's own tool on the same tree and machine: configure, build and boot its minimal x86_64 kernel.
+  const tree = join(home, '.cache/vm-test/worktrees/deb-linux-source-6.12');
+  const buildDir = join(scratch, 'kunit-build');
+  const started = Date.now();
+  const k = await $({ cwd: tree, nothrow: true })`python3 tools/testing/kunit/kunit.py run --arch=x86_64 --build_dir=${buildDir} --jobs=3`;
+  const summary = k.stdout.split('\n').filter((l) => /Testing complete|Elapsed time/.test(l)).join('; ');
+  row(`KUnit kunit.py run --arch=x86_64, cold build dir (${summary.replace(/\s+/g, ' ').trim()})`, secs(Date.now() - started));
+}
+
+await rm(scratch, { recursive: true, force: true });
+const w1 = Math.max(...rows.map((r) => r[0].length));
+console.log(`vm-test bench, ${(await $`nproc`).stdout.trim()} cores, TCG, ${new Date().toISOString()}`);
+for (const [k, v, target] of rows) console.log(`${k.padEnd(w1)}  ${v.padStart(8)}${target ? `   (target ${target})` : ''}`);

@@ -190,7 +190,11 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
     const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
     const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
     let splats = attributeSplats(scanSplats(consoleText), consoleText);
-    if (plan.allowlist) splats = applyAllowlist(splats, loadAllowlist(await readFile(plan.allowlist, 'utf8')));
+    if (plan.allowlist) {
+      const allow = loadAllowlist(await readFile(plan.allowlist, 'utf8'));
+      if (allow.errors.length) throw new VmTestError('usage', `${plan.allowlist}: ${allow.errors[0]}`, { file: plan.allowlist, excerpt: allow.errors });
+      splats = applyAllowlist(splats, allow);
+    }
     return assembleResults({ resultsText, planned: guestTests, splats, vm });
   }, (v) => ({ detail: v.headline }));
 

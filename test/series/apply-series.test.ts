@@ -127,3 +127,21 @@ test('the default series loads from its manifest without the cover letter', asyn
   t.is(limited.patches.length, 2);
   t.not(limited.hash, s.hash);
 });
+
+test('git:<url>#<ref> fetches the ref into the cache', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const { user } = await fixture(tmp.path);
+  await sh(user, 'git', ['branch', 'topic']);
+  const cache = cacheLayout(join(tmp.path, 'cache'));
+  const spec = parseKernelSpec(`git:file://${user}#topic`);
+  if ('error' in spec) return t.fail(spec.error);
+  const source = await resolveSource({ exec: realExec, cache, events: new RunEvents(), logFile: join(tmp.path, 'source.log') }, spec);
+  t.is(source.pristineCommit, (await sh(user, 'git', ['rev-parse', 'topic'])).trim());
+  t.is(source.version, '6.12.0');
+  const bad = parseKernelSpec(`git:file://${user}#no-such-ref`);
+  if ('error' in bad) return t.fail();
+  const e = await t.throwsAsync(resolveSource({ exec: realExec, cache, events: new RunEvents(), logFile: join(tmp.path, 'source.log') }, bad), { instanceOf: VmTestError });
+  t.regex(e!.message, /git fetch failed/);
+  t.deepEqual(parseKernelSpec('git:https://host/x.git'), { error: '--kernel git:https://host/x.git: expected git:<url>#<ref>, e.g. git:https://host/bpf-next.git#master' });
+});
