@@ -119,9 +119,9 @@ row('  and back to the default revision (once)', secs(back.wallMs));
 {
   const series = join(scratch, 'bisect-series');
   const fixtures = join(root, 'test/fixtures/bisect/bpf-f-compare');
-  for (const [to, from] of [['v1', 'v1'], ['v2', 'v2'], ['v3', 'v4'], ['v4', 'v5']]) await cp(join(fixtures, from!), join(series, to!), { recursive: true });
+  for (const [to, from] of [['v1', 'v1'], ['v2', 'v2'], ['v3', 'v5'], ['v4', 'v6']]) await cp(join(fixtures, from!), join(series, to!), { recursive: true });
   const started = Date.now();
-  const p = await $({ nothrow: true })`node --import tsx orchestrator/cli.ts bisect --series ${series} --good v1 --bad v4 --guest-tests none`;
+  const p = await $({ nothrow: true })`node --import tsx orchestrator/cli.ts bisect --series ${series} --good v1 --bad v4`;
   const steps = (p.stdout.match(/^\s+attempt 1:/gm) ?? []).length;
   const reused = (p.stdout.match(/reused from/g) ?? []).length;
   row(`bisect over four revisions (${steps} steps, ${reused} reused; ${p.stdout.match(/first bad: \S+/)?.[0] ?? 'no answer'})`, secs(Date.now() - started));

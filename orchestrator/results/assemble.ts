@@ -64,7 +64,10 @@ export function firstFailure(tests: readonly TestNode[], path: string[] = []): s
       const inner = firstFailure(node.children, here);
       if (inner) return inner;
     }
-    const assertion = node.log.find((l) => /:FAIL:/.test(l))?.replace(/^\S+:FAIL:/, '') ?? node.errors[0];
+    // test_progs prints "<fn>:FAIL:<what>"; the guest suites print "# FAIL: <what>".
+    const assertion = node.log.find((l) => /:FAIL:/.test(l))?.replace(/^\S+:FAIL:/, '')
+      ?? node.log.find((l) => /^#\s*FAIL:/.test(l))?.replace(/^#\s*FAIL:\s*/, '')
+      ?? node.errors[0];
     return `${here.join('/')} ${node.status === 'crashed' ? 'crashed' : 'failed'}${assertion ? `: ${assertion.trim()}` : ''}`;
   }
   return undefined;

@@ -2,15 +2,17 @@
 import test from 'ava';
 import { runCli } from '../bad-input/cli-runner.ts';
 
-test.serial('bisect lands on the first bad revision, skips the one that does not build, and reuses byte-identical verdicts', async (t) => {
-  const r = await runCli(['bisect', '--series', 'test/fixtures/bisect/bpf-f-compare', '--good', 'v1', '--bad', 'v5', '--guest-tests', 'none']);
+test.serial('bisect lands on the first bad revision, skips the ones that do not apply or build, and reuses byte-identical verdicts', async (t) => {
+  const r = await runCli(['bisect', '--series', 'test/fixtures/bisect/bpf-f-compare', '--good', 'v1', '--bad', 'v6']);
   t.is(r.exitCode, 0, r.stdout.slice(-3000) + r.stderr);
-  t.regex(r.stdout, /first bad: v4, or one of the untestable v3 before it \(last good: v2\)/);
-  t.regex(r.stdout, /skip v3\n\s+attempt 1: skip: kernel build failed at kernel\/bpf\/hashtab\.c:\d+/);
-  t.regex(r.stdout, /decided by: test_progs\/map_cmp_delete\/contract failed: compare fields without flag -> EINVAL/);
+  t.regex(r.stdout, /first bad: v5, or one of the untestable v3, v4 before it \(last good: v2\)/);
+  t.regex(r.stdout, /skip v3\n\s+attempt 1: skip: patch 2\/3 .* does not apply/);
+  t.regex(r.stdout, /skip v4\n\s+attempt 1: skip: kernel build failed at kernel\/bpf\/hashtab\.c:\d+/);
+  // Only the guest suite sees this regression: the series' own selftest passes on v5.
+  t.regex(r.stdout, /decided by: compare-contract\/spin-lock-value-eopnotsupp failed/);
   // v2 differs from v1 only in a commit message: same tree, same kernel, same verdict without a boot.
   t.regex(r.stdout, /good v2\n\s+attempt 1: good: .*\(reused from v1: byte-identical kernel\)/);
-  t.regex(r.stdout, /bad  v4\n\s+attempt 1: bad: .*\(reused from v5: byte-identical kernel\)/);
+  t.regex(r.stdout, /bad  v5\n\s+attempt 1: bad: .*\(reused from v6: byte-identical kernel\)/);
 });
 
 test.serial('bisect-run speaks git bisect run: 125 for a series that does not apply', async (t) => {

@@ -5,7 +5,10 @@ import { assembleResults } from '../../orchestrator/results/assemble.ts';
 import { attributeSplats, scanSplats } from '../../orchestrator/results/splats.ts';
 import { EXIT } from '../../orchestrator/outcome.ts';
 import { tempDir } from '../helpers.ts';
-import { bootWithPlan, ktapTest } from '../qemu-fixture.ts';
+import { join } from 'node:path';
+import { probeKvm } from '../../orchestrator/vm/kvm-probe.ts';
+import { realExec } from '../helpers.ts';
+import { bootWithPlan, debianCloudKernel, ktapTest } from '../qemu-fixture.ts';
 
 const KTAP_OK = 'echo "KTAP version 1"; echo "1..2"; echo "ok 1 first"; echo "# diag"; echo "ok 2 second # SKIP not here"';
 
@@ -117,4 +120,17 @@ test.serial('[qemu] a missing QEMU binary is an infrastructure failure, not a te
   t.regex(boot.outcome.detail, /could not be started/);
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
   t.is(verdict.exitCode, EXIT.vmInfra);
+});
+
+test.serial('[qemu] the KVM probe returns within its limit with a reason, whether KVM works or hangs', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const kernel = await debianCloudKernel();
+  const started = Date.now();
+  const probe = await probeKvm(realExec, kernel, join(tmp.path, 'kvm-probe.json'), 'qemu-system-x86_64', 10_000);
+  t.true(Date.now() - started < 20_000);
+  t.regex(probe.reason, /KVM|kvm/);
+  if (probe.accel === 'kvm') t.regex(probe.reason, /ran a probe boot to its end/);
+  else t.regex(probe.reason, /using TCG/);
+  t.deepEqual(qemuProcessesFor(kernel), []);
 });
