@@ -48,6 +48,11 @@ export function sectionNode(section: Section, test: GuestTest | undefined): Test
     return node;
   }
   node.status = rollUp(node.children);
+  if (node.status === 'crashed') {
+    // The suites announce each case ("# <case>: <claim>") before running it: name the one that never finished.
+    const started = [...section.lines].reverse().find((l) => /^# [a-z0-9][a-z0-9_-]*: /.test(l))?.match(/^# ([a-z0-9][a-z0-9_-]*):/)?.[1];
+    if (started && !node.children.some((c) => c.name === started && c.status !== 'crashed')) node.errors.push(`stopped during case ${started} (exit ${section.exitCode})`);
+  }
   if (section.exitCode !== 0 && node.status !== 'fail' && node.status !== 'crashed') {
     node.status = 'fail';
     node.errors.push(`exited ${section.exitCode} although no test reported a failure`);
