@@ -26,7 +26,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'xz', probe: { command: 'xz' }, aptPackage: 'xz-utils', neededFor: 'unpacking linux-source' },
   { what: 'qemu-system-x86_64', probe: { command: 'qemu-system-x86_64' }, aptPackage: 'qemu-system-x86', neededFor: 'booting the kernel' },
   { what: 'busybox (static)', probe: { file: '/bin/busybox' }, aptPackage: 'busybox-static', neededFor: 'the guest init (mount, reboot)' },
-  { what: 'ccache', probe: { command: 'ccache' }, aptPackage: 'ccache', neededFor: 'fast rebuilds', optional: true },
+  { what: 'ccache', probe: { command: 'ccache' }, aptPackage: 'ccache', neededFor: 'fast rebuilds and revision switches' },
   { what: 'clang', probe: { command: 'clang-19' }, aptPackage: 'clang-19', neededFor: 'BPF objects of the full selftests', optional: true },
 ];
 
