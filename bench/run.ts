@@ -134,8 +134,10 @@ if (argv.kunit) {
   const buildDir = join(scratch, 'kunit-build');
   const started = Date.now();
   const k = await $({ cwd: tree, nothrow: true })`python3 tools/testing/kunit/kunit.py run --arch=x86_64 --build_dir=${buildDir} --jobs=3`;
-  const summary = k.stdout.split('\n').filter((l) => /Testing complete|Elapsed time/.test(l)).join('; ');
-  row(`KUnit kunit.py run --arch=x86_64, cold build dir (${summary.replace(/\s+/g, ' ').trim()})`, secs(Date.now() - started));
+  const ran = k.stdout.match(/Ran (\d+) tests/)?.[1] ?? '?';
+  const building = k.stdout.match(/([\d.]+)s building/)?.[1];
+  row(`KUnit: kunit.py run --arch=x86_64, cold build dir (${ran} tests)`, secs(Date.now() - started));
+  if (building) row('  of which building', `${Number(building).toFixed(1)} s`);
 }
 
 await rm(scratch, { recursive: true, force: true });
