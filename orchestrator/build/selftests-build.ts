@@ -58,7 +58,8 @@ export function selectTests(all: readonly TestDefinition[], filters: readonly st
   return all.filter((t) => tops.some((f) => t.name.includes(f)));
 }
 
-export async function buildTestProgs(ctx: SelftestsContext, filters: readonly string[]): Promise<TestProgsBuild> {
+/** With allowMissing, a selection that matches nothing gives undefined (a bisect prefix before the test was added). */
+export async function buildTestProgs(ctx: SelftestsContext, filters: readonly string[], allowMissing = false): Promise<TestProgsBuild | undefined> {
   const started = Date.now();
   const src = join(ctx.tree.worktree, 'tools/testing/selftests/bpf');
   const testsDir = join(src, 'prog_tests');
@@ -68,6 +69,7 @@ export async function buildTestProgs(ctx: SelftestsContext, filters: readonly st
   }
   const selected = selectTests(all, filters);
   if (selected.length === 0) {
+    if (allowMissing) return undefined;
     throw new VmTestError('usage', `--test-progs ${filters.join(',')}: no test in ${testsDir} matches (a test is a "void test_<name>(void)" function)`, { file: testsDir });
   }
   const needy = selected.filter((t) => t.needs.length > 0);

@@ -63,8 +63,7 @@ export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs
       if (argv['by-patch']) {
         const series = await loadSeries(seriesDir, join(root, 'patches'));
         candidates = Array.from({ length: series.patches.length + 1 }, (_, k) => String(k));
-        optionsFor = (c) => ({ ...base, series: seriesDir, patches: Number(c), noSeries: Number(c) === 0 });
-        // With no patch applied, the tests the series adds do not exist: the empty prefix is good by definition.
+        optionsFor = (c) => ({ ...base, series: seriesDir, patches: Number(c), noSeries: Number(c) === 0, allowMissingTests: true });
         assumeGood = true;
       } else {
         if (!argv.good || !argv.bad) throw new VmTestError('usage', 'bisect needs --good and --bad revisions (or --by-patch)');
@@ -77,16 +76,11 @@ export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs
         optionsFor = (c) => ({ ...base, series: join(seriesDir, c), noSeries: false });
       }
       const stepFor = (c: string) => runStep(c, argv.retries, (cand) => attemptRun(step, argv['by-patch'] ? `patches 1..${cand}` : cand, optionsFor(cand)));
+      // With no patch applied, the tests the series adds do not exist: the empty prefix is good by definition.
+      const known = { candidate: '0', verdict: 'good' as const, attempts: [{ verdict: 'good' as const, reason: 'no patch applied: good by definition' }] };
       let outcome: BisectOutcome;
       try {
-        if (assumeGood) {
-          const [first, ...rest] = candidates;
-          const known = { candidate: first!, verdict: 'good' as const, attempts: [{ verdict: 'good' as const, reason: 'no patch applied: good by definition' }] };
-          outcome = await bisect(candidates, async (c) => (c === first ? known : stepFor(c)), { verifyEnds: true });
-          void rest;
-        } else {
-          outcome = await bisect(candidates, stepFor);
-        }
+        outcome = await bisect(candidates, (c) => (assumeGood && c === '0' ? Promise.resolve(known) : stepFor(c)));
       } catch (error) {
         if (error instanceof BisectAbort) throw new VmTestError('infra', `bisect stopped: ${error.message}`);
         throw error;

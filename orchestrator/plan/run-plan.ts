@@ -30,6 +30,8 @@ export interface RunOptions {
   allowlist?: string;
   noCcache?: boolean;
   refreshSource?: boolean;
+  /** Drop test_progs tests this tree does not have yet (bisecting patch prefixes), instead of stopping. */
+  allowMissingTests?: boolean;
 }
 
 export interface RunPlan {
@@ -53,6 +55,7 @@ export interface RunPlan {
   readonly allowlist: string | undefined;
   readonly ccache: boolean;
   readonly refreshSource: boolean;
+  readonly allowMissingTests: boolean;
 }
 
 export const DEFAULT_SERIES = 'bpf-f-compare/v1-6.12';
@@ -119,6 +122,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     allowlist: options.allowlist ? resolve(cwd, options.allowlist) : undefined,
     ccache: !options.noCcache,
     refreshSource: options.refreshSource ?? false,
+    allowMissingTests: options.allowMissingTests ?? false,
   });
 }
 

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { join } from 'node:path';
 import { compilerErrors, progressStep } from '../../orchestrator/build/make-output.ts';
 import { findTestDefinitions, selectTests } from '../../orchestrator/build/selftests-build.ts';
 
@@ -25,4 +26,17 @@ test('test definitions are found the way the selftests Makefile finds them; skel
   t.deepEqual(skel[0]!.needs, ['test_x.skel.h']);
   const all = [...defs, ...skel, { name: 'map_cmp_delete_more', file: 'y.c', needs: [] }];
   t.deepEqual(selectTests(all, ['map_cmp_delete/contract']).map((d) => d.name), ['map_cmp_delete', 'map_cmp_delete_more']);
+});
+
+test('a selection that matches nothing is a usage error, or nothing at all when a bisect prefix allows it', async (t) => {
+  const { buildTestProgs } = await import('../../orchestrator/build/selftests-build.ts');
+  const { tempDir, writeFiles, realExec } = await import('../helpers.ts');
+  const { RunEvents } = await import('../../orchestrator/events.ts');
+  const { cacheLayout } = await import('../../orchestrator/cache.ts');
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await writeFiles(tmp.path, { 'tools/testing/selftests/bpf/prog_tests/other.c': 'void test_other(void) {}\n' });
+  const ctx = { exec: realExec, events: new RunEvents(), cache: cacheLayout(join(tmp.path, 'c')), tree: { worktree: tmp.path, head: 'x', treeId: 'y', reused: false }, buildDir: join(tmp.path, 'b'), ccache: false, logFile: join(tmp.path, 'log') };
+  await t.throwsAsync(buildTestProgs(ctx, ['map_cmp_delete']), { message: /no test in .* matches/ });
+  t.is(await buildTestProgs(ctx, ['map_cmp_delete'], true), undefined);
 });
