@@ -277,11 +277,23 @@ static size_t vmt_value_buf_size(const struct vmt_map_desc *d)
 	return d->percpu ? (size_t)((d->value_size + 7) & ~7u) * vmt_possible_cpus() : d->value_size;
 }
 
+/* BPF_MAP_UPDATE_ELEM and BPF_MAP_LOOKUP_ELEM take the same four fields. */
+static int vmt_elem_cmd(enum bpf_cmd cmd, int fd, const void *key, const void *value, __u64 flags)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = fd;
+	attr.key = vmt_ptr(key);
+	attr.value = vmt_ptr(value);
+	attr.flags = flags;
+	return vmt_bpf(cmd, &attr);
+}
+
 static int vmt_update(const struct vmt_map_desc *d, int fd, const void *key, const void *value, __u64 flags)
 {
 	size_t slot = (d->value_size + 7) & ~7u;
 	unsigned char *buf = NULL;
-	union bpf_attr attr;
 	int ret;
 
 	if (d->percpu) {
@@ -292,12 +304,7 @@ static int vmt_update(const struct vmt_map_desc *d, int fd, const void *key, con
 			memcpy(buf + cpu * slot, value, d->value_size);
 		value = buf;
 	}
-	memset(&attr, 0, sizeof(attr));
-	attr.map_fd = fd;
-	attr.key = vmt_ptr(key);
-	attr.value = vmt_ptr(value);
-	attr.flags = flags;
-	ret = vmt_bpf(BPF_MAP_UPDATE_ELEM, &attr);
+	ret = vmt_elem_cmd(BPF_MAP_UPDATE_ELEM, fd, key, value, flags);
 	free(buf);
 	return ret;
 }
@@ -306,7 +313,6 @@ static int vmt_update(const struct vmt_map_desc *d, int fd, const void *key, con
 static int vmt_lookup(const struct vmt_map_desc *d, int fd, const void *key, void *out, __u64 flags)
 {
 	unsigned char *buf = NULL;
-	union bpf_attr attr;
 	int ret;
 
 	if (d->percpu) {
@@ -314,12 +320,7 @@ static int vmt_lookup(const struct vmt_map_desc *d, int fd, const void *key, voi
 		if (!buf)
 			return -ENOMEM;
 	}
-	memset(&attr, 0, sizeof(attr));
-	attr.map_fd = fd;
-	attr.key = vmt_ptr(key);
-	attr.value = vmt_ptr(buf ? (void *)buf : out);
-	attr.flags = flags;
-	ret = vmt_bpf(BPF_MAP_LOOKUP_ELEM, &attr);
+	ret = vmt_elem_cmd(BPF_MAP_LOOKUP_ELEM, fd, key, buf ? (void *)buf : out, flags);
 	if (buf && ret == 0)
 		memcpy(out, buf, d->value_size);
 	free(buf);

@@ -54,7 +54,7 @@ export function sourceId(spec: KernelSpec): string {
 }
 
 export function kernelVersionFromMakefile(text: string): string | undefined {
-  const field = (name: string) => new RegExp(`^${name}\\s*=\\s*(\\S*)`, 'm').exec(text)?.[1];
+  const field = (name: string) => new RegExp(`^${name}[ \\t]*=[ \\t]*(\\S*)`, 'm').exec(text)?.[1];
   const version = field('VERSION');
   const patch = field('PATCHLEVEL');
   if (!version || !patch) return undefined;

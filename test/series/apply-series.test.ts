@@ -145,3 +145,9 @@ test('git:<url>#<ref> fetches the ref into the cache', async (t) => {
   t.regex(e!.message, /git fetch failed/);
   t.deepEqual(parseKernelSpec('git:https://host/x.git'), { error: '--kernel git:https://host/x.git: expected git:<url>#<ref>, e.g. git:https://host/bpf-next.git#master' });
 });
+
+test('the kernel version is read from the Makefile, with an empty EXTRAVERSION', async (t) => {
+  const { kernelVersionFromMakefile } = await import('../../orchestrator/source/source.ts');
+  t.is(kernelVersionFromMakefile('VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION =\nNAME = Baby Opossum Posse\n'), '6.12.117');
+  t.is(kernelVersionFromMakefile('VERSION = 6\nPATCHLEVEL = 13\nSUBLEVEL = 0\nEXTRAVERSION = -rc3\n'), '6.13.0-rc3');
+});
