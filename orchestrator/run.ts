@@ -1,7 +1,7 @@
 // The pipeline: source → series → kconfig+build → guest → vm → results → report. Stages emit events; nothing prints.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildKernel } from './build/kernel-build.ts';
 import { buildTestProgs } from './build/selftests-build.ts';
@@ -87,10 +87,10 @@ export async function ensureHostTools(deps: RunDeps, logFile: string): Promise<v
 export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (dir: string) => void = () => {}): Promise<RunResult> {
   const { exec, events, signal } = deps;
   const timings: Record<string, number> = {};
-  const initPath = join(plan.repoRoot, 'rootfs/init');
-  for (const [what, path] of [['the cache directory', plan.cache.root], ['the vm-test checkout (rootfs/init)', initPath]] as const) {
-    if (hiddenInGuest(path)) throw new VmTestError('usage', `${what} is under /tmp (${path}), which the guest hides under its own tmpfs; use --cache-dir or VM_TEST_CACHE_DIR elsewhere`);
+  if (hiddenInGuest(plan.cache.root)) {
+    throw new VmTestError('usage', `the cache directory is under /tmp (${plan.cache.root}), which the guest hides under its own tmpfs; use --cache-dir or VM_TEST_CACHE_DIR elsewhere`);
   }
+  const initPath = await installInit(plan);
   const runDir = plan.runDir ?? join(plan.cache.runs, runDirName(new Date(), plan));
   await mkdir(runDir, { recursive: true });
   prepareRunDir(runDir);
@@ -204,6 +204,19 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
   return { runDir, bootKey, verdict, vm, accel, timings };
+}
+
+/** The guest reads init through the root 9p mount: a content-addressed copy in the cache, so the checkout may live anywhere (even /tmp). */
+export async function installInit(plan: RunPlan): Promise<string> {
+  const text = await readFile(join(plan.repoRoot, 'rootfs/init'));
+  const dir = join(plan.cache.root, 'rootfs');
+  const path = join(dir, `init-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`);
+  if (!existsSync(path)) {
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${path}.tmp-${process.pid}`, text, { mode: 0o755 });
+    await rename(`${path}.tmp-${process.pid}`, path);
+  }
+  return path;
 }
 
 /** The kernel, every binary the plan runs, and the plan itself. */

@@ -20,7 +20,6 @@ import { uapiHeaders } from './uapi-headers-fixture.ts';
 import { defaultKernel } from '../kernel-fixture.ts';
 
 const cacheRoot = resolveCacheRoot(undefined, process.env);
-const INIT = new URL('../../rootfs/init', import.meta.url).pathname;
 
 /** gc-race with compare-and-delete done in userspace (lookup, compare, delete): the race the series closes, reopened. */
 function racyGcRace(): string {
@@ -78,6 +77,9 @@ test('[qemu] every guest suite passes on the patched kernel under TCG, and the t
   await mkdir(join(runDir, 'bin'), { recursive: true });
   t.teardown(() => rm(runDir, { recursive: true, force: true }));
   // The patched kernel, built by the tool itself when the cache lacks it (VM_TEST_GUEST_KERNEL overrides).
+  // init too: the checkout may be under /tmp, which the guest hides.
+  const INIT = join(runDir, 'init');
+  await copyFile(new URL('../../rootfs/init', import.meta.url), INIT);
   const kernel = join(runDir, 'bzImage');
   if (process.env.VM_TEST_GUEST_KERNEL) await copyFile(process.env.VM_TEST_GUEST_KERNEL, kernel);
   else await copyFile((await defaultKernel(join(runDir, 'kernel'))).bzImage, kernel);
