@@ -199,7 +199,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
       if (allow.errors.length) throw new VmTestError('usage', `${plan.allowlist}: ${allow.errors[0]}`, { file: plan.allowlist, excerpt: allow.errors });
       splats = applyAllowlist(splats, allow);
     }
-    return assembleResults({ resultsText, planned: guestTests, splats, vm });
+    return assembleResults({ resultsText, planned: guestTests, splats, vm, cpus: { asked: plan.cpus, consoleText } });
   }, (v) => ({ detail: v.headline }));
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });

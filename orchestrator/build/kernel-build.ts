@@ -1,7 +1,7 @@
-// Build stage for the kernel: olddefconfig with a subset check, bzImage and UAPI headers, incremental.
+// Build stage for the kernel: configure with a subset check, bzImage, UAPI headers (and modules), incremental.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
@@ -19,6 +19,8 @@ export interface KernelBuild {
   configPath: string;
   /** Nothing was rebuilt: the stamp matched the tree and config. */
   cached: boolean;
+  /** The tree the kernel in buildDir was built from. */
+  treeId: string;
   elapsedMs: number;
 }
 
@@ -54,7 +56,7 @@ async function readStamp(path: string): Promise<Stamp | undefined> {
 }
 
 /** Why an option was dropped: unknown to this tree's Kconfig, or its dependencies are not met. */
-async function explainDropped(ctx: KernelBuildContext, dropped: DroppedOption): Promise<string> {
+async function explainDropped(ctx: Pick<KernelBuildContext, 'exec' | 'tree'>, dropped: DroppedOption): Promise<string> {
   const symbol = dropped.entry.name.replace(/^CONFIG_/, '');
   const grep = await ctx.exec.run({
     command: 'git',
@@ -68,6 +70,49 @@ async function explainDropped(ctx: KernelBuildContext, dropped: DroppedOption): 
   const block = after.split(/\n(?=\S)|\n\s*(?:menu)?config /)[0] ?? '';
   const deps = [...block.matchAll(/^\s*depends on (.*)$/gm)].map((m) => m[1]!.trim());
   return `defined at ${where}; its dependencies are not met${deps.length ? `: depends on ${deps.join(' && ')}` : ''}`;
+}
+
+type Make = (targets: string[]) => Promise<{ exitCode?: number; tail: string[] }>;
+
+/**
+ * Writes <buildDir>/.config from the request (see KconfigBase), runs olddefconfig after either
+ * base, then checks that every requested option survived: ours are errors, the tree's are warnings.
+ */
+export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 'logFile' | 'events' | 'exec' | 'tree'>, buildDir: string, make: Make): Promise<{ modules: boolean }> {
+  const request = ctx.request;
+  const configPath = join(buildDir, '.config');
+  const requestPath = join(buildDir, 'vm-test-request.config');
+  await writeFile(requestPath, request.toConfigText());
+  const configureSteps = request.base === 'allno'
+    ? [['allnoconfig', `KCONFIG_ALLCONFIG=${requestPath}`], ['olddefconfig']]
+    : [['olddefconfig']];
+  if (request.base === 'defaults') await writeFile(configPath, request.toConfigText());
+  for (const targets of configureSteps) {
+    const configure = await make(targets);
+    if (configure.exitCode !== 0) {
+      throw new VmTestError('buildFailed', `make ${targets[0]} failed (exit ${configure.exitCode})`, { logPath: ctx.logFile, excerpt: configure.tail.slice(-10) });
+    }
+  }
+  const allDropped = checkSubset(request, parseDotConfig(await readFile(configPath, 'utf8')));
+  const advisory = allDropped.filter((d) => d.entry.advisory);
+  if (advisory.length > 0) {
+    const lines = advisory.map((d) => describeDropped(d));
+    await writeFile(join(dirname(ctx.logFile), 'kconfig-dropped.txt'), lines.join('\n') + '\n');
+    ctx.events.emit({ type: 'warn', stage: 'build', message: `${advisory.length} option(s) from the tree's selftests config did not survive olddefconfig (listed in kconfig-dropped.txt), e.g. ${lines[0]}` });
+  }
+  const dropped = allDropped.filter((d) => !d.entry.advisory);
+  if (dropped.length > 0) {
+    const lines = await Promise.all(dropped.map(async (d) => describeDropped(d, await explainDropped(ctx, d))));
+    const first = dropped[0]!.entry;
+    throw new VmTestError('configDropped', `${dropped.length} requested kernel option(s) did not survive olddefconfig:\n  ${lines.join('\n  ')}`, {
+      file: first.file,
+      line: first.line,
+      logPath: ctx.logFile,
+      excerpt: lines,
+    });
+  }
+
+  return { modules: parseDotConfig(await readFile(configPath, 'utf8')).get('CONFIG_MODULES') === 'y' };
 }
 
 export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild> {
@@ -93,31 +138,16 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const configHash = ctx.request.hash();
   const stamp = await readStamp(stampPath);
   if (stamp && stamp.treeId === ctx.tree.treeId && stamp.configHash === configHash && existsSync(bzImage) && existsSync(join(headersDir, 'linux/bpf.h'))) {
-    return { buildDir, bzImage, headersDir, configPath, cached: true, elapsedMs: Date.now() - started };
+    return { buildDir, bzImage, headersDir, configPath, cached: true, elapsedMs: Date.now() - started, treeId: stamp.treeId };
   }
 
-  // Configure: the request is the starting .config, olddefconfig fills in every default.
-  await writeFile(configPath, ctx.request.toConfigText());
-  const configure = await make(['olddefconfig']);
-  if (configure.exitCode !== 0) {
-    throw new VmTestError('buildFailed', `make olddefconfig failed (exit ${configure.exitCode})`, { logPath: ctx.logFile, excerpt: configure.tail.slice(-10) });
-  }
-  const dropped = checkSubset(ctx.request, parseDotConfig(await readFile(configPath, 'utf8')));
-  if (dropped.length > 0) {
-    const lines = await Promise.all(dropped.map(async (d) => describeDropped(d, await explainDropped(ctx, d))));
-    const first = dropped[0]!.entry;
-    throw new VmTestError('configDropped', `${dropped.length} requested kernel option(s) did not survive olddefconfig:\n  ${lines.join('\n  ')}`, {
-      file: first.file,
-      line: first.line,
-      logPath: ctx.logFile,
-      excerpt: lines,
-    });
-  }
+  const { modules } = await configureKernel(ctx, buildDir, make);
 
   // Build: progress is counted in make's step lines against the previous build's count.
   let steps = 0;
   const total = stamp?.steps;
-  const kernel = await make(['bzImage', 'headers_install'], {
+  // Modules when the config has them: Module.symvers is what out-of-tree modules (bpf_testmod) link against.
+  const kernel = await make(['bzImage', 'headers_install', ...(modules ? ['modules'] : [])], {
     onLine: (line) => {
       const step = progressStep(line);
       if (!step) return;
@@ -140,5 +170,5 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, steps: Math.max(steps, stamp?.steps ?? 0) };
   await writeFile(stampPath + '.tmp', JSON.stringify(newStamp, null, 2) + '\n');
   await rename(stampPath + '.tmp', stampPath);
-  return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started };
+  return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started, treeId: ctx.tree.treeId };
 }

@@ -3,6 +3,12 @@ import { createHash } from 'node:crypto';
 
 export interface KconfigEntry {
   name: string;
+  /**
+   * From a file we do not own (the tree's selftests config): if olddefconfig drops it, that is
+   * reported as a warning, not an error. Those files ask for both sides of a choice, for options of
+   * newer kernels, and for options whose dependencies this architecture lacks.
+   */
+  advisory?: boolean;
   /** 'y', 'm', 'n', a number or a quoted string, exactly as written. */
   value: string;
   file: string;
@@ -23,7 +29,7 @@ export interface KconfigParseError {
 const SET = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/;
 const UNSET = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/;
 
-export function parseFragment(file: string, text: string): { fragment: KconfigFragment; errors: KconfigParseError[] } {
+export function parseFragment(file: string, text: string, options: { advisory?: boolean } = {}): { fragment: KconfigFragment; errors: KconfigParseError[] } {
   const entries: KconfigEntry[] = [];
   const errors: KconfigParseError[] = [];
   text.split('\n').forEach((raw, index) => {
@@ -32,28 +38,37 @@ export function parseFragment(file: string, text: string): { fragment: KconfigFr
     if (line === '') return;
     const unset = UNSET.exec(line);
     if (unset) {
-      entries.push({ name: unset[1]!, value: 'n', file, line: lineNo });
+      entries.push({ name: unset[1]!, value: 'n', file, line: lineNo, ...(options.advisory ? { advisory: true } : {}) });
       return;
     }
     if (line.startsWith('#')) return;
     const set = SET.exec(line);
-    if (set) entries.push({ name: set[1]!, value: set[2]!, file, line: lineNo });
+    if (set) entries.push({ name: set[1]!, value: set[2]!, file, line: lineNo, ...(options.advisory ? { advisory: true } : {}) });
     else errors.push({ file, line: lineNo, text: raw });
   });
   return { fragment: { file, entries }, errors };
 }
 
+/**
+ * What the options not named in any fragment start from:
+ * - 'allno': `make allnoconfig` with the request as KCONFIG_ALLCONFIG. Every option nobody asked
+ *   for is off, so the kernel is as small (and quick to build) as the request allows.
+ * - 'defaults': the request as the starting .config, olddefconfig fills in each option's Kconfig
+ *   default (what the selftests' vmtest.sh does with their config files).
+ */
+export type KconfigBase = 'allno' | 'defaults';
+
 /** A resolved request: the last fragment to name an option wins, as with merge_config.sh. */
 export class KconfigRequest {
   readonly entries: ReadonlyMap<string, KconfigEntry>;
 
-  constructor(fragments: readonly KconfigFragment[]) {
+  constructor(fragments: readonly KconfigFragment[], readonly base: KconfigBase = 'allno') {
     const merged = new Map<string, KconfigEntry>();
     for (const fragment of fragments) for (const entry of fragment.entries) merged.set(entry.name, entry);
     this.entries = merged;
   }
 
-  /** The text written as the starting .config (olddefconfig fills in the rest). */
+  /** The requested options as .config text (the starting .config, or KCONFIG_ALLCONFIG). */
   toConfigText(): string {
     return [...this.entries.values()]
       .map((e) => (e.value === 'n' ? `# ${e.name} is not set` : `${e.name}=${e.value}`))
@@ -62,7 +77,7 @@ export class KconfigRequest {
 
   /** Content hash of the request: part of the build directory key. */
   hash(): string {
-    return createHash('sha256').update(this.toConfigText()).digest('hex').slice(0, 16);
+    return createHash('sha256').update(`# base: ${this.base}\n${this.toConfigText()}`).digest('hex').slice(0, 16);
   }
 }
 

@@ -2,6 +2,7 @@
 import { EXIT } from '../outcome.ts';
 import type { VmOutcome } from '../vm/run-vm.ts';
 import type { GuestTest } from '../guest/guest-plan.ts';
+import { cpuShortfall } from './guest-cpus.ts';
 import { parseKtap } from './ktap-parser.ts';
 import { parseTestProgs } from './test-progs-parser.ts';
 import { splitResults, type Section } from './sections.ts';
@@ -83,6 +84,8 @@ export interface AssembleInput {
   planned: readonly GuestTest[];
   splats: Splat[];
   vm: Pick<VmOutcome, 'end' | 'detail' | 'runningTest'>;
+  /** vCPUs QEMU was given, and the console to see how many the kernel brought up. */
+  cpus?: { asked: number; consoleText: string };
 }
 
 export function assembleResults(input: AssembleInput): Verdict {
@@ -96,6 +99,8 @@ export function assembleResults(input: AssembleInput): Verdict {
       tests.push(node);
     }
   }
+  const shortfall = input.cpus && cpuShortfall(input.cpus.asked, input.cpus.consoleText);
+  if (shortfall) tests.push(shortfall);
   for (const splat of input.splats) {
     const owner = tests.find((t) => t.name === splat.test);
     owner?.splats.push(splat);

@@ -39,3 +39,18 @@ test('the shipped fragments parse cleanly', async (t) => {
     t.true(fragment.entries.length > 0);
   }
 });
+
+test('the base (allnoconfig or Kconfig defaults) is part of the request hash', (t) => {
+  const a = parseFragment('a', 'CONFIG_A=y\n').fragment;
+  t.not(new KconfigRequest([a], 'allno').hash(), new KconfigRequest([a], 'defaults').hash());
+  t.is(new KconfigRequest([a]).base, 'allno');
+});
+
+test('entries from a file we do not own are advisory; ours win when both name an option', (t) => {
+  const tree = parseFragment('tools/testing/selftests/bpf/config', 'CONFIG_A=y\nCONFIG_B=m\n', { advisory: true }).fragment;
+  const ours = parseFragment('vm.config', 'CONFIG_B=y\n').fragment;
+  const request = new KconfigRequest([tree, ours], 'defaults');
+  t.true(request.entries.get('CONFIG_A')!.advisory);
+  t.is(request.entries.get('CONFIG_B')!.advisory, undefined);
+  t.is(request.entries.get('CONFIG_B')!.value, 'y');
+});
