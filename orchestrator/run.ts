@@ -4,12 +4,14 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildKernel } from './build/kernel-build.ts';
+import { buildFullSelftests, selftestsFragments } from './build/full-selftests-build.ts';
 import { buildTestProgs } from './build/selftests-build.ts';
+import { KconfigRequest } from './kconfig/kconfig.ts';
 import type { RunEvents, StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
-import { planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
+import { fullTestProgsEntry, planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
 import { prepareGuestSuites } from './guest/guest-suites.ts';
-import { aptInstall, aptInstallLine, checkHost } from './host/requirements.ts';
+import { aptInstall, aptInstallLine, checkHost, isNeeded } from './host/requirements.ts';
 import { acquireLock } from './lock.ts';
 import { VmTestError } from './outcome.ts';
 import { describePlan, type RunPlan } from './plan/run-plan.ts';
@@ -20,6 +22,9 @@ import { resolveSource } from './source/source.ts';
 import { prepareTree } from './source/workspace.ts';
 import { probeKvm, recordKvmFailure, type KvmProbe } from './vm/kvm-probe.ts';
 import { runVm, type VmOutcome } from './vm/run-vm.ts';
+
+/** The targeted test_progs' name in a --full-selftests run, where 'test_progs' is the full build's. */
+export const TARGETED = 'test_progs-targeted';
 
 export interface RunDeps {
   exec: ExecPort;
@@ -67,8 +72,8 @@ async function stage<T>(events: RunEvents, name: StageName, detail: string, timi
   }
 }
 
-export async function ensureHostTools(deps: RunDeps, logFile: string): Promise<void> {
-  const missing = (await checkHost(deps.env)).filter((c) => !c.present && !c.requirement.optional);
+export async function ensureHostTools(deps: RunDeps, logFile: string, full = false): Promise<void> {
+  const missing = (await checkHost(deps.env)).filter((c) => !c.present && isNeeded(c.requirement, full));
   if (missing.length === 0) return;
   const packages = missing.map((m) => m.requirement.aptPackage);
   const env = deps.env ?? process.env;
@@ -77,7 +82,7 @@ export async function ensureHostTools(deps: RunDeps, logFile: string): Promise<v
     deps.events.emit({ type: 'info', stage: 'host', message: `installing missing packages: ${packages.join(' ')}` });
     problem = await aptInstall(deps.exec, packages, logFile);
   }
-  const still = (await checkHost(deps.env)).filter((c) => !c.present && !c.requirement.optional);
+  const still = (await checkHost(deps.env)).filter((c) => !c.present && isNeeded(c.requirement, full));
   if (problem || still.length > 0) {
     const list = still.map((s) => `${s.requirement.what} (${s.requirement.aptPackage}, for ${s.requirement.neededFor})`).join(', ');
     throw new VmTestError('missingTool', `missing host tools: ${list}. Install them with:\n  ${aptInstallLine(still.map((s) => s.requirement.aptPackage))}`);
@@ -97,12 +102,12 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
   await writeFile(join(runDir, 'plan.txt'), describePlan(plan) + '\n');
   const log = (name: string) => join(runDir, name);
 
-  await stage(events, 'host', 'checking host tools', timings, () => ensureHostTools(deps, log('host.log')));
+  await stage(events, 'host', 'checking host tools', timings, () => ensureHostTools(deps, log('host.log'), plan.fullSelftests));
 
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
     events.emit({ type: 'info', stage: 'source', message: `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
   let bzImage: string;
-  let testProgs: string | undefined;
+  const testProgsTests: GuestTest[] = [];
   const suiteTests: GuestTest[] = [];
   try {
     const source = await stage(events, 'source', describePlanKernel(plan), timings,
@@ -121,21 +126,38 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
       return prepared;
     }, (t) => ({ status: t.reused ? 'cached' : 'ok', detail: `${t.head.slice(0, 12)} (tree ${t.treeId.slice(0, 12)})` }));
 
-    const kernel = await stage(events, 'build', `kernel: ${plan.kconfig.entries.size} requested options, -j${plan.jobs}`, timings,
-      () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request: plan.kconfig, jobs: plan.jobs, ccache: plan.ccache, logFile: log('build.log'), signal }),
+    // --full-selftests: the tree's selftests config files first, ours after (ours win), on the Kconfig defaults, as their vmtest.sh does.
+    const request = plan.fullSelftests ? new KconfigRequest([...await selftestsFragments(tree.worktree), ...plan.fragments], 'defaults') : plan.kconfig;
+    const kernel = await stage(events, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`, timings,
+      () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, logFile: log('build.log'), signal }),
       (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
     bzImage = join(runDir, 'bzImage');
     await copyFile(kernel.bzImage, bzImage);
     await copyFile(kernel.configPath, join(runDir, 'kernel.config'));
 
+    if (plan.fullSelftests) {
+      const full = await stage(events, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)', timings,
+        () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }),
+        (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
+      if (hiddenInGuest(full.dir)) throw new VmTestError('usage', `${full.dir} is under /tmp, hidden in the guest`);
+      testProgsTests.push(fullTestProgsEntry(full.dir, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec, [full.binary, full.testmod]));
+    }
     if (plan.testProgs.length > 0) {
+      // Beside the full build, the targeted one runs too (when it can make the selection), and the two are compared.
+      const notTargetable = (error: unknown): null => {
+        if (!plan.fullSelftests || !(error instanceof VmTestError) || error.kind !== 'usage') throw error;
+        events.emit({ type: 'info', stage: 'build', message: `no targeted test_progs to compare with: ${error.message}` });
+        return null;
+      };
       const built = await stage(events, 'build', `test_progs with ${plan.testProgs.join(', ')} only`, timings,
-        () => buildTestProgs({ exec, events, cache: plan.cache, tree, buildDir: kernel.buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }, plan.testProgs, plan.allowMissingTests),
-        (b) => (b ? { status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.join(', ')})` } : { detail: 'no such test in this tree yet: test_progs left out' }));
+        () => buildTestProgs({ exec, events, cache: plan.cache, tree, buildDir: kernel.buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }, plan.testProgs, plan.allowMissingTests).catch(notTargetable),
+        (b) => (b ? { status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.join(', ')})` } : { detail: b === null ? 'not targetable: no comparison' : 'no such test in this tree yet: test_progs left out' }));
       if (built) {
-        testProgs = built.binary;
-        if (hiddenInGuest(testProgs)) throw new VmTestError('usage', `${testProgs} is under /tmp, hidden in the guest`);
-      } else {
+        if (hiddenInGuest(built.binary)) throw new VmTestError('usage', `${built.binary} is under /tmp, hidden in the guest`);
+        testProgsTests.push(plan.fullSelftests
+          ? testProgsEntry(built.binary, plan.testProgs, '/run/vm-test/test_progs-targeted.json', plan.testTimeoutSec, TARGETED)
+          : testProgsEntry(built.binary, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
+      } else if (built === undefined) {
         events.emit({ type: 'warn', stage: 'build', message: `test_progs ${plan.testProgs.join(', ')}: not in this tree yet; left out of this run` });
       }
     }
@@ -151,9 +173,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
     await lock.release();
   }
 
-  const guestTests: GuestTest[] = [];
-  if (testProgs) guestTests.push(testProgsEntry(testProgs, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
-  guestTests.push(...suiteTests);
+  const guestTests: GuestTest[] = [...testProgsTests, ...suiteTests];
   if (guestTests.length === 0) throw new VmTestError('usage', 'nothing to run: no test_progs tests and no guest suites selected');
   await writeFile(log('plan.tsv'), planText(guestTests));
   const bootKey = await computeBootKey(bzImage, guestTests);
@@ -199,7 +219,9 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
       if (allow.errors.length) throw new VmTestError('usage', `${plan.allowlist}: ${allow.errors[0]}`, { file: plan.allowlist, excerpt: allow.errors });
       splats = applyAllowlist(splats, allow);
     }
-    return assembleResults({ resultsText, planned: guestTests, splats, vm, cpus: { asked: plan.cpus, consoleText } });
+    const compare = guestTests.some((t) => t.name === TARGETED) && guestTests.some((t) => t.name === 'test_progs')
+      ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
+    return assembleResults({ resultsText, planned: guestTests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText } });
   }, (v) => ({ detail: v.headline }));
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
@@ -225,8 +247,9 @@ export async function computeBootKey(bzImage: string, tests: readonly GuestTest[
   hash.update(await readFile(bzImage));
   for (const t of tests) {
     hash.update(planText([t]));
-    const binary = t.argv[0];
-    if (binary && existsSync(binary)) hash.update(await readFile(binary));
+    for (const file of [t.argv[0] && t.cwd ? join(t.cwd, t.argv[0]) : t.argv[0], ...(t.inputs ?? [])]) {
+      if (file && existsSync(file)) hash.update(await readFile(file));
+    }
   }
   return hash.digest('hex');
 }

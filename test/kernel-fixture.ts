@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { buildKernel } from '../orchestrator/build/kernel-build.ts';
 import { RunEvents } from '../orchestrator/events.ts';
 import { acquireLock } from '../orchestrator/lock.ts';
-import { planRun } from '../orchestrator/plan/run-plan.ts';
+import { planRun, type RunPlan } from '../orchestrator/plan/run-plan.ts';
 import { resolveSource } from '../orchestrator/source/source.ts';
-import { prepareTree } from '../orchestrator/source/workspace.ts';
+import { prepareTree, type PreparedTree } from '../orchestrator/source/workspace.ts';
 import { realExec } from './helpers.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -35,6 +35,21 @@ export async function defaultKernel(dest: string, options: { series?: string; no
     const headersDir = join(dest, 'usr/include');
     await realExec.run({ command: 'cp', args: ['-a', join(k.buildDir, 'usr'), dest] });
     return { bzImage, headersDir };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Runs body on the default tree (6.12 + the default series, or pristine) in the cache's worktree, under the cache lock. */
+export async function withDefaultTree<T>(body: (tree: PreparedTree, plan: RunPlan) => Promise<T>, options: { noSeries?: boolean } = {}): Promise<T> {
+  const plan = await planRun({ noSeries: options.noSeries }, root, root, process.env, availableParallelism());
+  const events = new RunEvents();
+  const lock = await acquireLock(plan.cache.locks, 'build', () => {});
+  try {
+    const source = await resolveSource({ exec: realExec, cache: plan.cache, events, logFile: '/dev/null' }, plan.kernel);
+    const tree = await prepareTree({ exec: realExec, cache: plan.cache, logFile: '/dev/null' }, source, plan.series);
+    if ('failure' in tree) throw new Error(`series did not apply: ${JSON.stringify(tree.failure)}`);
+    return await body(tree, plan);
   } finally {
     await lock.release();
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { cacheLayout, resolveCacheRoot } from '../cache.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
-import { aptInstallLine, checkHost, REQUIREMENTS } from '../host/requirements.ts';
+import { aptInstallLine, checkHost, isNeeded, REQUIREMENTS } from '../host/requirements.ts';
 import { EXIT } from '../outcome.ts';
 import { probeKvm } from '../vm/kvm-probe.ts';
 import type { CliContext } from './context.ts';
@@ -21,8 +21,8 @@ export function doctorCommand(ctx: CliContext): CommandModule<object, { 'cache-d
       }
       const checks = await checkHost();
       for (const c of checks) {
-        const mark = c.present ? 'ok     ' : c.requirement.optional ? 'missing (optional)' : 'MISSING';
-        ctx.stdout.write(`${mark.padEnd(19)} ${c.requirement.what.padEnd(20)} apt: ${c.requirement.aptPackage.padEnd(16)} for ${c.requirement.neededFor}\n`);
+        const mark = c.present ? 'ok     ' : c.requirement.fullSelftests ? 'missing (--full-selftests)' : 'MISSING';
+        ctx.stdout.write(`${mark.padEnd(26)} ${c.requirement.what.padEnd(22)} apt: ${c.requirement.aptPackage.padEnd(16)} for ${c.requirement.neededFor}\n`);
       }
       const cache = cacheLayout(resolveCacheRoot(argv['cache-dir'], process.env));
       // Probe KVM with a kernel we already have: the newest built bzImage in the cache.
@@ -33,7 +33,7 @@ export function doctorCommand(ctx: CliContext): CommandModule<object, { 'cache-d
       } else {
         ctx.stdout.write(`${existsSync('/dev/kvm') ? '/dev/kvm present' : 'no /dev/kvm: TCG will be used'}; KVM is probed with a real boot on the first run\n`);
       }
-      const missing = checks.filter((c) => !c.present && !c.requirement.optional);
+      const missing = checks.filter((c) => !c.present && isNeeded(c.requirement));
       if (missing.length) {
         ctx.stdout.write(`\nmissing: ${aptInstallLine(missing.map((m) => m.requirement.aptPackage))}\n`);
         ctx.setExitCode(EXIT.missingTool);

@@ -19,6 +19,7 @@ export function withRunOptions<T>(yargs: Argv<T>) {
     .option('series', { type: 'string', describe: 'series revision under patches/ (bpf-f-compare/v1-6.12) or a directory of mbox patches; --no-series for the pristine tree', default: 'bpf-f-compare/v1-6.12' })
     .option('patches', { type: 'number', describe: 'apply only the first N patches of the series' })
     .option('kconfig', { type: 'string', array: true, describe: 'extra config fragment: a name in kernel-config/ (btf, debug) or a path' })
+    .option('full-selftests', { type: 'boolean', describe: 'build the tree\'s full BPF selftests (their config, modules, bpf_testmod, clang-19) and run the selection with that test_progs, next to the targeted one, and compare the two' })
     .option('test-progs', { type: 'string', array: true, describe: 'test_progs tests to run (-t); default: the series manifest\'s' })
     .option('guest-tests', { type: 'string', describe: 'guest suites to run (glob over suite names, default all; none for none)' })
     .option('cache-dir', { type: 'string', describe: 'cache directory (default $VM_TEST_CACHE_DIR or $XDG_CACHE_HOME/vm-test)' })
@@ -47,6 +48,7 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
     noSeries: (argv.series as unknown) === false,
     patches: argv.patches,
     kconfig: argv.kconfig as string[] | undefined,
+    fullSelftests: argv['full-selftests'] as boolean | undefined,
     testProgs: (argv['test-progs'] as string[] | undefined)?.flatMap((t) => t.split(',')).filter(Boolean),
     guestTests: argv['guest-tests'],
     cacheDir: argv['cache-dir'],

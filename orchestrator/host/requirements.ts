@@ -8,7 +8,13 @@ export interface Requirement {
   probe: { command: string } | { file: string };
   aptPackage: string;
   neededFor: string;
-  optional?: boolean;
+  /** Only --full-selftests needs it (the tree's own selftests Makefile). */
+  fullSelftests?: boolean;
+}
+
+/** Whether a run needs this requirement. */
+export function isNeeded(requirement: Requirement, fullSelftests = false): boolean {
+  return !requirement.fullSelftests || fullSelftests;
 }
 
 export const REQUIREMENTS: readonly Requirement[] = [
@@ -22,12 +28,14 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'libelf', probe: { file: '/usr/include/libelf.h' }, aptPackage: 'libelf-dev', neededFor: 'objtool, libbpf' },
   { what: 'zlib', probe: { file: '/usr/include/zlib.h' }, aptPackage: 'zlib1g-dev', neededFor: 'libbpf, test_progs' },
   { what: 'openssl headers', probe: { file: '/usr/include/openssl/ssl.h' }, aptPackage: 'libssl-dev', neededFor: 'the kernel build (sign-file)' },
-  { what: 'pahole', probe: { command: 'pahole' }, aptPackage: 'dwarves', neededFor: 'BTF (--kconfig btf)' },
+  { what: 'pahole', probe: { command: 'pahole' }, aptPackage: 'dwarves', neededFor: 'vmlinux BTF (--kconfig btf, --full-selftests)' },
   { what: 'xz', probe: { command: 'xz' }, aptPackage: 'xz-utils', neededFor: 'unpacking linux-source' },
   { what: 'qemu-system-x86_64', probe: { command: 'qemu-system-x86_64' }, aptPackage: 'qemu-system-x86', neededFor: 'booting the kernel' },
   { what: 'busybox (static)', probe: { file: '/bin/busybox' }, aptPackage: 'busybox-static', neededFor: 'the guest init (mount, reboot)' },
   { what: 'ccache', probe: { command: 'ccache' }, aptPackage: 'ccache', neededFor: 'fast rebuilds and revision switches' },
-  { what: 'clang', probe: { command: 'clang-19' }, aptPackage: 'clang-19', neededFor: 'BPF objects of the full selftests', optional: true },
+  { what: 'clang-19', probe: { command: 'clang-19' }, aptPackage: 'clang-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
+  { what: 'llc-19, llvm-strip-19', probe: { command: 'llvm-strip-19' }, aptPackage: 'llvm-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
+  { what: 'rsync', probe: { command: 'rsync' }, aptPackage: 'rsync', neededFor: 'the full selftests Makefile (copies test_progs\' extra files)', fullSelftests: true },
 ];
 
 export interface HostCheck {

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cacheLayout, resolveCacheRoot, type CacheLayout } from '../cache.ts';
 import { parseFragment, KconfigRequest, type KconfigFragment } from '../kconfig/kconfig.ts';
+import { SELFTESTS_CONFIGS, SELFTESTS_DIR } from '../build/full-selftests-build.ts';
 import { VmTestError } from '../outcome.ts';
 import { DEFAULT_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
 import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
@@ -32,6 +33,8 @@ export interface RunOptions {
   refreshSource?: boolean;
   /** Drop test_progs tests this tree does not have yet (bisecting patch prefixes), instead of stopping. */
   allowMissingTests?: boolean;
+  /** The tree's own selftests build (config, modules, BPF objects, bpf_testmod) instead of the targeted test_progs. */
+  fullSelftests?: boolean;
 }
 
 export interface RunPlan {
@@ -56,6 +59,7 @@ export interface RunPlan {
   readonly ccache: boolean;
   readonly refreshSource: boolean;
   readonly allowMissingTests: boolean;
+  readonly fullSelftests: boolean;
 }
 
 export const DEFAULT_SERIES = 'bpf-f-compare/v1-6.12';
@@ -123,6 +127,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     ccache: !options.noCcache,
     refreshSource: options.refreshSource ?? false,
     allowMissingTests: options.allowMissingTests ?? false,
+    fullSelftests: options.fullSelftests ?? false,
   });
 }
 
@@ -131,8 +136,10 @@ export function describePlan(plan: RunPlan): string {
     `kernel:     ${describeKernelSpec(plan.kernel)}`,
     `series:     ${plan.series ? `${plan.series.name} (${plan.series.patches.length} patches, ${plan.series.hash})` : 'none (pristine tree)'}`,
     ...(plan.series?.patches.map((p, i) => `  ${i + 1}. ${p.subject}`) ?? []),
-    `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
-    `test_progs: ${plan.testProgs.length ? `-t ${plan.testProgs.join(',')}` : 'none'}`,
+    plan.fullSelftests
+      ? `kconfig:    the tree's ${SELFTESTS_DIR}/{${SELFTESTS_CONFIGS.join(',')}}, then ${plan.fragments.map((f) => f.file).join(', ')}, on the Kconfig defaults`
+      : `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
+    `test_progs: ${plan.testProgs.length ? `-t ${plan.testProgs.join(',')}` : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,
     `guest:      ${plan.guestTests ? `suites matching ${plan.guestTests}` : 'no guest suites'}`,
     `cache:      ${plan.cache.root}`,
     `run dir:    ${plan.runDir ?? `${plan.cache.runs}/<timestamp>`}`,

@@ -2,6 +2,7 @@
 import { EXIT } from '../outcome.ts';
 import type { VmOutcome } from '../vm/run-vm.ts';
 import type { GuestTest } from '../guest/guest-plan.ts';
+import { compareRunners } from './compare-runners.ts';
 import { cpuShortfall } from './guest-cpus.ts';
 import { parseKtap } from './ktap-parser.ts';
 import { parseTestProgs } from './test-progs-parser.ts';
@@ -84,6 +85,8 @@ export interface AssembleInput {
   planned: readonly GuestTest[];
   splats: Splat[];
   vm: Pick<VmOutcome, 'end' | 'detail' | 'runningTest'>;
+  /** Two test_progs runs of one selection to compare; the comparison becomes a test of its own. */
+  compare?: { name: string; reference: string; candidate: string };
   /** vCPUs QEMU was given, and the console to see how many the kernel brought up. */
   cpus?: { asked: number; consoleText: string };
 }
@@ -99,6 +102,9 @@ export function assembleResults(input: AssembleInput): Verdict {
       tests.push(node);
     }
   }
+  const reference = tests.find((t) => t.name === input.compare?.reference);
+  const candidate = tests.find((t) => t.name === input.compare?.candidate);
+  if (input.compare && reference && candidate) tests.push(compareRunners(input.compare.name, reference, candidate));
   const shortfall = input.cpus && cpuShortfall(input.cpus.asked, input.cpus.consoleText);
   if (shortfall) tests.push(shortfall);
   for (const splat of input.splats) {

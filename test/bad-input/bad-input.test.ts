@@ -62,9 +62,9 @@ for (const c of cases) {
   });
 }
 
-test.serial('doctor names the apt package of a missing optional tool', async (t) => {
+test.serial('doctor names the apt package of a tool only --full-selftests needs', async (t) => {
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
   const r = await runCli(['doctor'], await pathWithout(tmp.path, 'clang-19'));
-  t.regex(r.stdout, /missing \(optional\)\s+clang\s+apt: clang-19/);
+  t.regex(r.stdout, /missing \(--full-selftests\)\s+clang-19\s+apt: clang-19/);
 });

@@ -40,3 +40,16 @@ test('a selection that matches nothing is a usage error, or nothing at all when 
   await t.throwsAsync(buildTestProgs(ctx, ['map_cmp_delete']), { message: /no test in .* matches/ });
   t.is(await buildTestProgs(ctx, ['map_cmp_delete'], true), undefined);
 });
+
+test('a prog_test whose skeleton nothing can generate is found; real and linked skeletons are not', async (t) => {
+  const { findUnbuildable } = await import('../../orchestrator/build/full-selftests-build.ts');
+  const tests = [
+    { file: 'bpf_attr_size.c', text: '#include <test_progs.h>\n#include "cgroup_skb_direct_packet_access.skel.h"\nvoid test_bpf_attr_size(void) {}\n' },
+    { file: 'map_ptr.c', text: '#include "map_ptr_kern.lskel.h"\nvoid test_map_ptr(void) {}\n' },
+    { file: 'linked_funcs.c', text: '#include "linked_funcs.skel.h"\nvoid test_linked_funcs(void) {}\n' },
+    { file: 'plain.c', text: 'void test_plain(void) {}\n' },
+  ];
+  const progs = new Set(['map_ptr_kern.c', 'linked_funcs1.c', 'linked_funcs2.c']);
+  const makefile = 'LINKED_SKELS := test_static_linked.skel.h linked_funcs.skel.h\nlinked_funcs.skel.h-deps := linked_funcs1.bpf.o linked_funcs2.bpf.o\n';
+  t.deepEqual(findUnbuildable(tests, progs, makefile), [{ file: 'bpf_attr_size.c', skeleton: 'cgroup_skb_direct_packet_access.skel.h' }]);
+});

@@ -1,0 +1,146 @@
+// The full BPF selftests (--full-selftests): the tree's own Makefile builds test_progs with every
+// test, its BPF objects (clang) and bpf_testmod.ko, against the kernel just built.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
+import { VmTestError } from '../outcome.ts';
+import { buildEnv, compilerFor } from './build-env.ts';
+import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
+import { compilerErrors } from './make-output.ts';
+import { findTestDefinitions } from './selftests-build.ts';
+
+export const SELFTESTS_DIR = 'tools/testing/selftests/bpf';
+/** The selftests' own config files, in the order their vmtest.sh merges them. */
+export const SELFTESTS_CONFIGS = ['config', 'config.vm', 'config.x86_64'];
+
+/** The tree's selftests config files as fragments, named by their path in the tree. */
+export async function selftestsFragments(worktree: string): Promise<KconfigFragment[]> {
+  const fragments: KconfigFragment[] = [];
+  for (const name of SELFTESTS_CONFIGS) {
+    const path = join(worktree, SELFTESTS_DIR, name);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) throw new VmTestError('usage', `--full-selftests: this tree has no ${SELFTESTS_DIR}/${name}`, { file: path });
+    const { fragment, errors } = parseFragment(`${SELFTESTS_DIR}/${name}`, text, { advisory: true });
+    if (errors.length > 0) {
+      const e = errors[0]!;
+      throw new VmTestError('usage', `${e.file}:${e.line}: not a Kconfig line: ${e.text}`, { file: path, line: e.line });
+    }
+    fragments.push(fragment);
+  }
+  return fragments;
+}
+
+export interface UnbuildableTest {
+  /** prog_tests/<file>. */
+  file: string;
+  /** The skeleton it includes that nothing in the tree can generate. */
+  skeleton: string;
+}
+
+/**
+ * Tests whose BPF skeleton cannot be made: no progs/<name>.c, and the Makefile does not name it
+ * (linked skeletons are named there). Debian's 6.12.117 has one: prog_tests/bpf_attr_size.c was
+ * backported without progs/cgroup_skb_direct_packet_access.c, and would fail the whole build.
+ */
+export function findUnbuildable(tests: ReadonlyArray<{ file: string; text: string }>, progs: ReadonlySet<string>, makefile: string): UnbuildableTest[] {
+  const out: UnbuildableTest[] = [];
+  for (const { file, text } of tests) {
+    for (const m of text.matchAll(/^#include\s+"([A-Za-z0-9_]+)\.(?:skel|lskel|subskel)\.h"/gm)) {
+      const name = m[1]!;
+      if (progs.has(`${name}.c`) || new RegExp(`\\b${name}\\b`).test(makefile)) continue;
+      out.push({ file, skeleton: m[0].replace(/^#include\s+"|"$/g, '') });
+      break;
+    }
+  }
+  return out;
+}
+
+export interface FullSelftestsBuild {
+  /** The directory test_progs must run in: it loads *.bpf.o and bpf_testmod.ko from there. */
+  dir: string;
+  binary: string;
+  testmod: string;
+  excluded: UnbuildableTest[];
+  /** Every test the binary has (the DEFINE_TEST list). */
+  tests: string[];
+  cached: boolean;
+  elapsedMs: number;
+}
+
+/** The kernel build's context, with the kernel it built in place of what it was built from. */
+export type FullSelftestsContext = Omit<KernelBuildContext, 'sourceId' | 'request'> & { kernel: KernelBuild };
+
+interface Stamp {
+  treeId: string;
+  kernelBuildDir: string;
+  excluded: string[];
+}
+
+export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<FullSelftestsBuild> {
+  const started = Date.now();
+  const src = join(ctx.tree.worktree, SELFTESTS_DIR);
+  const out = join(ctx.kernel.buildDir, 'vm-test-selftests', 'full');
+  const binary = join(out, 'test_progs');
+  const testmod = join(out, 'bpf_testmod.ko');
+  const config = join(ctx.kernel.buildDir, '.config');
+  if (!/^CONFIG_DEBUG_INFO_BTF=y$/m.test(await readFile(config, 'utf8'))) {
+    throw new VmTestError('usage', `--full-selftests: the kernel in ${ctx.kernel.buildDir} has no CONFIG_DEBUG_INFO_BTF; the selftests' BPF programs need vmlinux BTF`, { file: config });
+  }
+
+  const testFiles = (await readdir(join(src, 'prog_tests'))).filter((f) => f.endsWith('.c')).sort();
+  const tests = await Promise.all(testFiles.map(async (file) => ({ file, text: await readFile(join(src, 'prog_tests', file), 'utf8') })));
+  const progs = new Set((await readdir(join(src, 'progs'))).filter((f) => f.endsWith('.c')));
+  const excluded = findUnbuildable(tests, progs, await readFile(join(src, 'Makefile'), 'utf8'));
+  for (const e of excluded) {
+    ctx.events.emit({ type: 'warn', stage: 'build', message: `full selftests: leaving out prog_tests/${e.file}: it includes ${e.skeleton}, which nothing in this tree can generate` });
+  }
+  const names = tests.filter((t) => !excluded.some((e) => e.file === t.file)).flatMap((t) => findTestDefinitions(t.file, t.text).map((d) => d.name));
+
+  // A kernel rebuild (new vmlinux) makes the Makefile rebuild bpf_testmod.ko; the stamp only saves running make at all.
+  const stampPath = join(out, 'vm-test-stamp.json');
+  const stamp: Stamp = { treeId: ctx.tree.treeId, kernelBuildDir: ctx.kernel.buildDir, excluded: excluded.map((e) => e.file) };
+  const previous = await readFile(stampPath, 'utf8').catch(() => '');
+  if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
+    return { dir: out, binary, testmod, excluded, tests: names, cached: true, elapsedMs: Date.now() - started };
+  }
+
+  // The Makefile builds every prog_tests/*.c: the unbuildable ones step aside (in the cache's own
+  // worktree, never the user's) and come back whatever happens.
+  await mkdir(out, { recursive: true });
+  const aside = excluded.map((e) => ({ from: join(src, 'prog_tests', e.file), to: join(src, 'prog_tests', `${e.file}.vm-test-excluded`) }));
+  for (const a of aside) await rename(a.from, a.to);
+  let result;
+  try {
+    const cc = compilerFor(ctx.ccache);
+    result = await ctx.exec.run({
+      command: 'make',
+      args: [
+        '-C', src, `-j${ctx.jobs}`,
+        `OUTPUT=${out}`, `O=${ctx.kernel.buildDir}`, `KDIR=${ctx.kernel.buildDir}`,
+        `VMLINUX_BTF=${join(ctx.kernel.buildDir, 'vmlinux')}`,
+        `KHDR_INCLUDES=-isystem ${ctx.kernel.headersDir}`,
+        `CC=${cc}`, `HOSTCC=${cc}`,
+        'CLANG=clang-19', 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
+        'test_progs',
+      ],
+      env: buildEnv(ctx.cache),
+      logFile: ctx.logFile,
+      signal: ctx.signal,
+    });
+  } finally {
+    for (const a of aside) await rename(a.to, a.from);
+  }
+  if (result.aborted) throw new VmTestError('interrupted', 'selftests build interrupted', { logPath: ctx.logFile });
+  if (result.exitCode !== 0 || !existsSync(binary)) {
+    const log = await readFile(ctx.logFile, 'utf8').catch(() => result.tail.join('\n'));
+    const errors = compilerErrors(log.split('\n'), ctx.tree.worktree);
+    const first = errors[0];
+    throw new VmTestError('buildFailed', `full selftests build failed${first ? ` at ${first.file}:${first.line}: ${first.message}` : ` (exit ${result.exitCode})`}`, {
+      file: first?.file, line: first?.line, logPath: ctx.logFile,
+      excerpt: errors.length ? errors.map((e) => `${e.file}:${e.line}: error: ${e.message}`) : result.tail.slice(-15),
+    });
+  }
+  await writeFile(stampPath, JSON.stringify(stamp));
+  return { dir: out, binary, testmod, excluded, tests: names, cached: false, elapsedMs: Date.now() - started };
+}

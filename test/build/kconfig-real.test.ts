@@ -1,0 +1,62 @@
+// Config resolution on the real 6.12 tree: allnoconfig plus our fragments, and the full selftests request.
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { selftestsFragments } from '../../orchestrator/build/full-selftests-build.ts';
+import { configureKernel } from '../../orchestrator/build/kernel-build.ts';
+import { RunEvents, type RunEvent } from '../../orchestrator/events.ts';
+import { KconfigRequest, parseDotConfig, parseFragment, type KconfigFragment } from '../../orchestrator/kconfig/kconfig.ts';
+import { realExec, tempDir } from '../helpers.ts';
+import { withDefaultTree } from '../kernel-fixture.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const fragment = async (name: string): Promise<KconfigFragment> =>
+  parseFragment(`kernel-config/${name}.config`, await readFile(join(root, 'kernel-config', `${name}.config`), 'utf8')).fragment;
+
+async function configure(request: KconfigRequest) {
+  const tmp = await tempDir('vm-test-kconfig-');
+  const events = new RunEvents();
+  const seen: RunEvent[] = [];
+  events.subscribe((e) => seen.push(e));
+  try {
+    return await withDefaultTree(async (tree) => {
+      const logFile = join(tmp.path, 'build.log');
+      const make = (targets: string[]) => realExec.run({ command: 'make', args: ['-C', tree.worktree, `O=${join(tmp.path, 'o')}`, ...targets], logFile });
+      await realExec.run({ command: 'mkdir', args: ['-p', join(tmp.path, 'o')] });
+      await configureKernel({ request, logFile, events, exec: realExec, tree }, join(tmp.path, 'o'), make);
+      const resolved = parseDotConfig(await readFile(join(tmp.path, 'o/.config'), 'utf8'));
+      const dropped = await readFile(join(tmp.path, 'kconfig-dropped.txt'), 'utf8').catch(() => '');
+      return { resolved, warnings: seen.filter((e) => e.type === 'warn'), dropped, selftests: await selftestsFragments(tree.worktree) };
+    });
+  } finally {
+    await tmp.cleanup();
+  }
+}
+
+test.serial('[kernel] the default request on allnoconfig keeps every option, and nothing nobody asked for (no modules, no IPv6, no BTF)', async (t) => {
+  const { resolved, warnings } = await configure(new KconfigRequest([await fragment('vm'), await fragment('bpf')]));
+  t.deepEqual(warnings, []);
+  t.is(resolved.get('CONFIG_NET_9P_VIRTIO'), 'y');
+  t.is(resolved.get('CONFIG_BPF_SYSCALL'), 'y');
+  t.is(resolved.get('CONFIG_ACPI'), 'y');
+  t.is(resolved.get('CONFIG_IPV6') ?? 'n', 'n');
+  t.is(resolved.get('CONFIG_MODULES') ?? 'n', 'n');
+  t.is(resolved.get('CONFIG_DEBUG_INFO_BTF') ?? 'n', 'n');
+});
+
+test.serial('[kernel] --kconfig btf on allnoconfig keeps every option (vmlinux BTF)', async (t) => {
+  const { resolved } = await configure(new KconfigRequest([await fragment('vm'), await fragment('bpf'), await fragment('btf')]));
+  t.is(resolved.get('CONFIG_DEBUG_INFO_BTF'), 'y');
+});
+
+test.serial('[kernel] the full selftests request: ours all survive; the tree\'s own misses are warnings, listed in kconfig-dropped.txt', async (t) => {
+  const selftests = await withDefaultTree(async (tree) => selftestsFragments(tree.worktree));
+  const { resolved, warnings, dropped } = await configure(new KconfigRequest([...selftests, await fragment('vm'), await fragment('bpf')], 'defaults'));
+  t.is(resolved.get('CONFIG_MODULES'), 'y');
+  t.is(resolved.get('CONFIG_DEBUG_INFO_BTF'), 'y');
+  t.is(resolved.get('CONFIG_NET_9P_VIRTIO'), 'y');
+  // Their config asks for both DWARF4 and the toolchain default: one side of that choice must lose.
+  t.regex(dropped, /tools\/testing\/selftests\/bpf\/config(\.x86_64)?:\d+: CONFIG_DEBUG_INFO_DWARF(4|_TOOLCHAIN_DEFAULT)=y was requested/);
+  t.is(warnings.length, 1);
+  t.log(`${dropped.trim().split('\n').length} of the tree's options did not survive:\n${dropped}`);
+});
