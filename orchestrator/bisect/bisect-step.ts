@@ -4,7 +4,7 @@ import { RunEvents, type RunEvent } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { EXIT, VmTestError, exitCodeFor } from '../outcome.ts';
 import { planRun, type RunOptions } from '../plan/run-plan.ts';
-import { firstFailure } from '../results/assemble.ts';
+import { firstFailure, type Verdict } from '../results/assemble.ts';
 import { runPipeline, type RunResult } from '../run.ts';
 import type { StepAttempt, StepVerdict } from './bisect.ts';
 
@@ -17,6 +17,11 @@ export function verdictForExit(code: number): StepVerdict | 'abort' {
   if (BAD_EXITS.has(code)) return 'bad';
   if (SKIP_EXITS.has(code)) return 'skip';
   return 'abort';
+}
+
+/** A run's verdict as a bisect step: when every test skipped, nothing was verified, so it is untestable, not bad. */
+export function stepVerdict(verdict: Pick<Verdict, 'exitCode' | 'tree'>): StepVerdict | 'abort' {
+  return verdict.tree.status === 'skip' ? 'skip' : verdictForExit(verdict.exitCode);
 }
 
 export class BisectAbort extends Error {}
@@ -48,7 +53,7 @@ export async function attemptRun(ctx: StepContext, label: string, options: RunOp
     });
     if (!reusedFrom) ctx.seen.set(result.bootKey, { ...result, label });
     const code = result.verdict.exitCode;
-    const verdict = verdictForExit(code);
+    const verdict = stepVerdict(result.verdict);
     if (verdict === 'abort') throw new BisectAbort(`${label}: ${result.verdict.headline} (exit ${code})`);
     const decidedBy = firstFailure(result.verdict.tree.tests);
     return { verdict, reason: decidedBy ?? result.verdict.headline, runDir: result.runDir, reusedFrom };

@@ -60,10 +60,14 @@ export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs
       let candidates: string[];
       let optionsFor: (c: string) => typeof base;
       let assumeGood = false;
+      let describeCandidate: (c: string) => string | undefined = () => undefined;
       if (argv['by-patch']) {
         const series = await loadSeries(seriesDir, join(root, 'patches'));
-        candidates = Array.from({ length: series.patches.length + 1 }, (_, k) => String(k));
-        optionsFor = (c) => ({ ...base, series: seriesDir, patches: Number(c), noSeries: Number(c) === 0, allowMissingTests: true });
+        // Candidates are "k/n": the first k of the n patches applied.
+        const n = series.patches.length;
+        candidates = Array.from({ length: n + 1 }, (_, k) => `${k}/${n}`);
+        optionsFor = (c) => ({ ...base, series: seriesDir, patches: parseInt(c, 10), noSeries: parseInt(c, 10) === 0, allowMissingTests: true });
+        describeCandidate = (c) => { const k = parseInt(c, 10); return k > 0 ? `patch ${c}: ${series.patches[k - 1]!.subject}` : undefined; };
         assumeGood = true;
       } else {
         if (!argv.good || !argv.bad) throw new VmTestError('usage', 'bisect needs --good and --bad revisions (or --by-patch)');
@@ -75,17 +79,19 @@ export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs
         candidates = revisions.slice(from, to + 1);
         optionsFor = (c) => ({ ...base, series: join(seriesDir, c), noSeries: false });
       }
-      const stepFor = (c: string) => runStep(c, argv.retries, (cand) => attemptRun(step, argv['by-patch'] ? `patches 1..${cand}` : cand, optionsFor(cand)));
+      const stepFor = (c: string) => runStep(c, argv.retries, (cand) => attemptRun(step, argv['by-patch'] ? `patches 1..${parseInt(cand, 10)}` : cand, optionsFor(cand)));
       // With no patch applied, the tests the series adds do not exist: the empty prefix is good by definition.
-      const known = { candidate: '0', verdict: 'good' as const, attempts: [{ verdict: 'good' as const, reason: 'no patch applied: good by definition' }] };
+      const known = { candidate: candidates[0]!, verdict: 'good' as const, attempts: [{ verdict: 'good' as const, reason: 'no patch applied: good by definition' }] };
       let outcome: BisectOutcome;
       try {
-        outcome = await bisect(candidates, (c) => (assumeGood && c === '0' ? Promise.resolve(known) : stepFor(c)));
+        outcome = await bisect(candidates, (c) => (assumeGood && c === candidates[0] ? Promise.resolve(known) : stepFor(c)));
       } catch (error) {
         if (error instanceof BisectAbort) throw new VmTestError('infra', `bisect stopped: ${error.message}`);
         throw error;
       }
       ctx.stdout.write(renderBisect(outcome));
+      const firstBadPatch = outcome.firstBad && describeCandidate(outcome.firstBad);
+      if (firstBadPatch) ctx.stdout.write(`first bad ${firstBadPatch}\n`);
       ctx.setExitCode(outcome.firstBad ? EXIT.passed : EXIT.testsFailed);
     },
   };

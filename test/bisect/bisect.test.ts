@@ -48,3 +48,13 @@ test('flaky rule: bad if any attempt fails, good only if all pass; retries stop 
 test('revision names sort naturally', (t) => {
   t.deepEqual(['v10', 'v2', 'v1-6.12', 'v1'].sort(naturalCompare), ['v1', 'v1-6.12', 'v2', 'v10']);
 });
+
+test('a step where every test skipped verified nothing: untestable, not bad; failures, crashes and passes keep their exit-code meaning', async (t) => {
+  const { stepVerdict } = await import('../../orchestrator/bisect/bisect-step.ts');
+  const tree = (status: 'pass' | 'fail' | 'skip' | 'crashed') => ({ status } as Parameters<typeof stepVerdict>[0]['tree']);
+  t.is(stepVerdict({ exitCode: 1, tree: tree('skip') }), 'skip');
+  t.is(stepVerdict({ exitCode: 1, tree: tree('fail') }), 'bad');
+  t.is(stepVerdict({ exitCode: 3, tree: tree('crashed') }), 'bad');
+  t.is(stepVerdict({ exitCode: 0, tree: tree('pass') }), 'good');
+  t.is(stepVerdict({ exitCode: 15, tree: tree('pass') }), 'abort');
+});
