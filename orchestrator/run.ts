@@ -62,11 +62,12 @@ async function stage<T>(events: RunEvents, name: StageName, detail: string, timi
   try {
     const value = await body();
     const end = done?.(value) ?? {};
-    timings[name] = Date.now() - started;
+    // A stage name can run more than once (build: kernel, then test_progs): its time is the sum.
+    timings[name] = (timings[name] ?? 0) + Date.now() - started;
     events.emit({ type: 'stage-end', stage: name, status: end.status ?? 'ok', elapsedMs: Date.now() - started, detail: end.detail });
     return value;
   } catch (error) {
-    timings[name] = Date.now() - started;
+    timings[name] = (timings[name] ?? 0) + Date.now() - started;
     events.emit({ type: 'stage-end', stage: name, status: 'failed', elapsedMs: Date.now() - started, detail: error instanceof Error ? error.message.split('\n')[0] : String(error) });
     throw error;
   }
