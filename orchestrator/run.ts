@@ -144,22 +144,21 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
       testProgsTests.push(fullTestProgsEntry(full.dir, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec, [full.binary, full.testmod]));
     }
     if (plan.testProgs.length > 0) {
-      // Beside the full build, the targeted one runs too (when it can make the selection), and the two are compared.
-      const notTargetable = (error: unknown): null => {
-        if (!plan.fullSelftests || !(error instanceof VmTestError) || error.kind !== 'usage') throw error;
-        events.emit({ type: 'info', stage: 'build', message: `no targeted test_progs to compare with: ${error.message}` });
-        return null;
-      };
+      // With --full-selftests the targeted build runs too, when it can make the selection, and the two are compared.
+      const leftOut = plan.fullSelftests
+        ? 'the targeted test_progs cannot make this selection (not in this tree, or it needs BPF skeletons): no comparison'
+        : 'not in this tree yet; left out of this run';
       const built = await stage(events, 'build', `test_progs with ${plan.testProgs.join(', ')} only`, timings,
-        () => buildTestProgs({ exec, events, cache: plan.cache, tree, buildDir: kernel.buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }, plan.testProgs, plan.allowMissingTests).catch(notTargetable),
-        (b) => (b ? { status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.join(', ')})` } : { detail: b === null ? 'not targetable: no comparison' : 'no such test in this tree yet: test_progs left out' }));
+        () => buildTestProgs({ exec, events, cache: plan.cache, tree, buildDir: kernel.buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal },
+          plan.testProgs, plan.allowMissingTests || plan.fullSelftests, plan.fullSelftests),
+        (b) => ({ status: b?.cached ? 'cached' : 'ok', detail: b ? `${b.binary} (${b.tests.join(', ')})` : leftOut }));
       if (built) {
         if (hiddenInGuest(built.binary)) throw new VmTestError('usage', `${built.binary} is under /tmp, hidden in the guest`);
         testProgsTests.push(plan.fullSelftests
           ? testProgsEntry(built.binary, plan.testProgs, '/run/vm-test/test_progs-targeted.json', plan.testTimeoutSec, TARGETED)
           : testProgsEntry(built.binary, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
-      } else if (built === undefined) {
-        events.emit({ type: 'warn', stage: 'build', message: `test_progs ${plan.testProgs.join(', ')}: not in this tree yet; left out of this run` });
+      } else {
+        events.emit({ type: 'warn', stage: 'build', message: `test_progs ${plan.testProgs.join(', ')}: ${leftOut}` });
       }
     }
     if (plan.guestTests) {

@@ -7,8 +7,8 @@ import { parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
 import { buildEnv, compilerFor } from './build-env.ts';
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
-import { compilerErrors } from './make-output.ts';
-import { findTestDefinitions } from './selftests-build.ts';
+import { buildFailure } from './make-output.ts';
+import { findTestDefinitions, skeletonsIncluded } from './selftests-build.ts';
 
 export const SELFTESTS_DIR = 'tools/testing/selftests/bpf';
 /** The selftests' own config files, in the order their vmtest.sh merges them. */
@@ -46,12 +46,11 @@ export interface UnbuildableTest {
 export function findUnbuildable(tests: ReadonlyArray<{ file: string; text: string }>, progs: ReadonlySet<string>, makefile: string): UnbuildableTest[] {
   const out: UnbuildableTest[] = [];
   for (const { file, text } of tests) {
-    for (const m of text.matchAll(/^#include\s+"([A-Za-z0-9_]+)\.(?:skel|lskel|subskel)\.h"/gm)) {
-      const name = m[1]!;
-      if (progs.has(`${name}.c`) || new RegExp(`\\b${name}\\b`).test(makefile)) continue;
-      out.push({ file, skeleton: m[0].replace(/^#include\s+"|"$/g, '') });
-      break;
-    }
+    const missing = skeletonsIncluded(text).find((header) => {
+      const name = header.replace(/\.(?:skel|lskel|subskel)\.h$/, '');
+      return !progs.has(`${name}.c`) && !new RegExp(`\\b${name}\\b`).test(makefile);
+    });
+    if (missing) out.push({ file, skeleton: missing });
   }
   return out;
 }
@@ -73,7 +72,6 @@ export type FullSelftestsContext = Omit<KernelBuildContext, 'sourceId' | 'reques
 
 interface Stamp {
   treeId: string;
-  kernelBuildDir: string;
   excluded: string[];
 }
 
@@ -99,7 +97,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
 
   // A kernel rebuild (new vmlinux) makes the Makefile rebuild bpf_testmod.ko; the stamp only saves running make at all.
   const stampPath = join(out, 'vm-test-stamp.json');
-  const stamp: Stamp = { treeId: ctx.tree.treeId, kernelBuildDir: ctx.kernel.buildDir, excluded: excluded.map((e) => e.file) };
+  const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file) };
   const previous = await readFile(stampPath, 'utf8').catch(() => '');
   if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
     return { dir: out, binary, testmod, excluded, tests: names, cached: true, elapsedMs: Date.now() - started };
@@ -132,15 +130,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
     for (const a of aside) await rename(a.to, a.from);
   }
   if (result.aborted) throw new VmTestError('interrupted', 'selftests build interrupted', { logPath: ctx.logFile });
-  if (result.exitCode !== 0 || !existsSync(binary)) {
-    const log = await readFile(ctx.logFile, 'utf8').catch(() => result.tail.join('\n'));
-    const errors = compilerErrors(log.split('\n'), ctx.tree.worktree);
-    const first = errors[0];
-    throw new VmTestError('buildFailed', `full selftests build failed${first ? ` at ${first.file}:${first.line}: ${first.message}` : ` (exit ${result.exitCode})`}`, {
-      file: first?.file, line: first?.line, logPath: ctx.logFile,
-      excerpt: errors.length ? errors.map((e) => `${e.file}:${e.line}: error: ${e.message}`) : result.tail.slice(-15),
-    });
-  }
+  if (result.exitCode !== 0 || !existsSync(binary)) throw await buildFailure('full selftests build', result, ctx.logFile, ctx.tree.worktree);
   await writeFile(stampPath, JSON.stringify(stamp));
   return { dir: out, binary, testmod, excluded, tests: names, cached: false, elapsedMs: Date.now() - started };
 }

@@ -9,7 +9,7 @@ import { checkSubset, describeDropped, parseDotConfig, type DroppedOption, type 
 import { VmTestError } from '../outcome.ts';
 import type { PreparedTree } from '../source/workspace.ts';
 import { buildEnv, compilerFor } from './build-env.ts';
-import { compilerErrors, progressStep } from './make-output.ts';
+import { buildFailure, progressStep } from './make-output.ts';
 
 export interface KernelBuild {
   buildDir: string;
@@ -156,17 +156,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
     },
   });
   if (kernel.aborted) throw new VmTestError('interrupted', 'kernel build interrupted', { logPath: ctx.logFile });
-  if (kernel.exitCode !== 0) {
-    const log = await readFile(ctx.logFile, 'utf8').catch(() => kernel.tail.join('\n'));
-    const errors = compilerErrors(log.split('\n'), ctx.tree.worktree);
-    const first = errors[0];
-    throw new VmTestError('buildFailed', `kernel build failed${first ? ` at ${first.file}:${first.line}: ${first.message}` : ` (exit ${kernel.exitCode})`}`, {
-      file: first?.file,
-      line: first?.line,
-      logPath: ctx.logFile,
-      excerpt: errors.length ? errors.map((e) => `${e.file}:${e.line}: error: ${e.message}`) : kernel.tail.slice(-15),
-    });
-  }
+  if (kernel.exitCode !== 0) throw await buildFailure('kernel build', kernel, ctx.logFile, ctx.tree.worktree);
   const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, steps: Math.max(steps, stamp?.steps ?? 0) };
   await writeFile(stampPath + '.tmp', JSON.stringify(newStamp, null, 2) + '\n');
   await rename(stampPath + '.tmp', stampPath);

@@ -1,4 +1,6 @@
-// Reading make's output: progress lines and the first compiler errors.
+// Reading make's output: progress lines, the first compiler errors, and a failed build as an error value.
+import { readFile } from 'node:fs/promises';
+import { VmTestError } from '../outcome.ts';
 
 const STEP = /^\s+(CC|AS|LD|AR|HOSTCC|HOSTLD|GEN|CHK|UPD|OBJCOPY|BTF|MODPOST|SYNC|WRAP|SYSHDR|SYSTBL|HDRINST|VDSO\w*|RELOCS|ZOFFSET|MKPIGGY|MODINFO|BTFIDS|NM|SORTTAB|KSYMS|CPUSTR|POLICY|XZKERN|ZSTD22|GZIP|LZ4|CPP|LDS|BUILD)\s+(\S+)/;
 
@@ -37,4 +39,20 @@ export function compilerErrors(lines: readonly string[], treeRoot?: string, max 
     }
   }
   return out;
+}
+
+/**
+ * A failed build step as an error naming the first compiler error's file and line (read from the
+ * full log), or the exit code and the output's tail when the log has none.
+ */
+export async function buildFailure(what: string, result: { exitCode?: number; tail: string[] }, logFile: string, treeRoot: string): Promise<VmTestError> {
+  const log = await readFile(logFile, 'utf8').catch(() => result.tail.join('\n'));
+  const errors = compilerErrors(log.split('\n'), treeRoot);
+  const first = errors[0];
+  return new VmTestError('buildFailed', `${what} failed${first ? ` at ${first.file}:${first.line}: ${first.message}` : ` (exit ${result.exitCode})`}`, {
+    file: first?.file,
+    line: first?.line,
+    logPath: logFile,
+    excerpt: errors.length ? errors.map((e) => `${e.file}:${e.line}: error: ${e.message}`) : result.tail.slice(-15),
+  });
 }

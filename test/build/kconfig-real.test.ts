@@ -26,7 +26,7 @@ async function configure(request: KconfigRequest) {
       await configureKernel({ request, logFile, events, exec: realExec, tree }, join(tmp.path, 'o'), make);
       const resolved = parseDotConfig(await readFile(join(tmp.path, 'o/.config'), 'utf8'));
       const dropped = await readFile(join(tmp.path, 'kconfig-dropped.txt'), 'utf8').catch(() => '');
-      return { resolved, warnings: seen.filter((e) => e.type === 'warn'), dropped, selftests: await selftestsFragments(tree.worktree) };
+      return { resolved, warnings: seen.filter((e) => e.type === 'warn'), dropped };
     });
   } finally {
     await tmp.cleanup();
