@@ -53,7 +53,7 @@ export interface BootResult {
 }
 
 /** Boot the cloud kernel with rootfs/init and the plan baked into the initramfs. */
-export async function bootWithPlan(runDir: string, tests: GuestTest[], options: { timeoutMs?: number; silenceMs?: number; signal?: AbortSignal; qemu?: string; abortAfterInit?: AbortController } = {}): Promise<BootResult> {
+export async function bootWithPlan(runDir: string, tests: GuestTest[], options: { timeoutMs?: number; silenceMs?: number; signal?: AbortSignal; qemu?: string; abortAfterInit?: AbortController; append?: string[] } = {}): Promise<BootResult> {
   const kernel = await debianCloudKernel();
   const initText = await readFile(new URL('../rootfs/init', import.meta.url), 'utf8');
   const initrd = join(runDir, 'initrd.cpio');
@@ -65,7 +65,7 @@ export async function bootWithPlan(runDir: string, tests: GuestTest[], options: 
     if (e.type === 'test-start') options.abortAfterInit?.abort();
   });
   const outcome = await runVm(realExec, {
-    spec: { kernel, initPath: '/init', runDir, accel: 'tcg', cpus: 2, memoryMb: 512, initrd },
+    spec: { kernel, initPath: '/init', runDir, accel: 'tcg', cpus: 2, memoryMb: 512, initrd, append: options.append },
     qemuBinary: options.qemu,
     consoleLog: join(runDir, 'console.log'),
     resultsLog: join(runDir, 'results.log'),

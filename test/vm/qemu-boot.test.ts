@@ -6,6 +6,7 @@ import { attributeSplats, scanSplats } from '../../orchestrator/results/splats.t
 import { EXIT } from '../../orchestrator/outcome.ts';
 import { tempDir } from '../helpers.ts';
 import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { probeKvm } from '../../orchestrator/vm/kvm-probe.ts';
 import { realExec } from '../helpers.ts';
 import { bootWithPlan, debianCloudKernel, ktapTest } from '../qemu-fixture.ts';
@@ -133,4 +134,22 @@ test.serial('[qemu] the KVM probe returns within its limit with a reason, whethe
   if (probe.accel === 'kvm') t.regex(probe.reason, /ran a probe boot to its end/);
   else t.regex(probe.reason, /using TCG/);
   t.deepEqual(qemuProcessesFor(kernel), []);
+});
+
+test.serial('[qemu] a guest that brings up one of its two vCPUs (acpi=off: SeaBIOS lists only the boot CPU) fails the run with guest-cpus; with ACPI both come up', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const planned = [ktapTest('cpus', 'echo "KTAP version 1"; echo "1..1"; echo "# online: $(nproc)"; echo "ok 1 counted"')];
+  for (const d of ['one', 'both']) await mkdir(join(tmp.path, d));
+  const one = await bootWithPlan(join(tmp.path, 'one'), planned, { append: ['acpi=off'] });
+  t.is(one.outcome.end, 'completed', one.outcome.detail);
+  t.regex(one.results, /# online: 1\b/);
+  const short = assembleResults({ resultsText: one.results, planned, splats: [], vm: one.outcome, cpus: { asked: 2, consoleText: one.console } });
+  t.is(short.exitCode, EXIT.testsFailed);
+  t.is(short.tree.tests.find((n) => n.name === 'guest-cpus')?.status, 'fail');
+  const both = await bootWithPlan(join(tmp.path, 'both'), planned);
+  t.regex(both.results, /# online: 2\b/);
+  const fine = assembleResults({ resultsText: both.results, planned, splats: [], vm: both.outcome, cpus: { asked: 2, consoleText: both.console } });
+  t.is(fine.exitCode, EXIT.passed, fine.headline);
+  t.falsy(fine.tree.tests.find((n) => n.name === 'guest-cpus'));
 });
