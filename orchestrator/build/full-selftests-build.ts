@@ -115,6 +115,9 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
       command: 'make',
       args: [
         '-C', src, `-j${ctx.jobs}`,
+        // The compiler's .d files name skeletons by basename, and 6.12's Makefile maps only %.skel.h
+        // basenames to OUTPUT: without these, a rebuild stops at "No rule to make target 'atomics.lskel.h'".
+        `--eval=vpath %.lskel.h ${out}`, `--eval=vpath %.subskel.h ${out}`,
         `OUTPUT=${out}`, `O=${ctx.kernel.buildDir}`, `KDIR=${ctx.kernel.buildDir}`,
         `VMLINUX_BTF=${join(ctx.kernel.buildDir, 'vmlinux')}`,
         `KHDR_INCLUDES=-isystem ${ctx.kernel.headersDir}`,
