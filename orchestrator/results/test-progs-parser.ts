@@ -5,6 +5,8 @@
 // print_test_result; "#%-7d"/"#%-7s" padding). So the lines since the previous result line belong to the next one.
 // Without -v a failing run repeats the failed tests after "All error logs:"; the run ends with
 // "Summary: %d/%d PASSED, %d SKIPPED, %d FAILED" (tests/subtests passed; calculate_summary_and_print_errors).
+// test_progs prints nothing after its Summary, so a result line after it (or a second Summary) is a second run:
+// the runs then become top-level nodes "run 1", "run 2", ..., each judged on its own.
 import { splitLines, stripPrintkPrefix } from './printk-prefix.ts';
 import { reconcileParents, unfinishedLeaf } from './synthetic-leaf.ts';
 import { newTest, type TestNode, type TestStatus } from './tree.ts';
@@ -18,7 +20,9 @@ export interface TestProgsSummary {
 }
 
 export interface TestProgsResult {
+  /** The tests of the run; with several runs in the text, one "run N" node each, holding that run's tests and errors. */
   tests: TestNode[];
+  /** The run's Summary line; absent with several runs (each run node's log ends with its own). */
   summary?: TestProgsSummary;
   errors: string[];
 }
@@ -44,6 +48,28 @@ interface State {
   lastFinished?: TestNode;
   signal?: number;
   summary?: TestProgsSummary;
+  summaryLine?: string;
+}
+
+const newState = (): State => ({ tests: [], byNumber: new Map(), finished: new Set(), pending: [], errors: [], recap: false });
+
+const startsRun = (line: string): boolean => SUBTEST_LINE.test(line) || TEST_LINE.test(line) || SUMMARY_LINE.test(line);
+
+function runStatus(tests: readonly TestNode[]): TestStatus {
+  const statuses = tests.map((t) => t.status);
+  if (statuses.includes('crashed')) return 'crashed';
+  if (statuses.includes('fail')) return 'fail';
+  if (statuses.every((x) => x === 'skip')) return 'skip';
+  return 'pass';
+}
+
+function runNode(s: State, index: number): TestNode {
+  const node = newTest(`run ${index + 1}`, runStatus(s.tests));
+  node.children = s.tests;
+  node.errors = s.errors;
+  if (s.summaryLine) node.log = [s.summaryLine];
+  if (s.tests.length === 0) node.log.push('no result lines in this run');
+  return node;
 }
 
 function testNode(s: State, number: number, name: string): TestNode {
@@ -126,13 +152,13 @@ function finish(s: State): void {
   reconcileParents(s.tests);
 }
 
-function feed(s: State, raw: string): void {
-  const line = stripPrintkPrefix(raw);
+function feed(s: State, line: string): void {
   let m: RegExpExecArray | null;
   if ((m = SUBTEST_LINE.exec(line))) return onSubtest(s, m);
   if ((m = TEST_LINE.exec(line))) return onTest(s, m);
   if ((m = SUMMARY_LINE.exec(line))) {
     s.summary = { passed: Number(m[1]), passedSubtests: Number(m[2]), skipped: Number(m[3]), failed: Number(m[4]) };
+    s.summaryLine = line;
     s.pending = [];
     return;
   }
@@ -147,13 +173,21 @@ function feed(s: State, raw: string): void {
 
 /** Parses test_progs stdout/stderr (or a console log holding it); never throws. */
 export function parseTestProgs(text: string): TestProgsResult {
-  const s: State = { tests: [], byNumber: new Map(), finished: new Set(), pending: [], errors: [], recap: false };
+  const runs: State[] = [newState()];
+  const errors: string[] = [];
   try {
-    for (const raw of splitLines(text)) feed(s, raw);
-    finish(s);
+    for (const raw of splitLines(text)) {
+      const line = stripPrintkPrefix(raw);
+      if (runs[runs.length - 1]!.summary && startsRun(line)) runs.push(newState());
+      feed(runs[runs.length - 1]!, line);
+    }
+    for (const s of runs) finish(s);
   } catch (cause) {
-    s.errors.push(`test_progs parser failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    errors.push(`test_progs parser failed: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
+  if (runs.length > 1) return { tests: runs.map(runNode), errors };
+  const s = runs[0]!;
+  s.errors.push(...errors);
   if (s.tests.length === 0 && !s.summary) s.errors = ['no test_progs result lines found'];
   const result: TestProgsResult = { tests: s.tests, errors: s.errors };
   if (s.summary) result.summary = s.summary;
@@ -163,6 +197,7 @@ export function parseTestProgs(text: string): TestProgsResult {
 // `test_progs -J file` (jsonw_* calls in dump_test_log and calculate_summary_and_print_errors). Its "results" come
 // from the "All error logs" recap: only failed tests and their failed subtests, and nothing at all with -v (6.12).
 // Older versions could list passing entries too; one with "failed": false is read as passed (skips are not marked).
+// The passing tests it does not list become one "(N passed, not listed)" leaf, so a clean run reads as a pass.
 interface JsonEntry {
   name?: unknown;
   number?: unknown;
@@ -180,6 +215,13 @@ function jsonNode(entry: JsonEntry, where: string, errors: string[]): TestNode {
   if (typeof entry.failed !== 'boolean') errors.push(`${where}: "failed" is not a boolean`);
   if (typeof entry.number === 'number') node.number = entry.number;
   if (typeof entry.message === 'string' && entry.message !== '') node.log = splitLines(entry.message);
+  return node;
+}
+
+function unlistedPasses(count: number, summary: TestProgsSummary): TestNode {
+  const node = newTest(`(${count} passed, not listed)`, 'pass');
+  // "success" counts skipped tests too, and -J does not say which: the log says so rather than guessing.
+  node.log = [`test_progs -J lists failed tests only: ${count} more passed (${summary.passedSubtests} subtests passed, ${summary.skipped} skipped in all)`];
   return node;
 }
 
@@ -214,6 +256,8 @@ export function parseTestProgsJson(json: string): TestProgsResult {
   if (result.summary) {
     const failed = result.tests.filter((t) => t.status === 'fail').length;
     if (failed !== 0 && failed !== result.summary.failed) errors.push(`"failed" is ${result.summary.failed} but ${failed} failed tests are listed`);
+    const unlisted = result.summary.passed - result.tests.filter((t) => t.status === 'pass').length;
+    if (unlisted > 0) result.tests.push(unlistedPasses(unlisted, result.summary));
   }
   reconcileParents(result.tests);
   return result;

@@ -114,6 +114,45 @@ test('subtest names may hold "/" and ":"; printk prefixes are stripped', (t) => 
   t.deepEqual(shape(node.children[0]!), { name: 'invalid: ptr/arith', number: 3, status: 'fail' });
 });
 
+test('a single run is not wrapped in a "run 1" node', (t) => {
+  const result = parseTestProgs(fixture('map-cmp-delete-pass.log'));
+  t.deepEqual(result.tests.map((n) => n.name), ['map_cmp_delete']);
+  t.is(result.summary?.passed, 1);
+});
+
+test('two real runs: each judged, the failing assertion stays with run 1, the tree fails', (t) => {
+  const result = parseTestProgs(fixture('two-runs-fail-then-pass.log'));
+  const [run1, run2] = result.tests;
+  t.deepEqual(run1!.log, ['Summary: 0/0 PASSED, 0 SKIPPED, 1 FAILED']);
+  t.true(run1!.children[0]!.children[0]!.log.some((l) => l.startsWith('test_contract:FAIL:compare fields without flag -> EINVAL')));
+  t.false(run2!.children[0]!.children[0]!.log.some((l) => l.includes(':FAIL:')));
+  t.deepEqual(summarize(result.tests).counts, { passed: 1, failed: 1, crashed: 0, skipped: 0, errors: 0 });
+  t.is(summarize(result.tests).status, 'fail');
+});
+
+test('a second Summary with no result lines before it is a run of its own that verified nothing', (t) => {
+  const result = parseTestProgs('#1       a:OK\nSummary: 1/0 PASSED, 0 SKIPPED, 0 FAILED\nSummary: 0/0 PASSED, 0 SKIPPED, 0 FAILED\n');
+  t.deepEqual(result.tests.map((n) => `${n.name}:${n.status}`), ['run 1:pass', 'run 2:skip']);
+  t.deepEqual(result.tests[1]!.log, ['Summary: 0/0 PASSED, 0 SKIPPED, 0 FAILED', 'no result lines in this run']);
+  t.deepEqual(result.errors, []);
+});
+
+test('a second run cut off: its errors sit on its node, the first run still passes', (t) => {
+  const result = parseTestProgs('#1/1     a/x:OK\n#1       a:OK\nSummary: 1/1 PASSED, 0 SKIPPED, 0 FAILED\n#1/1     a/x:OK\n');
+  const [run1, run2] = result.tests;
+  t.is(run1!.status, 'pass');
+  t.is(run2!.status, 'crashed');
+  t.deepEqual(run2!.errors, ['output ended before the "Summary:" line']);
+  t.deepEqual(result.errors, []);
+});
+
+test('a -J file that lists no passing test: the passes it counts become one leaf', (t) => {
+  const result = parseTestProgsJson(readFileSync(new URL('../fixtures/runs/pass/test_progs.json', import.meta.url), 'utf8'));
+  t.deepEqual(result.tests.map(shape), [{ name: '(1 passed, not listed)', status: 'pass' }]);
+  t.deepEqual(result.errors, []);
+  t.is(summarize(result.tests).status, 'pass');
+});
+
 test('a Summary that disagrees with the result lines is an error', (t) => {
   const result = parseTestProgs('#1       a:OK\nSummary: 2/0 PASSED, 0 SKIPPED, 1 FAILED\n');
   t.deepEqual(result.errors, ['Summary says 1 failed but 0 failing tests were read', 'Summary says 2 passed but 1 passing tests were read']);
