@@ -113,8 +113,7 @@ export function assembleResults(input: AssembleInput): Verdict {
   }
   const tree = summarize(tests, input.splats);
   const blockingSplats = input.splats.filter((s) => !s.allowedBy);
-  const firstSplat = blockingSplats[0];
-  const splatText = firstSplat ? `kernel ${firstSplat.kind}${firstSplat.test ? ` during ${firstSplat.test}` : ''}: ${firstSplat.title}` : '';
+  const splatText = describeSplat(blockingSplats[0]);
 
   switch (input.vm.end) {
     case 'interrupted':
@@ -128,8 +127,19 @@ export function assembleResults(input: AssembleInput): Verdict {
     case 'crashed':
       return { tree, exitCode: EXIT.kernelCrash, headline: `guest crashed: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
     case 'completed':
-      break;
+      return decideVerdict(tree, input.splats);
   }
+}
+
+function describeSplat(splat: Splat | undefined): string {
+  return splat ? `kernel ${splat.kind}${splat.test ? ` during ${splat.test}` : ''}: ${splat.title}` : '';
+}
+
+/** The verdict once the tests ran to the end: a splat no allowlist entry accepted, else the tree's status. `vm-test parse` decides with it too. */
+export function decideVerdict(tree: ResultTree, splats: readonly Splat[]): Verdict {
+  const blockingSplats = splats.filter((s) => !s.allowedBy);
+  const firstSplat = blockingSplats[0];
+  const splatText = describeSplat(firstSplat);
   if (firstSplat) return { tree, exitCode: EXIT.kernelCrash, headline: `${splatText}${blockingSplats.length > 1 ? ` (+${blockingSplats.length - 1} more)` : ''}`, blockingSplats };
   const c = tree.counts;
   const counts = `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped`;
