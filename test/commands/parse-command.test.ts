@@ -1,11 +1,15 @@
 // `vm-test parse` over real captures from real runs, each with its expected verdict.
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { detectKind, parseLog } from '../../orchestrator/commands/parse-command.ts';
 import { main } from '../../orchestrator/cli.ts';
 import { EXIT } from '../../orchestrator/outcome.ts';
+import { runCli } from '../bad-input/cli-runner.ts';
+import { tempDir } from '../helpers.ts';
 
 const fixture = (path: string) => readFile(new URL(`../fixtures/runs/${path}`, import.meta.url), 'utf8');
+const fixturePath = (path: string) => new URL(`../fixtures/${path}`, import.meta.url).pathname;
 
 test('a passing run: map_cmp_delete/contract passed, exit 0', async (t) => {
   const text = await fixture('pass/results.log');
@@ -67,4 +71,95 @@ test('the CLI parses a file to JSON with the documented shape, and names a missi
   } finally {
     process.stderr.write = err;
   }
+});
+
+test.serial('CLI: the run directory\'s test_progs.json is read as test_progs -J output: the pass passes', async (t) => {
+  t.is(detectKind(await fixture('pass/test_progs.json')), 'json');
+  const r = await runCli(['parse', fixturePath('runs/pass/test_progs.json')]);
+  t.is(r.exitCode, EXIT.passed, r.stderr);
+  t.regex(r.stdout, /PASS: all tests passed \(1 passed, 0 failed, 0 crashed, 0 skipped\) \(exit 0\)/);
+  t.regex(r.stdout, /\(1 passed, not listed\)/);
+});
+
+test.serial('CLI: the broken series\' test_progs.json fails with the assertion that failed', async (t) => {
+  const r = await runCli(['parse', fixturePath('runs/broken-flag-check/test_progs.json'), '--format', 'json']);
+  t.is(r.exitCode, EXIT.testsFailed, r.stderr);
+  const json = JSON.parse(r.stdout);
+  t.is(json.status, 'fail');
+  t.regex(json.run.headline, /^tests failed .*first: map_cmp_delete\/contract failed: compare fields without flag -> EINVAL/);
+});
+
+test.serial('CLI: --kind json forces the JSON parser; a text log read as JSON is a parse error', async (t) => {
+  const r = await runCli(['parse', fixturePath('runs/pass/results.log'), '--kind', 'json']);
+  t.is(r.exitCode, EXIT.testsFailed, r.stderr);
+  t.regex(r.stdout, /FAIL: test output could not be parsed cleanly \(1 errors; 0 passed/);
+  const bad = await runCli(['parse', fixturePath('runs/pass/test_progs.json'), '--kind', 'nope']);
+  t.is(bad.exitCode, EXIT.usage);
+  t.regex(bad.stderr, /Choices: "results", "test_progs", "json", "ktap"/);
+});
+
+test.serial('CLI: two real test_progs runs in one log are two runs; one failing fails the log', async (t) => {
+  const r = await runCli(['parse', fixturePath('results/test-progs/two-runs-fail-then-pass.log'), '--format', 'json']);
+  t.is(r.exitCode, EXIT.testsFailed, r.stderr);
+  const json = JSON.parse(r.stdout);
+  t.deepEqual(json.tests.map((n: { name: string; status: string }) => `${n.name}:${n.status}`), ['run 1:fail', 'run 2:pass']);
+  t.regex(json.run.headline, /^tests failed \(1 passed, 1 failed, 0 crashed, 0 skipped\); first: run 1\/map_cmp_delete\/contract failed: compare fields without flag/);
+});
+
+test.serial('CLI: the passing capture twice is two passing runs, exit 0', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const body = (await fixture('pass/results.log')).split('\n').filter((l) => !l.startsWith('# vm-test:')).join('\n');
+  const file = join(tmp.path, 'twice.log');
+  await writeFile(file, body + body);
+  const r = await runCli(['parse', file]);
+  t.is(r.exitCode, EXIT.passed, r.stderr + r.stdout);
+  t.regex(r.stdout, /ok {4}run 1[\s\S]*ok {4}run 2/);
+  t.regex(r.stdout, /PASS: all tests passed \(2 passed/);
+});
+
+// A real UML console (KUnit's test_data) with two passing tests and a real WARNING splat.
+const warningLog = fixturePath('results/kunit/test_output_isolated_correctly.log');
+
+test.serial('CLI: --allowlist applies before the exit code: an accepted WARNING no longer exits 3', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const without = await runCli(['parse', warningLog]);
+  t.is(without.exitCode, EXIT.kernelCrash, without.stderr);
+  t.regex(without.stdout, /kernel warning: WARNING: CPU: 0 PID: 0 at kernel\/time\/clockevents\.c:458/);
+  const allow = join(tmp.path, 'allow.txt');
+  await writeFile(allow, '# UML registers its clockevent device without a cpumask\nwarning: clockevents_register_device\n');
+  const r = await runCli(['parse', warningLog, '--allowlist', allow, '--format', 'json']);
+  t.is(r.exitCode, EXIT.passed, r.stderr);
+  const json = JSON.parse(r.stdout);
+  t.is(json.run.headline, 'all tests passed (2 passed, 0 failed, 0 crashed, 0 skipped)');
+  t.is(json.splats[0].allowed_by, 'warning: clockevents_register_device');
+});
+
+test.serial('CLI: an allowlist entry of another kind does not accept the splat', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const allow = join(tmp.path, 'allow.txt');
+  await writeFile(allow, 'panic: clockevents_register_device\n');
+  const r = await runCli(['parse', warningLog, '--allowlist', allow]);
+  t.is(r.exitCode, EXIT.kernelCrash, r.stderr);
+});
+
+test.serial('CLI: an invalid allowlist regex is a usage error naming file:line, before anything is parsed', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const allow = join(tmp.path, 'allow.txt');
+  await writeFile(allow, '# known\nwarning: clockevents\nbug: [unclosed\n');
+  const r = await runCli(['parse', warningLog, '--allowlist', allow]);
+  t.is(r.exitCode, EXIT.usage, r.stderr);
+  t.regex(r.stderr, new RegExp(`vm-test: error: ${allow}:3: not a valid allowlist entry: Invalid regular expression: /\\[unclosed/m: Unterminated character class`));
+  t.regex(r.stderr, new RegExp(`at ${allow}:3\n`));
+  t.regex(r.stderr, /exit code 2 \(usage\)/);
+  t.is(r.stdout, '');
+});
+
+test.serial('CLI: a missing allowlist file is a usage error naming it', async (t) => {
+  const r = await runCli(['parse', warningLog, '--allowlist', '/nonexistent/allow.txt']);
+  t.is(r.exitCode, EXIT.usage, r.stderr);
+  t.regex(r.stderr, /vm-test: error: --allowlist \/nonexistent\/allow\.txt: no such file/);
 });
