@@ -1,12 +1,13 @@
 // Series stage: load a revision of a patch series and apply it with git am in the cache's worktree.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
 import { git, gitOutput } from '../source/git.ts';
 import { isProblem, parsePatchFile, type PatchFile } from './mbox.ts';
+import { seriesFromMbox } from './series-file.ts';
 
 export interface SeriesManifest {
   series?: string;
@@ -19,9 +20,12 @@ export interface SeriesManifest {
 }
 
 export interface Series {
-  /** e.g. bpf-f-compare/v1-6.12, or the directory's path. */
+  /** e.g. bpf-f-compare/v1-6.12, or the directory's or mbox file's path. */
   name: string;
+  /** The revision directory, or the directory of file. */
   dir: string;
+  /** The one mbox file holding the whole series (b4 am's .mbx), when --series named a file. */
+  file?: string;
   manifest: SeriesManifest;
   patches: PatchFile[];
   /** Content hash over the patches, in order. */
@@ -30,7 +34,7 @@ export interface Series {
 
 const PATCH_FILE = /\.(patch|mbox|eml|diff)$/;
 
-/** --series takes a name under patches/ (bpf-f-compare/v1-6.12) or any directory of mbox patches. */
+/** --series takes a name under patches/ (bpf-f-compare/v1-6.12), any directory of mbox patches, or one mbox file holding the series. */
 export function resolveSeriesDir(arg: string, patchesRoot: string, cwd: string): string {
   if (isAbsolute(arg) || arg.startsWith('./') || arg.startsWith('../')) return resolve(cwd, arg);
   if (existsSync(join(patchesRoot, arg))) return join(patchesRoot, arg);
@@ -40,9 +44,10 @@ export function resolveSeriesDir(arg: string, patchesRoot: string, cwd: string):
 
 export async function loadSeries(dir: string, patchesRoot: string, limit?: number): Promise<Series> {
   const info = await stat(dir).catch(() => undefined);
+  if (info?.isFile()) return loadSeriesFile(dir, patchesRoot, limit);
   if (!info?.isDirectory()) {
     const known = await listRevisions(patchesRoot).catch(() => []);
-    throw new VmTestError('usage', `--series ${dir}: no such directory${known.length ? ` (known: ${known.join(', ')})` : ''}`, { file: dir });
+    throw new VmTestError('usage', `--series ${dir}: no such directory${known.length ? ` (known: ${known.join(', ')})` : ''} or mbox file`, { file: dir });
   }
   let manifest: SeriesManifest = {};
   const manifestPath = join(dir, 'series.json');
@@ -58,11 +63,16 @@ export async function loadSeries(dir: string, patchesRoot: string, limit?: numbe
     }
   }
   let names = manifest.patches;
+  const listing = names ? [] : await readdir(dir);
   if (!names) {
-    names = (await readdir(dir)).filter((f) => PATCH_FILE.test(f)).sort();
+    names = listing.filter((f) => PATCH_FILE.test(f)).sort();
     names = names.filter((f) => f !== manifest.cover && !/^0000-cover-letter/.test(f));
   }
-  if (names.length === 0) throw new VmTestError('usage', `${dir}: no patch files (*.patch, *.mbox, *.eml) and no "patches" in series.json`, { file: dir });
+  if (names.length === 0) {
+    const mbx = listing.find((f) => f.endsWith('.mbx'));
+    const hint = mbx ? `; for the series in ${mbx}, name the file: --series ${join(dir, mbx)}` : '';
+    throw new VmTestError('usage', `${dir}: no patch files (*.patch, *.mbox, *.eml) and no "patches" in series.json${hint}`, { file: dir });
+  }
   if (limit !== undefined) names = names.slice(0, limit);
   const patches: PatchFile[] = [];
   for (const name of names) {
@@ -73,11 +83,28 @@ export async function loadSeries(dir: string, patchesRoot: string, limit?: numbe
     if (isProblem(parsed)) throw new VmTestError('usage', `${parsed.path}:${parsed.line}: ${parsed.message}`, { file: parsed.path, line: parsed.line });
     patches.push(parsed);
   }
+  return { name: seriesName(dir, patchesRoot), dir, manifest, patches, hash: seriesHash(patches) };
+}
+
+/** A b4 am .mbx or git format-patch --stdout file: every mail but the cover letter, in [PATCH k/N] order. */
+async function loadSeriesFile(file: string, patchesRoot: string, limit?: number): Promise<Series> {
+  const split = seriesFromMbox(file, await readFile(file));
+  if (isProblem(split)) throw new VmTestError('usage', `${split.path}:${split.line}: ${split.message}`, { file: split.path, line: split.line });
+  if (split.patches.length === 0) throw new VmTestError('usage', `${file}: no patches, only a cover letter (line ${split.cover?.line ?? 1})`, { file });
+  const patches = limit === undefined ? split.patches : split.patches.slice(0, limit);
+  const manifest: SeriesManifest = split.cover ? { subject: split.cover.subject } : {};
+  return { name: seriesName(file, patchesRoot), dir: dirname(file), file, manifest, patches, hash: seriesHash(patches) };
+}
+
+function seriesName(path: string, patchesRoot: string): string {
+  const rel = relative(patchesRoot, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+function seriesHash(patches: readonly PatchFile[]): string {
   const hash = createHash('sha256');
-  patches.forEach((p) => hash.update(p.text).update('\0'));
-  const rel = relative(patchesRoot, dir);
-  const name = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : dir;
-  return { name, dir, manifest, patches, hash: hash.digest('hex').slice(0, 16) };
+  patches.forEach((p) => hash.update(p.bytes ?? p.text).update('\0'));
+  return hash.digest('hex').slice(0, 16);
 }
 
 export async function listRevisions(patchesRoot: string): Promise<string[]> {
@@ -95,10 +122,29 @@ export interface ApplyFailure {
   number: number;
   subject: string;
   patchFile: string;
+  /** Where the mail starts in patchFile, when that is the mbox holding the whole series. */
+  line?: number;
   /** file:line of each hunk git could not place. */
   failedHunks: string[];
   conflicts: string[];
   output: string[];
+}
+
+/** A patch that applied but changed nothing: the tree already has it, or its commit is empty. */
+export interface ApplyWarning {
+  /** 1-based position of the patch in the series. */
+  number: number;
+  subject: string;
+  patchFile: string;
+  /** Where the mail starts in patchFile, when that is the mbox holding the whole series. */
+  line?: number;
+  message: string;
+}
+
+export interface AppliedSeries {
+  head: string;
+  /** In series order; empty when every patch changed the tree. */
+  warnings: ApplyWarning[];
 }
 
 /** Which hunks of a patch do not apply to a tree: git apply --check names file:line of each. */
@@ -119,43 +165,98 @@ export function parseApplyErrors(lines: readonly string[]): { failedHunks: strin
 export interface ApplyContext {
   exec: ExecPort;
   worktree: string;
+  /** git's output goes here; mails split out of a one-file series are written beside it, in series-mails/, for git am and the record. */
   logFile: string;
   signal?: AbortSignal;
 }
 
+/** patchFile (and line) for messages: the mbox file:line for a mail of a one-file series. */
+function origin(patch: PatchFile): { patchFile: string; line?: number } {
+  return patch.bytes ? { patchFile: patch.path, line: patch.line } : { patchFile: patch.path };
+}
+
+function where(p: { patchFile: string; line?: number }): string {
+  return p.line === undefined ? basename(p.patchFile) : `${basename(p.patchFile)}:${p.line}`;
+}
+
+async function writeMail(ctx: ApplyContext, name: string, bytes: Uint8Array): Promise<string> {
+  const dir = join(dirname(ctx.logFile), 'series-mails');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, name), bytes);
+  return join(dir, name);
+}
+
+/** The file git am reads for a patch: its own, or its mail written out of the series' mbox. */
+function mailFile(ctx: ApplyContext, patch: PatchFile, number: number): Promise<string> {
+  return patch.bytes ? writeMail(ctx, `${String(number).padStart(4, '0')}.patch`, patch.bytes) : Promise.resolve(patch.path);
+}
+
+/** The file git apply --check reads: a CRLF mail with one CR taken off each line end, as git am --no-keep-cr reads it. */
+async function checkFile(ctx: ApplyContext, patch: PatchFile, file: string, number: number): Promise<string> {
+  if (!patch.crlf) return file;
+  const lf = (await readFile(file)).toString('latin1').replaceAll('\r\n', '\n');
+  return writeMail(ctx, `${String(number).padStart(4, '0')}-lf.patch`, Buffer.from(lf, 'latin1'));
+}
+
+const ALREADY_APPLIED = /^No changes -- Patch already applied\.?$/m;
+
 /** git am the series onto the worktree's current HEAD; on failure abort and return what failed. */
-export async function applySeries(ctx: ApplyContext, series: Series): Promise<{ head: string } | { failure: ApplyFailure }> {
+export async function applySeries(ctx: ApplyContext, series: Series): Promise<AppliedSeries | { failure: ApplyFailure }> {
   const opts = { cwd: ctx.worktree, logFile: ctx.logFile, signal: ctx.signal };
-  const before = await gitOutput(ctx.exec, ['rev-parse', 'HEAD'], opts);
+  const tipOf = async () => {
+    const [commit, tree] = (await gitOutput(ctx.exec, ['rev-parse', 'HEAD', 'HEAD^{tree}'], opts))?.split('\n') ?? [];
+    return { commit, tree };
+  };
+  const before = await tipOf();
+  let tip = before;
+  const warnings: ApplyWarning[] = [];
   for (let i = 0; i < series.patches.length; i++) {
     const patch = series.patches[i]!;
+    const file = await mailFile(ctx, patch, i + 1);
+    // A CRLF mail's CRs are line endings (a diff line of CRLF content ends in CR CR LF), so they go; in an LF mail they are content and stay.
+    const cr = patch.crlf ? '--no-keep-cr' : '--keep-cr';
     // One patch per git am call, so the failing patch's number is certain.
-    const am = await git(ctx.exec, ['am', '--3way', '--keep-cr', '--committer-date-is-author-date', patch.path], opts);
-    if (am.exitCode === 0) continue;
+    const am = await git(ctx.exec, ['am', '--3way', cr, '--committer-date-is-author-date', file], opts);
+    if (am.exitCode === 0) {
+      const after = await tipOf();
+      // git am --3way exits 0 and commits nothing for a change the tree already has.
+      const said = ALREADY_APPLIED.exec(`${am.stdout}\n${am.stderr}`)?.[0];
+      const message = after.commit !== tip.commit
+        ? (after.tree === tip.tree ? 'its commit changes no file (an empty commit)' : undefined)
+        : said ? `git am said "${said}": the tree already has this change, so the patch made no commit` : 'git am made no commit for it';
+      if (message) warnings.push({ number: i + 1, subject: patch.subject, ...origin(patch), message });
+      tip = after;
+      continue;
+    }
     const output = [...am.stdout.split('\n'), ...am.stderr.split('\n')].filter(Boolean);
     await git(ctx.exec, ['am', '--abort'], opts);
-    const check = await git(ctx.exec, ['apply', '--check', '--verbose', patch.path], opts);
+    // git apply would read a CRLF mail's CRs as content and fail every hunk.
+    const check = await git(ctx.exec, ['apply', '--check', '--verbose', await checkFile(ctx, patch, file, i + 1)], opts);
     const fromCheck = parseApplyErrors([...check.stdout.split('\n'), ...check.stderr.split('\n')]);
     const fromAm = parseApplyErrors(output);
-    if (before) await git(ctx.exec, ['checkout', '-q', '--detach', '-f', before], opts);
+    if (before.commit) await git(ctx.exec, ['checkout', '-q', '--detach', '-f', before.commit], opts);
     return {
       failure: {
         number: i + 1,
         subject: patch.subject,
-        patchFile: patch.path,
+        ...origin(patch),
         failedHunks: fromCheck.failedHunks.length ? fromCheck.failedHunks : fromAm.failedHunks,
         conflicts: fromAm.conflicts,
         output,
       },
     };
   }
-  const head = await gitOutput(ctx.exec, ['rev-parse', 'HEAD'], opts);
+  const head = tip.commit;
   if (!head) throw new VmTestError('infra', `git rev-parse HEAD failed in ${ctx.worktree}`, { logPath: ctx.logFile });
-  return { head };
+  return { head, warnings };
 }
 
 export function describeApplyFailure(f: ApplyFailure, total: number): string {
-  const where = f.failedHunks.length ? `; failed hunks: ${f.failedHunks.join(', ')}` : '';
+  const hunks = f.failedHunks.length ? `; failed hunks: ${f.failedHunks.join(', ')}` : '';
   const conflicts = f.conflicts.length ? `; 3-way merge conflicts in: ${f.conflicts.join(', ')}` : '';
-  return `patch ${f.number}/${total} "${f.subject}" (${basename(f.patchFile)}) does not apply${where}${conflicts}`;
+  return `patch ${f.number}/${total} "${f.subject}" (${where(f)}) does not apply${hunks}${conflicts}`;
+}
+
+export function describeApplyWarning(w: ApplyWarning, total: number): string {
+  return `patch ${w.number}/${total} "${w.subject}" (${where(w)}) changes nothing: ${w.message}`;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CacheLayout } from '../cache.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
-import { applySeries, type ApplyFailure, type Series } from '../series/series.ts';
+import { applySeries, type ApplyFailure, type ApplyWarning, type Series } from '../series/series.ts';
 import { git, gitOutput } from './git.ts';
 import type { KernelSource } from './source.ts';
 
@@ -19,6 +19,12 @@ export interface PreparedTree {
   reused: boolean;
 }
 
+/** A prepared tree and what git am warned about on the way (also when the applied commit is reused). */
+export interface SeriesTree extends PreparedTree {
+  /** Patches that changed nothing, in series order (see describeApplyWarning). */
+  warnings: ApplyWarning[];
+}
+
 export interface WorkspaceContext {
   exec: ExecPort;
   cache: CacheLayout;
@@ -26,7 +32,8 @@ export interface WorkspaceContext {
   signal?: AbortSignal;
 }
 
-type AppliedIndex = Record<string, string>;
+/** pristine:hash -> applied commit; with the warnings of that apply, when there were any. */
+type AppliedIndex = Record<string, string | { head: string; warnings: ApplyWarning[] }>;
 
 /**
  * One persistent worktree per source, switched between commits with git checkout, so that file
@@ -50,13 +57,15 @@ async function readIndex(path: string): Promise<AppliedIndex> {
   }
 }
 
-export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, series: Series | undefined): Promise<PreparedTree | { failure: ApplyFailure }> {
+export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, series: Series | undefined): Promise<SeriesTree | { failure: ApplyFailure }> {
   const worktree = await ensureWorktree(ctx, source);
   const opts = { cwd: worktree, logFile: ctx.logFile, signal: ctx.signal };
   const indexPath = join(ctx.cache.sources, source.id, 'applied.json');
   const index = await readIndex(indexPath);
   const key = `${source.pristineCommit}:${series?.hash ?? 'none'}`;
-  const known = series ? index[key] : source.pristineCommit;
+  const entry = series ? index[key] : source.pristineCommit;
+  const known = typeof entry === 'string' ? entry : entry?.head;
+  const knownWarnings = entry && typeof entry === 'object' ? entry.warnings ?? [] : [];
   const current = await gitOutput(ctx.exec, ['rev-parse', 'HEAD'], opts);
   // An interrupted earlier run may have left git am half done.
   if (existsSync(join(worktree, '.git')) && (await gitOutput(ctx.exec, ['rev-parse', '--git-path', 'rebase-apply'], opts).then((p) => p && existsSync(join(worktree, p))))) {
@@ -69,19 +78,19 @@ export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, s
       if (checkout.exitCode !== 0) throw new VmTestError('infra', `git checkout ${known} failed in ${worktree}`, { logPath: ctx.logFile, excerpt: checkout.tail });
     }
     const treeId = await gitOutput(ctx.exec, ['rev-parse', `${known}^{tree}`], opts);
-    return { worktree, head: known, treeId: treeId!, reused: true };
+    return { worktree, head: known, treeId: treeId!, reused: true, warnings: knownWarnings };
   }
 
   const reset = await git(ctx.exec, ['checkout', '-q', '--detach', '-f', source.pristineCommit], opts);
   if (reset.exitCode !== 0) throw new VmTestError('infra', `git checkout ${source.pristineCommit} failed in ${worktree}`, { logPath: ctx.logFile, excerpt: reset.tail });
   if (!series) {
     const treeId = await gitOutput(ctx.exec, ['rev-parse', 'HEAD^{tree}'], opts);
-    return { worktree, head: source.pristineCommit, treeId: treeId!, reused: false };
+    return { worktree, head: source.pristineCommit, treeId: treeId!, reused: false, warnings: [] };
   }
   const applied = await applySeries({ exec: ctx.exec, worktree, logFile: ctx.logFile, signal: ctx.signal }, series);
   if ('failure' in applied) return applied;
-  index[key] = applied.head;
+  index[key] = applied.warnings.length ? { head: applied.head, warnings: applied.warnings } : applied.head;
   await writeFile(indexPath, JSON.stringify(index, null, 2) + '\n');
   const treeId = await gitOutput(ctx.exec, ['rev-parse', 'HEAD^{tree}'], opts);
-  return { worktree, head: applied.head, treeId: treeId!, reused: false };
+  return { worktree, head: applied.head, treeId: treeId!, reused: false, warnings: applied.warnings };
 }
