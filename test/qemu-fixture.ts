@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { cacheLayout, resolveCacheRoot } from '../orchestrator/cache.ts';
 import { RunEvents, type RunEvent } from '../orchestrator/events.ts';
 import { planText, type GuestTest } from '../orchestrator/guest/guest-plan.ts';
+import { aptState, aptUpdate, downloadPackage } from '../orchestrator/source/debian-archive.ts';
 import { buildBusyboxInitramfs } from '../orchestrator/vm/initramfs.ts';
 import { runVm, type VmOutcome } from '../orchestrator/vm/run-vm.ts';
 import { realExec } from './helpers.ts';
 
 const PACKAGE = 'linux-image-6.12.117+deb12-cloud-amd64-unsigned';
+const SUITE = 'bookworm-security';
 
 let kernelOnce: Promise<string> | undefined;
 
@@ -20,19 +22,19 @@ export function debianCloudKernel(): Promise<string> {
 }
 
 async function fetchCloudKernel(): Promise<string> {
-  const dir = join(cacheLayout(resolveCacheRoot(undefined, process.env)).root, 'test-assets', 'cloud-kernel');
+  const cache = cacheLayout(resolveCacheRoot(undefined, process.env));
+  const dir = join(cache.root, 'test-assets', 'cloud-kernel');
   const boot = join(dir, 'root', 'boot');
   const found = existsSync(boot) ? (await readdir(boot)).find((f) => f.startsWith('vmlinuz-')) : undefined;
   if (found) return join(boot, found);
   await mkdir(dir, { recursive: true });
   let debs = (await readdir(dir)).filter((f) => f.endsWith('.deb'));
   if (debs.length === 0) {
-    let r = await realExec.run({ command: 'apt-get', args: ['download', PACKAGE], cwd: dir });
-    if (r.exitCode !== 0) {
-      await realExec.run({ command: 'apt-get', args: ['update', '-q'] });
-      r = await realExec.run({ command: 'apt-get', args: ['download', PACKAGE], cwd: dir });
-    }
-    if (r.exitCode !== 0) throw new Error(`apt-get download ${PACKAGE} failed: ${r.stderr}`);
+    // Through the tool's private apt state, like deb: kernel sources: the host's apt state is not touched.
+    const ctx = { exec: realExec, aptRoot: join(cache.root, 'apt'), logFile: join(dir, 'apt.log') };
+    const state = await aptState(ctx, SUITE);
+    await aptUpdate(ctx, state);
+    await downloadPackage(ctx, state, PACKAGE, undefined, dir);
     debs = (await readdir(dir)).filter((f) => f.endsWith('.deb'));
   }
   // Extract aside and rename into place, so a concurrent test process never sees half a tree.

@@ -1,18 +1,23 @@
-// The --kernel argument: a local tree, git:<url>#<ref>, or deb:<source package>.
+// The --kernel argument: a local tree, git:<url>#<ref>, or deb:<source package>[=<version>][@<suite>].
 import { resolve } from 'node:path';
 
 export type KernelSpec =
-  | { kind: 'deb'; package: string }
+  | { kind: 'deb'; package: string; version?: string; suite?: string }
   | { kind: 'git'; url: string; ref: string }
   | { kind: 'local'; path: string };
 
-export const DEFAULT_KERNEL = 'deb:linux-source-6.12';
+/** When neither --kernel nor the series manifest names a base. */
+export const FALLBACK_KERNEL = 'deb:linux-source-6.12';
+
+const DEB_SPEC = /^(linux-source-[0-9][0-9.]*)(?:=([A-Za-z0-9.+~:-]+))?(?:@([a-z][a-z0-9-]*))?$/;
 
 export function parseKernelSpec(text: string, cwd: string = process.cwd()): KernelSpec | { error: string } {
   if (text.startsWith('deb:')) {
-    const pkg = text.slice(4);
-    if (!/^linux-source-[0-9][0-9.]*$/.test(pkg)) return { error: `--kernel ${text}: expected deb:linux-source-<version>, e.g. ${DEFAULT_KERNEL}` };
-    return { kind: 'deb', package: pkg };
+    const match = DEB_SPEC.exec(text.slice(4));
+    if (!match) {
+      return { error: `--kernel ${text}: expected deb:linux-source-<N.M>[=<Debian version>][@<suite>], e.g. deb:linux-source-7.2=7.2.6-1~bpo13+1@trixie-backports or ${FALLBACK_KERNEL}` };
+    }
+    return { kind: 'deb', package: match[1]!, ...(match[2] ? { version: match[2] } : {}), ...(match[3] ? { suite: match[3] } : {}) };
   }
   if (text.startsWith('git:')) {
     const rest = text.slice(4);
@@ -27,7 +32,7 @@ export function parseKernelSpec(text: string, cwd: string = process.cwd()): Kern
 export function describeKernelSpec(spec: KernelSpec): string {
   switch (spec.kind) {
     case 'deb':
-      return `deb:${spec.package}`;
+      return `deb:${spec.package}${spec.version ? `=${spec.version}` : ''}${spec.suite ? `@${spec.suite}` : ''}`;
     case 'git':
       return `git:${spec.url}#${spec.ref}`;
     case 'local':

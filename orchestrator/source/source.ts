@@ -1,12 +1,12 @@
 // Source stage: turn --kernel into a pristine commit in a cache-owned git repository.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
-import { aptInstall } from '../host/requirements.ts';
+import { aptState, aptUpdate, availableVersions, downloadSourceTarball, type DebPackageVersion } from './debian-archive.ts';
 import { VmTestError } from '../outcome.ts';
 import { git, gitOutput } from './git.ts';
 import { describeKernelSpec, type KernelSpec } from './kernel-spec.ts';
@@ -45,6 +45,7 @@ const shortHash = (text: string): string => createHash('sha256').update(text).di
 export function sourceId(spec: KernelSpec): string {
   switch (spec.kind) {
     case 'deb':
+      // One repository per package: its versions are commits side by side.
       return `deb-${spec.package}`;
     case 'git':
       return `git-${shortHash(spec.url)}`;
@@ -80,53 +81,101 @@ async function versionAt(ctx: SourceContext, gitDir: string, commit: string): Pr
   return (makefile && kernelVersionFromMakefile(makefile)) ?? 'unknown';
 }
 
-/** Commit a plain directory as one pristine commit, ignoring its .gitignore files (Debian's ignores all of /). */
-async function importTree(ctx: SourceContext, dir: string, tree: string, message: string): Promise<string> {
-  const gitDir = join(dir, 'git');
-  await rm(gitDir, { recursive: true, force: true });
-  const opts = { gitDir, workTree: tree, logFile: ctx.logFile, signal: ctx.signal };
+async function ensureBareRepo(ctx: SourceContext, gitDir: string): Promise<void> {
+  if (existsSync(join(gitDir, 'HEAD'))) return;
   const init = await git(ctx.exec, ['init', '-q', '--bare', gitDir], { logFile: ctx.logFile });
   if (init.exitCode !== 0) throw new VmTestError('infra', `git init ${gitDir} failed`, { logPath: ctx.logFile, excerpt: init.tail.slice(-5) });
-  const steps: string[][] = [
-    ['add', '-f', '-A', '.'],
-    ['commit', '-q', '--no-verify', '-m', message],
-  ];
-  for (const args of steps) {
-    const result = await git(ctx.exec, args, { ...opts, cwd: tree });
-    if (result.exitCode !== 0) {
-      throw new VmTestError('infra', `git ${args[0]} failed while importing ${tree}`, { logPath: ctx.logFile, excerpt: result.tail.slice(-10) });
-    }
-  }
-  const head = await gitOutput(ctx.exec, ['rev-parse', 'HEAD'], { gitDir });
-  if (!head) throw new VmTestError('infra', `could not read the imported commit in ${gitDir}`, { logPath: ctx.logFile });
-  return head;
 }
 
-async function resolveDeb(ctx: SourceContext, spec: Extract<KernelSpec, { kind: 'deb' }>, dir: string): Promise<SourceRecord> {
-  const tarball = `/usr/src/${spec.package}.tar.xz`;
-  if (!existsSync(tarball)) {
-    ctx.events.emit({ type: 'info', stage: 'source', message: `${tarball} is missing: installing ${spec.package} with apt` });
-    const problem = await aptInstall(ctx.exec, [spec.package], ctx.logFile);
-    if (problem || !existsSync(tarball)) {
-      throw new VmTestError('missingTool', `the kernel source package ${spec.package} is not installed (${problem ?? `${tarball} still missing`})`, { file: tarball });
-    }
+/**
+ * Commit a plain directory as one parentless commit in the cache's repository, through a temporary
+ * index, ignoring its .gitignore files (Debian's ignores all of /). Several imports share one
+ * repository, so switching between them in the worktree touches only the files that differ.
+ */
+export async function commitDirectory(ctx: SourceContext, gitDir: string, tree: string, message: string): Promise<string> {
+  await ensureBareRepo(ctx, gitDir);
+  const index = join(gitDir, `vm-test-import-${process.pid}.index`);
+  await rm(index, { force: true });
+  const env = { GIT_INDEX_FILE: index };
+  const opts = { gitDir, workTree: tree, cwd: tree, env, logFile: ctx.logFile, signal: ctx.signal };
+  try {
+    const add = await git(ctx.exec, ['add', '-f', '-A', '.'], opts);
+    if (add.exitCode !== 0) throw new VmTestError('infra', `git add failed while importing ${tree}`, { logPath: ctx.logFile, excerpt: add.tail.slice(-10) });
+    const treeId = await gitOutput(ctx.exec, ['write-tree'], opts);
+    const commit = treeId && await gitOutput(ctx.exec, ['commit-tree', treeId, '-m', message], opts);
+    if (!commit) throw new VmTestError('infra', `could not write the imported commit in ${gitDir}`, { logPath: ctx.logFile });
+    return commit;
+  } finally {
+    await rm(index, { force: true });
   }
-  const pkgVersion = (await ctx.exec.run({ command: 'dpkg-query', args: ['-W', '-f', '${Version}', spec.package] })).stdout.trim() || 'unknown';
-  const origin = `${spec.package} ${pkgVersion}`;
-  const existing = await readRecord(dir);
-  if (existing && existing.origin === origin && existsSync(join(dir, 'git'))) return existing;
+}
 
-  ctx.events.emit({ type: 'info', stage: 'source', message: `unpacking ${tarball} (${pkgVersion}) into the cache, once` });
+/** A Debian version as a ref name component (~ and : are not allowed in refs). */
+export const versionRef = (pkgVersion: string): string => `refs/vm-test/deb/${pkgVersion.replace(/[~:^]/g, '_')}`;
+
+type DebImports = Record<string, SourceRecord>;
+
+async function resolveDeb(ctx: SourceContext, spec: Extract<KernelSpec, { kind: 'deb' }>, dir: string): Promise<SourceRecord> {
+  const gitDir = join(dir, 'git');
+  const importsPath = join(dir, 'imports.json');
+  const imports: DebImports = JSON.parse(await readFile(importsPath, 'utf8').catch(() => '{}'));
+  const have = async (pkgVersion: string | undefined) => {
+    const r = pkgVersion ? imports[pkgVersion] : undefined;
+    return r && (await gitOutput(ctx.exec, ['cat-file', '-t', r.pristineCommit], { gitDir })) === 'commit' ? r : undefined;
+  };
+  // A pinned version imported before needs no network at all.
+  const pinned = await have(spec.version);
+  if (pinned) return pinned;
+
+  const fetchCtx = { exec: ctx.exec, aptRoot: join(ctx.cache.root, 'apt'), logFile: ctx.logFile, signal: ctx.signal, info: (message: string) => ctx.events.emit({ type: 'info', stage: 'source', message }) };
+  const state = await aptState(fetchCtx, spec.suite);
+  let versions: DebPackageVersion[];
+  try {
+    if (spec.version || !(await listsFresh(state.dir))) await aptUpdate(fetchCtx, state);
+    versions = await availableVersions(fetchCtx, state, spec.package);
+  } catch (error) {
+    // Offline with an earlier import of this package: use the newest we have, and say so.
+    const newest = Object.keys(imports).sort().pop();
+    const record = !spec.version ? await have(newest) : undefined;
+    if (!record) throw error;
+    ctx.events.emit({ type: 'warn', stage: 'source', message: `${(error as Error).message.split('\n')[0]}; using the earlier import ${record.origin}` });
+    return record;
+  }
+  const where = spec.suite ? `${state.mirror} ${spec.suite}` : `the host's Debian suites (${state.mirror})`;
+  if (versions.length === 0) throw new VmTestError('usage', `--kernel ${describeKernelSpec(spec)}: ${spec.package} is not in ${where}`);
+  const chosen = spec.version ? versions.find((v) => v.version === spec.version) : versions[0];
+  if (!chosen) {
+    throw new VmTestError('usage', `--kernel ${describeKernelSpec(spec)}: ${spec.package} ${spec.version} is not in ${where}; it has ${versions.map((v) => `${v.version} (${v.from})`).join(', ')}`);
+  }
+  const known = await have(chosen.version);
+  if (known) return known;
+
+  ctx.events.emit({ type: 'info', stage: 'source', message: `fetching ${spec.package} ${chosen.version} from ${chosen.from} and importing it into the cache, once` });
+  const { tarball, cleanup } = await downloadSourceTarball(fetchCtx, state, spec.package, chosen.version);
   const unpack = join(dir, 'unpack');
-  await rm(unpack, { recursive: true, force: true });
-  await mkdir(unpack, { recursive: true });
-  const untar = await ctx.exec.run({ command: 'tar', args: ['-xJf', tarball, '-C', unpack, '--strip-components=1'], logFile: ctx.logFile, signal: ctx.signal });
-  if (untar.exitCode !== 0) throw new VmTestError('infra', `could not unpack ${tarball}`, { file: tarball, logPath: ctx.logFile, excerpt: untar.tail.slice(-5) });
-  const commit = await importTree(ctx, dir, unpack, `${spec.package} ${pkgVersion} (pristine import)`);
-  await rm(unpack, { recursive: true, force: true });
-  const record = { spec: describeKernelSpec(spec), pristineCommit: commit, version: await versionAt(ctx, join(dir, 'git'), commit), origin };
-  await writeRecord(dir, record);
-  return record;
+  try {
+    await rm(unpack, { recursive: true, force: true });
+    await mkdir(unpack, { recursive: true });
+    const untar = await ctx.exec.run({ command: 'tar', args: ['-xJf', tarball, '-C', unpack, '--strip-components=1'], logFile: ctx.logFile, signal: ctx.signal });
+    if (untar.exitCode !== 0) throw new VmTestError('infra', `could not unpack ${tarball}`, { file: tarball, logPath: ctx.logFile, excerpt: untar.tail.slice(-5) });
+    const commit = await commitDirectory(ctx, gitDir, unpack, `${spec.package} ${chosen.version} (pristine import from ${chosen.from})`);
+    await git(ctx.exec, ['update-ref', versionRef(chosen.version), commit], { gitDir });
+    const record = { spec: describeKernelSpec(spec), pristineCommit: commit, version: await versionAt(ctx, gitDir, commit), origin: `${spec.package} ${chosen.version} from ${chosen.from}` };
+    imports[chosen.version] = record;
+    await writeFile(`${importsPath}.tmp`, JSON.stringify(imports, null, 2) + '\n');
+    await rename(`${importsPath}.tmp`, importsPath);
+    return record;
+  } finally {
+    await rm(unpack, { recursive: true, force: true });
+    await cleanup();
+  }
+}
+
+/** The private lists were refreshed in the last hour: an unpinned deb: spec does not go to the network on every run. */
+async function listsFresh(stateDir: string): Promise<boolean> {
+  const info = await stat(join(stateDir, 'lists')).catch(() => undefined);
+  const files = await readdir(join(stateDir, 'lists')).catch(() => [] as string[]);
+  return !!info && files.some((f) => f.endsWith('Packages') || f.endsWith('Packages.lz4')) && Date.now() - info.mtimeMs < 3600_000;
 }
 
 async function resolveLocal(ctx: SourceContext, spec: Extract<KernelSpec, { kind: 'local' }>, dir: string): Promise<SourceRecord> {
@@ -157,7 +206,7 @@ async function resolveLocal(ctx: SourceContext, spec: Extract<KernelSpec, { kind
   const existing = await readRecord(dir);
   if (existing && !ctx.refresh && existsSync(gitDir)) return existing;
   ctx.events.emit({ type: 'info', stage: 'source', message: `importing the non-git tree ${spec.path} into the cache (re-import with --refresh-source)` });
-  const commit = await importTree(ctx, dir, spec.path, `import of ${spec.path}`);
+  const commit = await commitDirectory(ctx, gitDir, spec.path, `import of ${spec.path}`);
   const record = { spec: describeKernelSpec(spec), pristineCommit: commit, version: await versionAt(ctx, gitDir, commit), origin: `copy of ${spec.path}` };
   await writeRecord(dir, record);
   return record;
