@@ -1,5 +1,6 @@
 // Known splats a run accepts: one entry a line, "kind: regex" or "regex", "#" starts a comment line.
-import type { Splat, SplatKind } from './tree.ts';
+import { classicWarningTitle } from './splat-patterns.ts';
+import { SPLAT_KINDS, type Splat, type SplatKind } from './tree.ts';
 
 export interface AllowlistEntry {
   /** Only splats of this kind match; absent: any kind. */
@@ -14,22 +15,27 @@ export interface AllowlistEntry {
 
 export interface Allowlist {
   entries: AllowlistEntry[];
-  /** Lines that did not load (bad regex); the rest of the list still applies. */
+  /** Lines that did not load (unknown kind, bad regex); the rest of the list still applies. */
   errors: string[];
 }
 
-const KINDS: ReadonlySet<string> = new Set<SplatKind>([
-  'panic', 'bug', 'oops', 'warning', 'gpf', 'kasan', 'ubsan', 'lockdep', 'rcu_stall', 'hung_task', 'soft_lockup',
-]);
+const KINDS: ReadonlySet<string> = new Set<string>(SPLAT_KINDS);
+// A lowercase word before ":" is a kind; a pattern that starts with such a word escapes the colon ("refcount_t\\:").
+const QUALIFIED = /^([a-z][a-z0-9_-]*)\s*:\s?(.*)$/;
 
-/** Parses an allowlist file; never throws. A lowercase kind name before ":" selects the kind, "kind:" alone every splat of it. */
+/** Parses an allowlist file; never throws. A kind name before ":" selects the kind, "kind:" alone every splat of it. */
 export function loadAllowlist(text: string): Allowlist {
   const list: Allowlist = { entries: [], errors: [] };
   String(text).split('\n').forEach((raw, index) => {
     const entry = raw.trim();
     if (entry === '' || entry.startsWith('#')) return;
-    const qualified = /^([a-z_]+)\s*:\s?(.*)$/.exec(entry);
-    const kind = qualified && KINDS.has(qualified[1]!) ? (qualified[1] as SplatKind) : undefined;
+    const qualified = QUALIFIED.exec(entry);
+    if (qualified && !KINDS.has(qualified[1]!)) {
+      list.errors.push(`allowlist line ${index + 1}: "${qualified[1]}" is not a splat kind (known: ${SPLAT_KINDS.join(', ')}); `
+        + `to match text that starts with "${qualified[1]}:", write "${qualified[1]}\\:"`);
+      return;
+    }
+    const kind = qualified ? (qualified[1] as SplatKind) : undefined;
     const source = kind ? qualified![2]!.trim() : entry;
     try {
       list.entries.push({ ...(kind ? { kind } : {}), pattern: new RegExp(source, 'm'), text: entry, line: index + 1 });
@@ -40,10 +46,12 @@ export function loadAllowlist(text: string): Allowlist {
   return list;
 }
 
-/** The first entry that accepts the splat, if any. */
+/** The first entry that accepts the splat, if any: it may match the title, the title in 6.x layout, or the report. */
 export function allowingEntry(splat: Splat, entries: readonly AllowlistEntry[]): AllowlistEntry | undefined {
   const report = splat.lines.join('\n');
-  return entries.find((e) => (e.kind === undefined || e.kind === splat.kind) && (e.pattern.test(splat.title) || e.pattern.test(report)));
+  const classic = splat.kind === 'warning' ? classicWarningTitle(splat.title) : undefined;
+  return entries.find((e) => (e.kind === undefined || e.kind === splat.kind)
+    && (e.pattern.test(splat.title) || (classic !== undefined && e.pattern.test(classic)) || e.pattern.test(report)));
 }
 
 // An array has an `entries` method, so the shapes are told apart by Array.isArray.

@@ -20,18 +20,25 @@ export interface TestNode {
   splats: Splat[];
 }
 
-export type SplatKind =
-  | 'panic'
-  | 'bug'
-  | 'oops'
-  | 'warning'
-  | 'gpf'
-  | 'kasan'
-  | 'ubsan'
-  | 'lockdep'
-  | 'rcu_stall'
-  | 'hung_task'
-  | 'soft_lockup';
+/** Every kind a splat can have; allowlist entries name one of these. */
+export const SPLAT_KINDS = [
+  'panic',
+  'bug',
+  'oops',
+  'warning',
+  'gpf',
+  'kasan',
+  'ubsan',
+  'lockdep',
+  'rcu_stall',
+  'hung_task',
+  'soft_lockup',
+  'hard_lockup',
+  // Inside the kernel's report markers (cut here, end trace, RIP:, Call Trace:) but no title the scanner knows.
+  'unknown',
+] as const;
+
+export type SplatKind = (typeof SPLAT_KINDS)[number];
 
 export interface Splat {
   kind: SplatKind;

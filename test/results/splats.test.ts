@@ -1,7 +1,13 @@
 import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
+import { EXIT } from '../../orchestrator/outcome.ts';
+import { assembleResults } from '../../orchestrator/results/assemble.ts';
+import { messageLines } from '../../orchestrator/results/printk-prefix.ts';
+import {
+  BARE_ANCHOR, CUT_HERE, END_MARKER, END_TRACE, REGISTER_LINE, classicWarningTitle, isBoundary, reportKind, warningSite,
+} from '../../orchestrator/results/splat-patterns.ts';
 import { applyAllowlist, attributeSplats, loadAllowlist, scanSplats } from '../../orchestrator/results/splats.ts';
-import type { Splat } from '../../orchestrator/results/tree.ts';
+import { SPLAT_KINDS, type Splat } from '../../orchestrator/results/tree.ts';
 
 const fixtures = new URL('../fixtures/results/', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, fixtures), 'utf8');
@@ -14,6 +20,14 @@ interface Expected {
   test?: string;
 }
 
+/** splats/<name>.expected.json: where the console excerpt <name>.log comes from, and the splats it holds. */
+interface FixtureExpectation {
+  capture: 'real' | 'hand-written';
+  kernel?: string;
+  source: string;
+  splats: Expected[];
+}
+
 const brief = (s: Splat): Expected => ({
   kind: s.kind,
   title: s.title,
@@ -24,12 +38,44 @@ const brief = (s: Splat): Expected => ({
 
 const scan = (text: string): Splat[] => attributeSplats(scanSplats(text), text);
 
-for (const file of readdirSync(new URL('splats/', fixtures)).filter((f) => f.endsWith('.log'))) {
-  test(`fixture splats/${file} scans to its .expected.json`, (t) => {
-    const expected = JSON.parse(read(`splats/${file.replace(/\.log$/, '.expected.json')}`)) as Expected[];
-    t.deepEqual(scan(read(`splats/${file}`)).map(brief), expected);
+/** The verdict of a run whose every test printed a pass, given the console it left. */
+function verdictOf(consoleText: string) {
+  const names = [...new Set(messageLines(consoleText).flatMap((l) => /^vm-test: begin (.+)$/.exec(l)?.[1] ?? []))];
+  const resultsText = ['# vm-test: init started', ...names.flatMap((n) => [`# vm-test: begin ${n}`, 'TAP version 13', '1..1', 'ok 1 case', `# vm-test: end ${n} exit=0`]), '# vm-test: done'].join('\n');
+  return assembleResults({
+    resultsText,
+    planned: names.map((name) => ({ name, kind: 'ktap' as const, argv: [name], timeoutSec: 300 })),
+    splats: scan(consoleText),
+    vm: { end: 'completed', detail: 'done' },
   });
 }
+
+// Every console excerpt in splats/ with the expected result beside it; a new capture is one .log and one .expected.json.
+for (const file of readdirSync(new URL('splats/', fixtures)).filter((f) => f.endsWith('.log'))) {
+  const expected = JSON.parse(read(`splats/${file.replace(/\.log$/, '.expected.json')}`)) as FixtureExpectation;
+  const text = read(`splats/${file}`);
+  test(`fixture splats/${file} (${expected.capture}) scans to its .expected.json`, (t) => {
+    t.true(expected.capture === 'real' || expected.capture === 'hand-written', 'capture says real or hand-written');
+    t.true(expected.source.length > 0, 'source says where it comes from');
+    t.deepEqual(scan(text).map(brief), expected.splats);
+  });
+  const during = expected.splats.find((s) => s.test);
+  if (during) {
+    test(`fixture splats/${file}: the ${during.kind} fails a run whose tests passed, exit 3, during ${during.test}`, (t) => {
+      const verdict = verdictOf(text);
+      t.is(verdict.exitCode, EXIT.kernelCrash);
+      t.true(verdict.headline.startsWith(`kernel ${during.kind} during ${during.test}: `), verdict.headline);
+      t.is(verdict.tree.tests.find((n) => n.name === during.test)?.splats[0]?.title, during.title);
+    });
+  }
+}
+
+test('real run consoles (6.12.117, this machine): no splat in a passing or failing run, the sysrq panic in its test', (t) => {
+  const run = (name: string): string => readFileSync(new URL(`../fixtures/runs/${name}/console.log`, import.meta.url), 'utf8');
+  t.deepEqual(scan(run('pass')), []);
+  t.deepEqual(scan(run('broken-flag-check')), []);
+  t.deepEqual(scan(run('panic-cloud')).map((s) => [s.kind, s.title, s.test]), [['panic', 'Kernel panic - not syncing: sysrq triggered crash', 'panics']]);
+});
 
 test('real UML WARNING in a KUnit boot log (kunit test_data): cut here to end trace, interleaved line kept', (t) => {
   const [warning, ...rest] = scanSplats(read('kunit/test_output_isolated_correctly.log'));
@@ -211,7 +257,7 @@ test('a one-line BUG is one line; an unrelated line ends it', (t) => {
   ]);
 });
 
-test('kinds: KASAN and lockdep are not bug/warning, soft lockup is not bug, hung task and RCU stalls', (t) => {
+test('kinds: KASAN and lockdep are not bug/warning, soft lockup is not bug, hard lockup is not soft, hung task and RCU stalls', (t) => {
   const kinds = (line: string) => scanSplats(line).map((s) => s.kind);
   t.deepEqual(kinds('BUG: KASAN: slab-out-of-bounds in kmalloc_oob_right+0xa8/0xbc [kasan_test]'), ['kasan']);
   t.deepEqual(kinds('WARNING: possible circular locking dependency detected'), ['lockdep']);
@@ -220,7 +266,16 @@ test('kinds: KASAN and lockdep are not bug/warning, soft lockup is not bug, hung
   t.deepEqual(kinds('WARNING: suspicious RCU usage'), ['lockdep']);
   t.deepEqual(kinds('watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [swapper/0:1]'), ['soft_lockup']);
   t.deepEqual(kinds('BUG: soft lockup - CPU#0 stuck for 22s! [swapper/0:1]'), ['soft_lockup']);
-  t.deepEqual(kinds('watchdog: Watchdog detected hard LOCKUP on cpu 1'), ['soft_lockup']);
+  // A CPU stuck with interrupts off is its own kind: a "soft_lockup:" allowlist entry must not accept it.
+  t.deepEqual(kinds('watchdog: Watchdog detected hard LOCKUP on cpu 1'), ['hard_lockup']);
+  t.deepEqual(kinds('watchdog: CPU1: Watchdog detected hard LOCKUP on cpu 1'), ['hard_lockup']);
+  t.deepEqual(kinds('NMI watchdog: Watchdog detected hard LOCKUP on cpu 0'), ['hard_lockup']);
+  t.deepEqual(kinds('Kernel panic - not syncing: Hard LOCKUP'), ['panic']);
+  t.deepEqual(kinds('rcu: INFO: rcu_preempt self-detected stall on CPU'), ['rcu_stall']);
+  t.deepEqual(kinds('rcu: INFO: rcu_sched detected stalls on CPUs/tasks:'), ['rcu_stall']);
+  t.deepEqual(kinds('WARNING: possible irq lock inversion dependency detected'), ['lockdep']);
+  t.deepEqual(kinds('invalid opcode: 0000 [#1] SMP PTI'), ['oops']);
+  t.deepEqual(kinds('Unable to handle kernel paging request at virtual address ffff800080000000'), ['oops']);
   t.deepEqual(kinds('rcu: INFO: rcu_sched self-detected stall on CPU'), ['rcu_stall']);
   t.deepEqual(kinds('rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:'), ['rcu_stall']);
   t.deepEqual(kinds('INFO: rcu_sched detected expedited stalls on CPUs/tasks: { 7-... } 21119 jiffies s: 73 root: 0x2/.'), ['rcu_stall']);
@@ -231,7 +286,107 @@ test('kinds: KASAN and lockdep are not bug/warning, soft lockup is not bug, hung
   t.deepEqual(kinds('UBSAN: array-index-out-of-bounds in kernel/bpf/verifier.c:123:4'), ['ubsan']);
   t.deepEqual(kinds('WARNING: at kernel/sched/core.c:123 foo+0x1/0x2()'), ['warning']);
   t.deepEqual(kinds('WARNING: Unprivileged eBPF is enabled, data leaks possible via Spectre v2 BHB attacks!'), []);
+  t.deepEqual(kinds('WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed attacks, data leaks possible!'), []);
   t.deepEqual(kinds('    # kasan_test: BUG: KASAN: expected in a KUnit diagnostic'), []);
+});
+
+test('WARNING titles in the 6.x and the 7.x layout are warnings, whatever order the CPU and the location come in', (t) => {
+  const titles = [
+    'WARNING: CPU: 1 PID: 58 at kernel/bpf/hashtab.c:1234 htab_map_delete_elem+0x4a/0x120',
+    'WARNING: kernel/bpf/hashtab.c:1234 at htab_map_delete_elem+0x4a/0x120, CPU#1: compare-contrac/58',
+    'WARNING: at htab_map_delete_elem+0x4a/0x120, CPU#1: kworker/1:2/58',
+    'WARNING: CPU#1 PID 58 kernel/bpf/hashtab.c:1234',
+  ];
+  for (const title of titles) t.is(reportKind(title), 'warning', title);
+  t.deepEqual(warningSite(titles[0]!), { location: 'kernel/bpf/hashtab.c:1234', function: 'htab_map_delete_elem+0x4a/0x120', cpu: '1', pid: '58' });
+  t.deepEqual(warningSite(titles[1]!), { location: 'kernel/bpf/hashtab.c:1234', function: 'htab_map_delete_elem+0x4a/0x120', cpu: '1', pid: '58' });
+  t.deepEqual(warningSite(titles[2]!), { function: 'htab_map_delete_elem+0x4a/0x120', cpu: '1', pid: '58' });
+  t.is(classicWarningTitle(titles[1]!), titles[0]);
+  t.is(classicWarningTitle(titles[2]!), 'WARNING: CPU: 1 PID: 58 at htab_map_delete_elem+0x4a/0x120');
+  t.is(warningSite('WARNING: Unprivileged eBPF is enabled, data leaks possible via Spectre v2 BHB attacks!'), undefined);
+});
+
+test('between cut here and the end marker, a title no classifier knows is a splat of kind "unknown"', (t) => {
+  const body = [
+    'RIP: 0010:htab_map_delete_elem+0x4a/0x120',
+    'Call Trace:',
+    ' <TASK>',
+    ' map_delete_elem+0x163/0x1f0',
+    ' </TASK>',
+  ];
+  const framed = ['------------[ cut here ]------------', 'frobnicator: state 3 is impossible', ...body, '---[ end trace 0000000000000000 ]---'];
+  t.deepEqual(scanSplats(framed.join('\n')).map(brief), [{ kind: 'unknown', title: 'frobnicator: state 3 is impossible', startLine: 1, endLine: 8 }]);
+  // No end marker: the message lines right after "cut here" still belong to it.
+  const open = ['------------[ cut here ]------------', 'frobnicator: state 3 is impossible', 'frobnicator: giving up', 'vm-test: end x exit=0'];
+  t.deepEqual(scanSplats(open.join('\n')).map(brief), [{ kind: 'unknown', title: 'frobnicator: state 3 is impossible', startLine: 1, endLine: 3 }]);
+  // A title within ten lines of "cut here" gives it its kind; the message before it stays in the report.
+  const late = ['------------[ cut here ]------------', 'list_del corruption. prev->next should be ffff8880, but was 0000', 'kernel BUG at lib/list_debug.c:62!', 'Oops: invalid opcode: 0000 [#1] SMP NOPTI', ...body];
+  t.deepEqual(scanSplats(late.join('\n')).map(brief), [{ kind: 'bug', title: 'kernel BUG at lib/list_debug.c:62!', startLine: 1, endLine: 9 }]);
+});
+
+test('a bare RIP:, Call Trace: or end marker outside any report opens one of kind "unknown", from the dump above it', (t) => {
+  const log = [
+    'virtio_net virtio0 eth0: link up',
+    'compare-contrac: page allocation failure: order:10, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null)',
+    'CPU: 1 UID: 0 PID: 123 Comm: compare-contrac Not tainted 7.2.0 #1',
+    'Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.3-debian-1.16.3-2 04/01/2014',
+    'Call Trace:',
+    ' <TASK>',
+    ' warn_alloc+0x13b/0x1a0',
+    ' </TASK>',
+    'Mem-Info:', // line 9: not report-looking, ends it
+    'random: crng init done',
+    'RIP: 0010:htab_map_delete_elem+0x62/0x120', // line 11
+    'RSP: 0018:ffffc90000317d70 EFLAGS: 00000202',
+    'random: crng reseeded',
+    'Modules linked in:', // line 14
+    '---[ end trace 0000000000000000 ]---',
+  ].join('\n');
+  t.deepEqual(scanSplats(log).map(brief), [
+    { kind: 'unknown', title: 'compare-contrac: page allocation failure: order:10, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null)', startLine: 2, endLine: 8 },
+    { kind: 'unknown', title: 'RIP: 0010:htab_map_delete_elem+0x62/0x120', startLine: 11, endLine: 15 },
+  ]);
+  t.deepEqual(scanSplats('Modules linked in:\n---[ end trace 0000000000000000 ]---\n').map(brief), [
+    { kind: 'unknown', title: 'Modules linked in:', startLine: 1, endLine: 2 },
+  ]);
+});
+
+test('once a report\'s stack dump is over, a bare Call Trace after an unrelated line is a report of its own', (t) => {
+  const log = [
+    'INFO: task compare-contrac:124 blocked for more than 122 seconds.',
+    'task:compare-contrac state:D stack:0     pid:124   tgid:123   ppid:1      flags:0x00004002',
+    'Call Trace:',
+    ' <TASK>',
+    ' schedule+0x27/0xf0',
+    ' </TASK>',
+    'clocksource: Long readout interval, skipping watchdog check',
+    'CPU: 0 UID: 0 PID: 1 Comm: init Not tainted 7.2.0 #1',
+    'Call Trace:',
+    ' <TASK>',
+    ' dump_stack_lvl+0x5d/0x80',
+    ' </TASK>',
+    '---[ end trace 0000000000000000 ]---',
+  ].join('\n');
+  t.deepEqual(scanSplats(log).map((s) => [s.kind, s.startLine, s.startLine + s.lines.length - 1]), [
+    ['hung_task', 1, 6],
+    ['unknown', 7, 13],
+  ]);
+});
+
+test('the registers x86 repeats after "---[ end trace" belong to no report; the panic after them is its own', (t) => {
+  const log = [
+    'Oops: int3: 0000 [#1] SMP NOPTI',
+    'RIP: 0010:f+0x1/0x2',
+    '---[ end trace 0000000000000000 ]---',
+    'RIP: 0010:f+0x1/0x2',
+    'Code: cc cc <cc> cc',
+    'RSP: 0018:ffffc90000317d70 EFLAGS: 00000202',
+    'Kernel panic - not syncing: Fatal exception in interrupt',
+  ].join('\n');
+  t.deepEqual(scanSplats(log).map((s) => [s.kind, s.startLine, s.startLine + s.lines.length - 1]), [
+    ['oops', 1, 3],
+    ['panic', 7, 7],
+  ]);
 });
 
 test('two hung tasks are two splats; the lock dump after them stays with the second', (t) => {
@@ -315,7 +470,24 @@ test('allowlist: comments, kind-qualified and bare entries; bad regexes are erro
   t.true(list.entries[1]!.pattern.test('anything'));
   t.false(list.entries[2]!.pattern.test('soft_lockup : stuck'));
   t.is(list.errors.length, 1);
-  t.regex(list.errors[0]!, /^allowlist line 7: /);
+  t.regex(list.errors[0]!, /^allowlist line 7: Invalid regular expression/);
+});
+
+test('allowlist: a kind that is not a splat kind is an error naming the line and the known kinds', (t) => {
+  const list = loadAllowlist(['hard_lockup:', 'unknown: frobnicator', 'softlockup: stuck', 'rcu-stall:', 'refcount_t\\: underflow'].join('\n'));
+  t.deepEqual(list.entries.map((e) => [e.kind, e.line]), [['hard_lockup', 1], ['unknown', 2], [undefined, 5]]);
+  t.deepEqual(list.errors.map((e) => e.split(':')[0]), ['allowlist line 3', 'allowlist line 4']);
+  t.regex(list.errors[0]!, /"softlockup" is not a splat kind/);
+  t.true(list.errors[0]!.includes(`known: ${SPLAT_KINDS.join(', ')}`));
+  t.true(list.entries[2]!.pattern.test('refcount_t: underflow; use-after-free.'));
+});
+
+test('allowlist: an entry written against the 6.x WARNING title also accepts the same warning in the 7.x layout', (t) => {
+  const text = read('splats/warn-7x-hashtab.log');
+  const list = loadAllowlist('warning: at kernel/bpf/hashtab\\.c:\\d+ htab_map_delete_elem\\+');
+  t.deepEqual(list.errors, []);
+  t.deepEqual(applyAllowlist(scan(text), list).map((s) => s.allowedBy), ['warning: at kernel/bpf/hashtab\\.c:\\d+ htab_map_delete_elem\\+']);
+  t.deepEqual(applyAllowlist(scan(text), loadAllowlist('warning: at kernel/bpf/verifier\\.c')).map((s) => s.allowedBy), [undefined]);
 });
 
 test('allowlist: matches the title or anywhere in the report, respects the kind, sets allowedBy to the entry', (t) => {
@@ -345,15 +517,27 @@ test('never throws on garbage (fuzz), and finds nothing in plain text', (t) => {
     seed ^= seed << 5;
     return (seed >>> 0) % n;
   };
-  const atoms = ['BUG: ', 'WARNING: CPU: 0 PID: 1 at ', 'Oops: ', 'Kernel panic - not syncing', '---[ end trace ]---', 'Call Trace:',
-    ' <TASK>', '=====================', '------------[ cut here ]------------', 'vm-test: begin x', 'vm-test: end x exit=0',
-    'KASAN: ', 'INFO: task a:1 blocked for more than 1 seconds', '[    1.0] ', '\n', ' ', 'x', '    ok 1 a'];
+  const atoms = ['BUG: ', 'WARNING: CPU: 0 PID: 1 at ', 'WARNING: a.c:1 at f+0x1/0x2, CPU#0: x/1', 'Oops: ', 'Kernel panic - not syncing',
+    '---[ end trace ]---', 'Call Trace:', 'RIP: 0010:f+0x1/0x2', 'Code: 00', ' <TASK>', '=====================',
+    '------------[ cut here ]------------', 'vm-test: begin x', 'vm-test: end x exit=0', 'KASAN: ',
+    'INFO: task a:1 blocked for more than 1 seconds', '[    1.0] ', '<4>', '\n', '\n', ' ', 'x', '    ok 1 a'];
+  // A line only a kernel report prints always ends up in some report (the registers repeated after an end trace aside).
+  const anchor = (l: string): boolean => !isBoundary(l) && (reportKind(l) !== undefined || [CUT_HERE, BARE_ANCHOR, END_MARKER].some((p) => p.test(l.trimStart())));
+  const repeated = (lines: string[], i: number): boolean => {
+    let k = i;
+    while (k > 0 && REGISTER_LINE.test(lines[k]!.trimStart())) k--;
+    return k < i && END_TRACE.test(lines[k]!.trimStart());
+  };
   for (let round = 0; round < 300; round++) {
     let text = '';
     const length = rand(300);
     for (let i = 0; i < length; i++) text += rand(5) === 0 ? String.fromCharCode(rand(0x3000)) : atoms[rand(atoms.length)];
     const splats = scan(text);
     for (const s of splats) t.true(s.startLine >= 1 && s.lines.length >= 1);
+    const covered = new Set(splats.flatMap((s) => s.lines.map((_, k) => s.startLine - 1 + k)));
+    const lines = messageLines(text);
+    const missed = lines.flatMap((l, i) => (anchor(l) && !covered.has(i) && !repeated(lines, i) ? [`${i + 1}: ${l}`] : []));
+    if (missed.length) t.fail(`round ${round}: report lines in no report: ${missed.slice(0, 3).join(' | ')}`);
   }
   t.deepEqual(scanSplats(read('kunit/test_is_test_passed-all_passed.log')), []);
   t.deepEqual(scanSplats(''), []);
