@@ -1,4 +1,4 @@
-// The default kernel (6.12 + bpf-f-compare/v1-6.12, default config) for tests that boot our own kernel:
+// The default kernel (the default series on its base kernel, default config) for tests that boot our own kernel:
 // built through the tool's own stages when the cache lacks it, then copied aside under the cache lock.
 import { availableParallelism } from 'node:os';
 import { copyFile, mkdir } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { buildKernel } from '../orchestrator/build/kernel-build.ts';
 import { RunEvents } from '../orchestrator/events.ts';
 import { acquireLock } from '../orchestrator/lock.ts';
 import { planRun, type RunPlan } from '../orchestrator/plan/run-plan.ts';
+import { kernelRequestFor } from '../orchestrator/run.ts';
 import { resolveSource } from '../orchestrator/source/source.ts';
 import { prepareTree, type PreparedTree } from '../orchestrator/source/workspace.ts';
 import { realExec } from './helpers.ts';
@@ -29,7 +30,9 @@ export async function defaultKernel(dest: string, options: { series?: string; no
     const source = await resolveSource({ exec: realExec, cache: plan.cache, events, logFile }, plan.kernel);
     const tree = await prepareTree({ exec: realExec, cache: plan.cache, logFile }, source, plan.series);
     if ('failure' in tree) throw new Error(`series did not apply: ${JSON.stringify(tree.failure)}`);
-    const k = await buildKernel({ exec: realExec, events, cache: plan.cache, sourceId: source.id, tree, request: plan.kconfig, jobs: plan.jobs, ccache: plan.ccache, logFile });
+    // The request a run makes for this tree, so the test shares the run's build directory.
+    const request = await kernelRequestFor(plan, tree.worktree);
+    const k = await buildKernel({ exec: realExec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, logFile });
     const bzImage = join(dest, 'bzImage');
     await copyFile(k.bzImage, bzImage);
     const headersDir = join(dest, 'usr/include');
@@ -40,7 +43,7 @@ export async function defaultKernel(dest: string, options: { series?: string; no
   }
 }
 
-/** Runs body on the default tree (6.12 + the default series, or pristine) in the cache's worktree, under the cache lock. */
+/** Runs body on the default tree (the default series on its base kernel, or pristine) in the cache's worktree, under the cache lock. */
 export async function withDefaultTree<T>(body: (tree: PreparedTree, plan: RunPlan) => Promise<T>, options: { noSeries?: boolean } = {}): Promise<T> {
   const plan = await planRun({ noSeries: options.noSeries }, root, root, process.env, availableParallelism());
   const events = new RunEvents();

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { listRevisions, loadSeries } from '../series/series.ts';
+import { FALLBACK_KERNEL } from '../source/kernel-spec.ts';
 import { repoRoot, type CliContext } from './context.ts';
 
 export interface MatrixEntry {
@@ -16,13 +17,9 @@ export interface MatrixEntry {
   cache_key: string;
 }
 
-const BPF_NEXT = 'https://git.kernel.org/pub/scm/linux/kernel/git/bpf/bpf-next.git';
-
-/** The kernel a revision targets, from its manifest's base. */
-export function kernelFor(base: { kernel?: string; commit?: string } | undefined): string {
-  if (!base?.kernel) return 'deb:linux-source-6.12';
-  if (base.kernel === 'bpf-next') return `git:${BPF_NEXT}#${base.commit ?? 'master'}`;
-  return base.kernel;
+/** The kernel a revision targets: its manifest's base (a deb:, git: or local --kernel). */
+export function kernelFor(base: { kernel?: string } | undefined): string {
+  return base?.kernel ?? FALLBACK_KERNEL;
 }
 
 export async function buildMatrix(root: string): Promise<{ include: MatrixEntry[] }> {

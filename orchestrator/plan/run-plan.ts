@@ -6,7 +6,7 @@ import { cacheLayout, resolveCacheRoot, type CacheLayout } from '../cache.ts';
 import { parseFragment, KconfigRequest, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { SELFTESTS_CONFIGS, SELFTESTS_DIR } from '../build/full-selftests-build.ts';
 import { VmTestError } from '../outcome.ts';
-import { DEFAULT_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
+import { FALLBACK_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
 import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
 
 export interface RunOptions {
@@ -62,7 +62,8 @@ export interface RunPlan {
   readonly fullSelftests: boolean;
 }
 
-export const DEFAULT_SERIES = 'bpf-f-compare/v1-6.12';
+/** The series as posted; its manifest names the kernel it is tested on by default. */
+export const DEFAULT_SERIES = 'bpf-f-compare/v1';
 /** The fragments every run merges, in order; --kconfig adds more (a name in kernel-config/ or a path). */
 export const BASE_FRAGMENTS = ['vm', 'bpf'];
 
@@ -72,15 +73,19 @@ export function fragmentPath(repoRoot: string, name: string, cwd: string): strin
 }
 
 export async function planRun(options: RunOptions, repoRoot: string, cwd: string, env: NodeJS.ProcessEnv, nproc: number): Promise<RunPlan> {
-  const kernel = parseKernelSpec(options.kernel ?? DEFAULT_KERNEL, cwd);
-  if ('error' in kernel) throw new VmTestError('usage', kernel.error);
   if (options.patches !== undefined && (!Number.isInteger(options.patches) || options.patches < 0)) {
     throw new VmTestError('usage', `--patches ${options.patches}: expected a whole number of patches to apply (0 = none)`);
   }
   const patchesRoot = join(repoRoot, 'patches');
-  const series = options.noSeries || options.patches === 0
-    ? undefined
-    : await loadSeries(resolveSeriesDir(options.series ?? DEFAULT_SERIES, patchesRoot, cwd), patchesRoot, options.patches);
+  const seriesDir = resolveSeriesDir(options.series ?? DEFAULT_SERIES, patchesRoot, cwd);
+  const series = options.noSeries || options.patches === 0 ? undefined : await loadSeries(seriesDir, patchesRoot, options.patches);
+  // Without --kernel: the base the series' manifest names; for a series without one (or a pristine
+  // run), the default series' base, the newest kernel the posted series is checked on.
+  const baseOf = async (dir: string) => (await loadSeries(dir, patchesRoot).catch(() => undefined))?.manifest.base?.kernel;
+  const manifestKernel = series ? series.manifest.base?.kernel : await baseOf(seriesDir);
+  const kernelText = options.kernel ?? manifestKernel ?? await baseOf(join(patchesRoot, DEFAULT_SERIES)) ?? FALLBACK_KERNEL;
+  const kernel = parseKernelSpec(kernelText, cwd);
+  if ('error' in kernel) throw new VmTestError('usage', options.kernel || !manifestKernel ? kernel.error : `${join(seriesDir, 'series.json')}: base.kernel: ${kernel.error}`);
 
   const fragments: KconfigFragment[] = [];
   for (const name of [...BASE_FRAGMENTS, ...(options.kconfig ?? [])]) {

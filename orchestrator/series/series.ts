@@ -13,7 +13,8 @@ export interface SeriesManifest {
   series?: string;
   revision?: string;
   subject?: string;
-  base?: { kernel?: string; version?: string; commit?: string };
+  /** The --kernel this revision is tested on by default, and where it was posted. */
+  base?: { kernel?: string; version?: string; checked?: string; postedFor?: { tree: string; commit: string } };
   cover?: string;
   patches?: string[];
   tests?: { test_progs?: string[] };

@@ -6,12 +6,13 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheLayout, resolveCacheRoot } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
-import { parseKernelSpec, DEFAULT_KERNEL } from '../../orchestrator/source/kernel-spec.ts';
+import { parseKernelSpec } from '../../orchestrator/source/kernel-spec.ts';
 import { resolveSource } from '../../orchestrator/source/source.ts';
 import { git } from '../../orchestrator/source/git.ts';
 import { realExec } from '../helpers.ts';
 
-export const SERIES_DIR = new URL('../../patches/bpf-f-compare/v1-6.12/', import.meta.url).pathname;
+/** The series as posted; its headers are made on the kernel its manifest names. */
+export const SERIES_DIR = new URL('../../patches/bpf-f-compare/v1/', import.meta.url).pathname;
 
 const made = new Map<string, Promise<string>>();
 
@@ -39,8 +40,9 @@ async function makeHeaders(variant: 'patched' | 'pristine', seriesDir: string): 
   const cache = cacheLayout(resolveCacheRoot(undefined, process.env));
   const base = join(cache.root, 'test-assets', 'guest-headers');
   await mkdir(base, { recursive: true });
-  const spec = parseKernelSpec(DEFAULT_KERNEL);
-  if ('error' in spec) throw new Error(spec.error);
+  const manifestKernel = (JSON.parse(await readFile(join(seriesDir, 'series.json'), 'utf8')) as { base?: { kernel?: string } }).base?.kernel;
+  const spec = parseKernelSpec(manifestKernel ?? '');
+  if ('error' in spec) throw new Error(`${seriesDir}series.json: base.kernel: ${spec.error}`);
   const source = await resolveSource({ exec: realExec, cache, events: new RunEvents(), logFile: join(base, 'source.log') }, spec);
   const manifest = JSON.parse(await readFile(join(seriesDir, 'series.json'), 'utf8')) as { patches: string[] };
   const patches = variant === 'patched' ? manifest.patches.map((p) => join(seriesDir, p)) : [];
