@@ -1,4 +1,5 @@
 // The plan the guest init runs: one line per test, "name<TAB>timeout<TAB>shell command".
+import type { GuestView } from './guest-view.ts';
 
 export type GuestTestKind = 'test_progs' | 'ktap';
 
@@ -18,14 +19,18 @@ export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
-export function planLine(test: GuestTest): string {
+/** One plan line; with a view, host paths in the command and the directory become their guest paths. */
+export function planLine(test: GuestTest, view?: GuestView): string {
   if (/[\t\n]/.test(test.name)) throw new Error(`guest test name has a tab or newline: ${JSON.stringify(test.name)}`);
-  const command = test.argv.map(shellQuote).join(' ');
-  return `${test.name}\t${Math.ceil(test.timeoutSec)}\t${test.cwd ? `cd ${shellQuote(test.cwd)} && exec ${command}` : command}`;
+  const guest = (word: string) => (view?.maps(word) ? view.toGuest(word) : word);
+  // Paths outside the shares (/bin/sh) are read through the root, which the init does not cover.
+  const command = test.argv.map(guest).map(shellQuote).join(' ');
+  const cwd = test.cwd && view ? view.toGuest(test.cwd) : test.cwd;
+  return `${test.name}\t${Math.ceil(test.timeoutSec)}\t${cwd ? `cd ${shellQuote(cwd)} && exec ${command}` : command}`;
 }
 
-export function planText(tests: readonly GuestTest[]): string {
-  return tests.map(planLine).join('\n') + '\n';
+export function planText(tests: readonly GuestTest[], view?: GuestView): string {
+  return tests.map((t) => planLine(t, view)).join('\n') + '\n';
 }
 
 export function testProgsEntry(binary: string, filters: readonly string[], jsonPath: string, timeoutSec: number, name = 'test_progs'): GuestTest {

@@ -1,4 +1,5 @@
 // QEMU's command line, built by small pure functions; each flag says why it is there.
+import type { GuestShare } from '../guest/guest-view.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -13,6 +14,8 @@ export interface VmSpec {
   append?: string[];
   /** Boot from an initramfs instead of the 9p root (used for prebuilt kernels without 9p). */
   initrd?: string;
+  /** Host directories on their own 9p tags, which the init mounts from the run directory's mounts.tsv. */
+  shares?: readonly GuestShare[];
 }
 
 export const RESULTS_PORT = 'org.vm-test.results';
@@ -62,6 +65,14 @@ export function runDirArgs(spec: VmSpec): string[] {
   ];
 }
 
+export function shareArgs(spec: VmSpec): string[] {
+  return (spec.shares ?? []).flatMap((share, i) => [
+    // What the tests run (build outputs) on its own tag, so no tmpfs the init mounts can hide it; read-only when it is an input.
+    '-fsdev', `local,id=share${i},path=${share.hostPath},security_model=none,${share.readonly ? 'readonly=on,' : ''}multidevs=remap`,
+    '-device', `virtio-9p-pci,fsdev=share${i},mount_tag=${share.tag}`,
+  ]);
+}
+
 export function resultsArgs(resultsFile: string): string[] {
   return [
     // Test output travels on its own virtio-serial port, apart from kernel messages on the console.
@@ -99,6 +110,7 @@ export function qemuArgs(spec: VmSpec, resultsFile: string): string[] {
     '-append', kernelCommandLine(spec),
     ...rootArgs(spec),
     ...runDirArgs(spec),
+    ...shareArgs(spec),
     ...resultsArgs(resultsFile),
   ];
 }

@@ -25,6 +25,8 @@ export interface VmOutcome {
   kvmFailure?: boolean;
   /** The test whose begin marker arrived without an end marker, if any. */
   runningTest?: string;
+  /** The kernel's last stall or lockup report on the console (RCU stall, soft lockup, hung task, hard lockup). */
+  stallReport?: string;
   bootMs?: number;
   durationMs: number;
 }
@@ -40,11 +42,21 @@ export interface VmRunRequest {
   timeoutMs: number;
   /** Stop when neither the console nor the results port has said anything for this long. */
   silenceTimeoutMs: number;
+  /**
+   * Each planned test's own limit (seconds). A test still running this long plus hangGraceMs after its
+   * begin marker was not stopped by the init's kill: the kernel is stuck, whatever the console says.
+   */
+  testTimeouts?: ReadonlyMap<string, number>;
+  hangGraceMs?: number;
   events: RunEvents;
   signal?: AbortSignal;
 }
 
 const BEGIN = /^# vm-test: begin (.+)$/;
+/** Console lines where the kernel says it is stuck (they keep the console busy, so silence never comes). */
+const STALL = /rcu: INFO: \S+ (?:self-)?detected stalls?|rcu: INFO: \S+ self-detected stall|watchdog: BUG: soft lockup|NMI watchdog: Watchdog detected hard LOCKUP|INFO: task \S+ blocked for more than/;
+/** After its timeout the init sends SIGTERM, then SIGKILL 5 s later; allow for that and the end marker. */
+export const DEFAULT_HANG_GRACE_MS = 15_000;
 const END = /^# vm-test: end (.+) exit=(\d+)(?: timed-out)?$/;
 
 export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOutcome> {
@@ -58,7 +70,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   const stderrOut = createWriteStream(request.qemuStderrLog);
 
   const stop = new AbortController();
-  let stopReason: 'timeout' | 'silence' | 'kvm' | undefined;
+  let stopReason: 'timeout' | 'silence' | 'kvm' | 'hung-test' | undefined;
   const onOuterAbort = () => stop.abort();
   request.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
@@ -67,6 +79,8 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   let done = false;
   let bootMs: number | undefined;
   let running: string | undefined;
+  let runningSince = 0;
+  let stallReport: string | undefined;
   let sawConsole = false;
 
   // Tail the results file: QEMU appends to it as the guest writes.
@@ -94,6 +108,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
         const begin = BEGIN.exec(line);
         if (begin) {
           running = begin[1];
+          runningSince = Date.now();
           request.events.emit({ type: 'test-start', name: begin[1]! });
         }
         const end = END.exec(line);
@@ -113,6 +128,9 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
     } else if (now - lastActivity > request.silenceTimeoutMs) {
       stopReason ??= 'silence';
       stop.abort();
+    } else if (running && request.testTimeouts?.has(running) && now - runningSince > request.testTimeouts.get(running)! * 1000 + (request.hangGraceMs ?? DEFAULT_HANG_GRACE_MS)) {
+      stopReason ??= 'hung-test';
+      stop.abort();
     }
   }, 250);
 
@@ -125,6 +143,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
       if (stream === 'stdout') {
         sawConsole = true;
         consoleOut.write(line + '\n');
+        if (STALL.test(line)) stallReport = line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim();
         request.events.emit({ type: 'console-line', line });
       } else {
         stderrOut.write(line + '\n');
@@ -153,12 +172,17 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
     qemuCommand,
     qemuExitCode: result.exitCode,
     runningTest: running,
+    stallReport,
     bootMs,
     durationMs: Date.now() - started,
   };
   if (request.signal?.aborted) return { ...base, end: 'interrupted', detail: 'interrupted; QEMU was stopped' };
   if (stopReason === 'kvm') return { ...base, end: 'qemu-failed', kvmFailure: true, detail: 'QEMU reported "KVM internal error": KVM cannot run this guest' };
   if (stopReason === 'timeout') return { ...base, end: 'timeout', detail: `the VM ran past the ${request.timeoutMs / 1000} s timeout${running ? ` while running ${running}` : initStarted ? '' : ' before init started'}; QEMU was stopped` };
+  if (stopReason === 'hung-test') {
+    const limit = request.testTimeouts?.get(running!) ?? 0;
+    return { ...base, end: 'timeout', detail: `${running} was still running ${Math.round((Date.now() - runningSince) / 1000)} s after it began, past its ${limit} s timeout and the init's kill: the guest kernel is stuck${stallReport ? ` (console: ${stallReport})` : ''}; QEMU was stopped` };
+  }
   if (stopReason === 'silence') return { ...base, end: 'timeout', detail: `the guest printed nothing for ${request.silenceTimeoutMs / 1000} s${running ? ` while running ${running}` : initStarted ? '' : ' before init started'} (hang); QEMU was stopped` };
   if (result.spawnError) return { ...base, end: 'qemu-failed', detail: `${qemu} could not be started: ${result.spawnError}` };
   if (done) return { ...base, end: 'completed', detail: 'init ran the whole plan' };

@@ -1,0 +1,53 @@
+// A test that outlives its timeout and the init's kill is a stuck kernel: the VM is stopped at once, naming the
+// test and the console's stall report. QEMU is a fake here; the real case is in test/vm/hang-real.test.ts.
+import test from 'ava';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RunEvents } from '../../orchestrator/events.ts';
+import { runVm } from '../../orchestrator/vm/run-vm.ts';
+import { fakeResult, tempDir } from '../helpers.ts';
+import type { ExecPort } from '../../orchestrator/exec/exec-port.ts';
+
+/** A QEMU that starts a test, then prints an RCU stall every 100 ms until it is stopped. */
+function stuckQemu(resultsLog: string): ExecPort {
+  return {
+    async run(req) {
+      await appendFile(resultsLog, '# vm-test: init started kernel=7.2.6\n# vm-test: begin compare-contract\n');
+      const timer = setInterval(() => req.onLine?.('[   25.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:', 'stdout'), 100);
+      await new Promise((resolve) => req.signal?.addEventListener('abort', resolve, { once: true }));
+      clearInterval(timer);
+      return fakeResult({ exitCode: undefined, aborted: true });
+    },
+  };
+}
+
+test('a test past its timeout plus the grace is judged hung, though the console never goes quiet', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const resultsLog = join(tmp.path, 'results.log');
+  const started = Date.now();
+  const outcome = await runVm(stuckQemu(resultsLog), {
+    spec: { kernel: 'k', initPath: '/i', runDir: tmp.path, accel: 'tcg', cpus: 2, memoryMb: 512 },
+    consoleLog: join(tmp.path, 'console.log'), resultsLog, qemuStderrLog: join(tmp.path, 'qemu-stderr.log'), commandFile: join(tmp.path, 'cmd'),
+    timeoutMs: 60_000, silenceTimeoutMs: 60_000, events: new RunEvents(),
+    testTimeouts: new Map([['compare-contract', 1]]), hangGraceMs: 500,
+  });
+  t.true(Date.now() - started < 5000, `stopped after ${Date.now() - started} ms`);
+  t.is(outcome.end, 'timeout');
+  t.is(outcome.runningTest, 'compare-contract');
+  t.is(outcome.stallReport, 'rcu: INFO: rcu_sched detected stalls on CPUs/tasks:');
+  t.regex(outcome.detail, /^compare-contract was still running \d+ s after it began, past its 1 s timeout and the init's kill: the guest kernel is stuck \(console: rcu: INFO: rcu_sched detected stalls/);
+});
+
+test('without a per-test limit only the whole-VM timeout applies', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const resultsLog = join(tmp.path, 'results.log');
+  const outcome = await runVm(stuckQemu(resultsLog), {
+    spec: { kernel: 'k', initPath: '/i', runDir: tmp.path, accel: 'tcg', cpus: 2, memoryMb: 512 },
+    consoleLog: join(tmp.path, 'console.log'), resultsLog, qemuStderrLog: join(tmp.path, 'qemu-stderr.log'), commandFile: join(tmp.path, 'cmd'),
+    timeoutMs: 1500, silenceTimeoutMs: 60_000, events: new RunEvents(),
+  });
+  t.is(outcome.end, 'timeout');
+  t.regex(outcome.detail, /ran past the 1.5 s timeout while running compare-contract/);
+});
