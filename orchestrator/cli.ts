@@ -12,7 +12,7 @@ import { matrixCommand } from './commands/matrix-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
 import { runCommand } from './commands/run-command.ts';
 import { killAllChildren } from './exec/exec-port.ts';
-import { EXIT, VmTestError, exitCodeFor } from './outcome.ts';
+import { EXIT, VmTestError, describeFailure, exitCodeFor } from './outcome.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
@@ -65,13 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`vm-test: interrupted${runDir ? `; logs and partial results are in ${runDir}` : ''}\n`);
     } else if (error instanceof VmTestError) {
       exitCode = exitCodeFor(error.kind);
-      const e = error.evidence;
-      const lines = [`vm-test: error: ${error.message}`];
-      if (e.file) lines.push(`  at ${e.file}${e.line ? `:${e.line}` : ''}`);
-      for (const x of e.excerpt ?? []) lines.push(`  | ${x}`);
-      if (e.logPath) lines.push(`  full log: ${e.logPath}`);
-      if (runDir) lines.push(`  run directory: ${runDir}`);
-      lines.push(`  exit code ${exitCode} (${error.kind})`);
+      const lines = describeFailure(error.kind, error.message, error.evidence, runDir);
       process.stderr.write(lines.join('\n') + '\n');
       if (runDir) await writeFile(join(runDir, 'error.txt'), lines.join('\n') + '\n').catch(() => {});
     } else {

@@ -1,4 +1,4 @@
-// Every way a run can end, and the one exit code each maps to (documented in the README).
+// Every way a run can end, as a value with its evidence, and the one exit code each maps to (README).
 
 export const EXIT = {
   passed: 0,
@@ -16,7 +16,11 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-export type FailureKind = Exclude<keyof typeof EXIT, 'passed' | 'testsFailed' | 'kernelCrash' | 'bootFailure' | 'timeout'>;
+/** How a run ended: passed, tests failed, kernel crash, boot failure, timeout or hang, QEMU failure, a stage that could not go on, interrupted. */
+export type OutcomeKind = keyof typeof EXIT;
+
+/** The endings a stage reports by throwing VmTestError (the others come from the VM and the results). */
+export type FailureKind = Exclude<OutcomeKind, 'passed' | 'testsFailed' | 'kernelCrash' | 'bootFailure' | 'timeout'>;
 
 export interface Evidence {
   file?: string;
@@ -26,7 +30,7 @@ export interface Evidence {
   excerpt?: string[];
 }
 
-/** A stage that cannot go on: a value with its evidence, thrown to the one place that maps it to an exit code. */
+/** A stage that cannot go on: a value with its evidence, which runPipeline turns into a RunOutcome. */
 export class VmTestError extends Error {
   readonly kind: FailureKind;
   readonly evidence: Evidence;
@@ -39,6 +43,22 @@ export class VmTestError extends Error {
   }
 }
 
-export function exitCodeFor(kind: FailureKind): number {
+/** The one mapping from an ending to a process exit code; only the CLI calls it. */
+export function exitCodeFor(kind: OutcomeKind): number {
   return EXIT[kind];
+}
+
+export function kindForExitCode(code: number): OutcomeKind | undefined {
+  return (Object.keys(EXIT) as OutcomeKind[]).find((k) => EXIT[k] === code);
+}
+
+/** What the error printer shows: the message, where, an excerpt, the log, the run directory. */
+export function describeFailure(kind: OutcomeKind, message: string, evidence: Evidence, runDir?: string): string[] {
+  const lines = [`vm-test: error: ${message}`];
+  if (evidence.file) lines.push(`  at ${evidence.file}${evidence.line ? `:${evidence.line}` : ''}`);
+  for (const x of evidence.excerpt ?? []) lines.push(`  | ${x}`);
+  if (evidence.logPath) lines.push(`  full log: ${evidence.logPath}`);
+  if (runDir) lines.push(`  run directory: ${runDir}`);
+  lines.push(`  exit code ${exitCodeFor(kind)} (${kind})`);
+  return lines;
 }

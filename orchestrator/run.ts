@@ -5,19 +5,21 @@ import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildKernel } from './build/kernel-build.ts';
 import { buildFullSelftests, selftestsFragments } from './build/full-selftests-build.ts';
-import { buildTestProgs } from './build/selftests-build.ts';
-import { KconfigRequest } from './kconfig/kconfig.ts';
+import { buildTestProgs, runnerFragments } from './build/selftests-build.ts';
+import { KconfigRequest, parseFragment } from './kconfig/kconfig.ts';
 import type { RunEvents, StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
 import { fullTestProgsEntry, planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
+import { BUILD_SHARE, guestView, mountsText } from './guest/guest-view.ts';
 import { prepareGuestSuites } from './guest/guest-suites.ts';
 import { aptInstall, aptInstallLine, checkHost, isNeeded } from './host/requirements.ts';
 import { acquireLock } from './lock.ts';
-import { VmTestError } from './outcome.ts';
-import { describePlan, type RunPlan } from './plan/run-plan.ts';
+import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
+import { BASE_FRAGMENTS, describePlan, type RunPlan } from './plan/run-plan.ts';
+import { describeKernelSpec } from './source/kernel-spec.ts';
 import { assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, loadAllowlist, scanSplats } from './results/splats.ts';
-import { describeApplyFailure } from './series/series.ts';
+import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
 import { resolveSource } from './source/source.ts';
 import { prepareTree } from './source/workspace.ts';
 import { probeKvm, recordKvmFailure, type KvmProbe } from './vm/kvm-probe.ts';
@@ -32,17 +34,41 @@ export interface RunDeps {
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   /** Asked before booting with the boot key; an earlier result for a byte-identical kernel and tests skips the VM. */
-  reuse?: (bootKey: string) => Promise<RunResult | undefined>;
+  reuse?: (bootKey: string) => Promise<TestedRun | undefined>;
 }
 
-export interface RunResult {
-  runDir: string;
+/** What a run that reached the VM (or reused an earlier verdict) knows about the tests. */
+export interface TestedRun {
   /** sha256 over the bzImage, the test binaries and the plan: equal keys give equal verdicts. */
   bootKey: string;
   verdict: Verdict;
   vm: VmOutcome;
   accel: KvmProbe;
+  /** The run directory whose verdict this is, when it was reused. */
+  reusedFrom?: string;
+}
+
+export interface StageRecord {
+  stage: StageName;
+  detail: string;
+  status: 'ok' | 'cached' | 'failed';
+  elapsedMs: number;
+  /** The stage's own summary, or why it failed. */
+  result?: string;
+}
+
+/** Every ending of a run, with its evidence. runPipeline returns one for everything but a bug. */
+export interface RunOutcome {
+  kind: OutcomeKind;
+  headline: string;
+  evidence: Evidence;
+  /** Logs and partial results stay here whatever the ending. */
+  runDir: string;
+  stages: StageRecord[];
+  /** Milliseconds per stage name (a name that ran twice is summed). */
   timings: Record<string, number>;
+  /** Present once the guest ran the tests, or a byte-identical earlier run's verdict was reused. */
+  tested?: TestedRun;
 }
 
 export function runDirName(now: Date, plan: RunPlan): string {
@@ -51,24 +77,29 @@ export function runDirName(now: Date, plan: RunPlan): string {
   return `${stamp}-${what}-${process.pid}`;
 }
 
-/** A path the guest must read through the root 9p mount must not be under /tmp: the guest mounts a tmpfs there. */
-export function hiddenInGuest(path: string): boolean {
-  return path === '/tmp' || path.startsWith('/tmp/');
+interface StageLog {
+  events: RunEvents;
+  timings: Record<string, number>;
+  records: StageRecord[];
 }
 
-async function stage<T>(events: RunEvents, name: StageName, detail: string, timings: Record<string, number>, body: () => Promise<T>, done?: (value: T) => { status?: 'ok' | 'cached'; detail?: string }): Promise<T> {
+async function stage<T>(log: StageLog, name: StageName, detail: string, body: () => Promise<T>, done?: (value: T) => { status?: 'ok' | 'cached'; detail?: string }): Promise<T> {
   const started = Date.now();
-  events.emit({ type: 'stage-start', stage: name, detail });
+  log.events.emit({ type: 'stage-start', stage: name, detail });
+  const finish = (status: StageRecord['status'], result: string | undefined) => {
+    const elapsedMs = Date.now() - started;
+    // A stage name can run more than once (build: kernel, then test_progs): its time is the sum.
+    log.timings[name] = (log.timings[name] ?? 0) + elapsedMs;
+    log.records.push({ stage: name, detail, status, elapsedMs, result });
+    log.events.emit({ type: 'stage-end', stage: name, status, elapsedMs, detail: result });
+  };
   try {
     const value = await body();
     const end = done?.(value) ?? {};
-    // A stage name can run more than once (build: kernel, then test_progs): its time is the sum.
-    timings[name] = (timings[name] ?? 0) + Date.now() - started;
-    events.emit({ type: 'stage-end', stage: name, status: end.status ?? 'ok', elapsedMs: Date.now() - started, detail: end.detail });
+    finish(end.status ?? 'ok', end.detail);
     return value;
   } catch (error) {
-    timings[name] = (timings[name] ?? 0) + Date.now() - started;
-    events.emit({ type: 'stage-end', stage: name, status: 'failed', elapsedMs: Date.now() - started, detail: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    finish('failed', error instanceof Error ? error.message.split('\n')[0] : String(error));
     throw error;
   }
 }
@@ -90,57 +121,73 @@ export async function ensureHostTools(deps: RunDeps, logFile: string, full = fal
   }
 }
 
-export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (dir: string) => void = () => {}): Promise<RunResult> {
-  const { exec, events, signal } = deps;
-  const timings: Record<string, number> = {};
-  if (hiddenInGuest(plan.cache.root)) {
-    throw new VmTestError('usage', `the cache directory is under /tmp (${plan.cache.root}), which the guest hides under its own tmpfs; use --cache-dir or VM_TEST_CACHE_DIR elsewhere`);
-  }
-  const initPath = await installInit(plan);
+/**
+ * The whole run. Every ending is a RunOutcome with its evidence: a stage that cannot go on (a patch
+ * that does not apply, a dropped option, a build error, a missing tool, QEMU failing) as well as the
+ * verdict on the tests. It throws only on bugs.
+ */
+export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (dir: string) => void = () => {}): Promise<RunOutcome> {
+  const log: StageLog = { events: deps.events, timings: {}, records: [] };
   const runDir = plan.runDir ?? join(plan.cache.runs, runDirName(new Date(), plan));
-  await mkdir(runDir, { recursive: true });
-  prepareRunDir(runDir);
+  const ended = (kind: OutcomeKind, headline: string, evidence: Evidence = {}, tested?: TestedRun): RunOutcome =>
+    ({ kind, headline, evidence, runDir, stages: log.records, timings: log.timings, tested });
+  try {
+    await mkdir(runDir, { recursive: true });
+    prepareRunDir(runDir);
+    const tested = await runStages(plan, deps, runDir, log);
+    return ended(tested.verdict.kind, tested.verdict.headline, {}, tested);
+  } catch (error) {
+    if (deps.signal?.aborted) return ended('interrupted', 'interrupted; child processes were stopped');
+    if (error instanceof VmTestError) return ended(error.kind, error.message, error.evidence);
+    throw error;
+  }
+}
+
+async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog): Promise<TestedRun> {
+  const { exec, events, signal } = deps;
+  const initPath = await installInit(plan);
   await writeFile(join(runDir, 'plan.txt'), describePlan(plan) + '\n');
   const log = (name: string) => join(runDir, name);
 
-  await stage(events, 'host', 'checking host tools', timings, () => ensureHostTools(deps, log('host.log'), plan.fullSelftests));
+  await stage(stageLog, 'host', 'checking host tools', () => ensureHostTools(deps, log('host.log'), plan.fullSelftests));
 
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
     events.emit({ type: 'info', stage: 'source', message: `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
   let bzImage: string;
+  let buildDir: string;
   const testProgsTests: GuestTest[] = [];
   const suiteTests: GuestTest[] = [];
   try {
-    const source = await stage(events, 'source', describePlanKernel(plan), timings,
+    const source = await stage(stageLog, 'source', describePlanKernel(plan),
       () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource }, plan.kernel),
       (s) => ({ detail: s.description }));
 
-    const tree = await stage(events, 'series', plan.series ? `${plan.series.name}: git am ${plan.series.patches.length} patches` : 'no series: pristine tree', timings, async () => {
+    const tree = await stage(stageLog, 'series', plan.series ? `${plan.series.name}: git am ${plan.series.patches.length} patches` : 'no series: pristine tree', async () => {
       const prepared = await prepareTree({ exec, cache: plan.cache, logFile: log('series.log'), signal }, source, plan.series);
       if ('failure' in prepared) {
         const f = prepared.failure;
         await writeFile(log('series-failure.txt'), [describeApplyFailure(f, plan.series!.patches.length), '', ...f.output].join('\n') + '\n');
         throw new VmTestError('patchDidNotApply', describeApplyFailure(f, plan.series!.patches.length), {
-          file: f.patchFile, logPath: log('series.log'), excerpt: f.output.filter((l) => /error|CONFLICT/.test(l)).slice(0, 10),
+          file: f.patchFile, line: f.line, logPath: log('series.log'), excerpt: f.output.filter((l) => /error|CONFLICT/.test(l)).slice(0, 10),
         });
       }
+      for (const w of prepared.warnings) events.emit({ type: 'warn', stage: 'series', message: describeApplyWarning(w, plan.series!.patches.length) });
       return prepared;
     }, (t) => ({ status: t.reused ? 'cached' : 'ok', detail: `${t.head.slice(0, 12)} (tree ${t.treeId.slice(0, 12)})` }));
 
-    // --full-selftests: the tree's selftests config files first, ours after (ours win), on the Kconfig defaults, as their vmtest.sh does.
-    const request = plan.fullSelftests ? new KconfigRequest([...await selftestsFragments(tree.worktree), ...plan.fragments], 'defaults') : plan.kconfig;
-    const kernel = await stage(events, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`, timings,
+    const request = await kernelRequestFor(plan, tree.worktree, events);
+    const kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
       () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, logFile: log('build.log'), signal }),
       (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
+    buildDir = kernel.buildDir;
     bzImage = join(runDir, 'bzImage');
     await copyFile(kernel.bzImage, bzImage);
     await copyFile(kernel.configPath, join(runDir, 'kernel.config'));
 
     if (plan.fullSelftests) {
-      const full = await stage(events, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)', timings,
+      const full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
         () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }),
         (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
-      if (hiddenInGuest(full.dir)) throw new VmTestError('usage', `${full.dir} is under /tmp, hidden in the guest`);
       testProgsTests.push(fullTestProgsEntry(full.dir, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec, [full.binary, full.testmod]));
     }
     if (plan.testProgs.length > 0) {
@@ -148,12 +195,11 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
       const leftOut = plan.fullSelftests
         ? 'the targeted test_progs cannot make this selection (not in this tree, or it needs BPF skeletons): no comparison'
         : 'not in this tree yet; left out of this run';
-      const built = await stage(events, 'build', `test_progs with ${plan.testProgs.join(', ')} only`, timings,
+      const built = await stage(stageLog, 'build', `test_progs with ${plan.testProgs.join(', ')} only`,
         () => buildTestProgs({ exec, events, cache: plan.cache, tree, buildDir: kernel.buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal },
           plan.testProgs, plan.allowMissingTests || plan.fullSelftests, plan.fullSelftests),
         (b) => ({ status: b?.cached ? 'cached' : 'ok', detail: b ? `${b.binary} (${b.tests.join(', ')})` : leftOut }));
       if (built) {
-        if (hiddenInGuest(built.binary)) throw new VmTestError('usage', `${built.binary} is under /tmp, hidden in the guest`);
         testProgsTests.push(plan.fullSelftests
           ? testProgsEntry(built.binary, plan.testProgs, '/run/vm-test/test_progs-targeted.json', plan.testTimeoutSec, TARGETED)
           : testProgsEntry(built.binary, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
@@ -164,7 +210,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
     if (plan.guestTests) {
       // Keyed by the installed UAPI header, so a run never replaces binaries another run's guest is executing.
       const headerHash = createHash('sha256').update(await readFile(join(kernel.headersDir, 'linux/bpf.h'))).digest('hex').slice(0, 16);
-      const built = await stage(events, 'guest', `guest suites matching ${plan.guestTests}, against this tree's UAPI headers`, timings,
+      const built = await stage(stageLog, 'guest', `guest suites matching ${plan.guestTests}, against this tree's UAPI headers`,
         () => prepareGuestSuites({ exec, headersDir: kernel.headersDir, outDir: join(kernel.buildDir, 'vm-test-guest-tests', headerHash), select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
         (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
       suiteTests.push(...built.tests);
@@ -175,29 +221,33 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
 
   const guestTests: GuestTest[] = [...testProgsTests, ...suiteTests];
   if (guestTests.length === 0) throw new VmTestError('usage', 'nothing to run: no test_progs tests and no guest suites selected');
-  await writeFile(log('plan.tsv'), planText(guestTests));
+  // The guest runs the build's outputs from their own read-only share, never through the host root.
+  const view = guestView([{ ...BUILD_SHARE, hostPath: buildDir, readonly: true }]);
+  await writeFile(log('plan.tsv'), planText(guestTests, view));
+  await writeFile(log('mounts.tsv'), mountsText(view));
   const bootKey = await computeBootKey(bzImage, guestTests);
   const earlier = await deps.reuse?.(bootKey);
   if (earlier) {
-    events.emit({ type: 'info', stage: 'vm', message: `kernel and tests are byte-identical to ${earlier.runDir}: reusing its verdict` });
-    return { ...earlier, runDir, timings };
+    events.emit({ type: 'info', stage: 'vm', message: `kernel and tests are byte-identical to ${earlier.reusedFrom}: reusing its verdict` });
+    return earlier;
   }
 
-  let accel = await stage(events, 'vm', 'choosing the accelerator', timings, async (): Promise<KvmProbe> => {
+  let accel = await stage(stageLog, 'vm', 'choosing the accelerator', async (): Promise<KvmProbe> => {
     if (plan.accel === 'tcg') return { accel: 'tcg', reason: '--accel tcg' };
     const probe = await probeKvm(exec, bzImage, join(plan.cache.root, 'kvm-probe.json'));
     if (plan.accel === 'kvm' && probe.accel !== 'kvm') throw new VmTestError('vmInfra', `--accel kvm, but ${probe.reason}`);
     return probe;
   }, (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
 
-  const boot = (accelName: 'kvm' | 'tcg') => stage(events, 'vm', `booting ${plan.cpus} vCPUs under ${accelName.toUpperCase()}`, timings, () => runVm(exec, {
-    spec: { kernel: bzImage, initPath, runDir, accel: accelName, cpus: plan.cpus, memoryMb: plan.memoryMb },
+  const boot = (accelName: 'kvm' | 'tcg') => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs under ${accelName.toUpperCase()}`, () => runVm(exec, {
+    spec: { kernel: bzImage, initPath, runDir, accel: accelName, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares },
     consoleLog: log('console.log'),
     resultsLog: log('results.log'),
     qemuStderrLog: log('qemu-stderr.log'),
     commandFile: log('qemu-cmdline.txt'),
     timeoutMs: plan.timeoutSec * 1000,
     silenceTimeoutMs: (plan.testTimeoutSec + 60) * 1000,
+    testTimeouts: new Map(guestTests.map((t) => [t.name, t.timeoutSec])),
     events,
     signal,
   }), (v) => ({ detail: `${v.end}: ${v.detail}${v.bootMs ? `; init after ${(v.bootMs / 1000).toFixed(1)} s` : ''}` }));
@@ -210,7 +260,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
     vm = await boot('tcg');
   }
 
-  const verdict = await stage(events, 'results', 'parsing results and the console log', timings, async () => {
+  const verdict = await stage(stageLog, 'results', 'parsing results and the console log', async () => {
     const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
     const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
     let splats = attributeSplats(scanSplats(consoleText), consoleText);
@@ -225,7 +275,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
   }, (v) => ({ detail: v.headline }));
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
-  return { runDir, bootKey, verdict, vm, accel, timings };
+  return { bootKey, verdict, vm, accel };
 }
 
 /** The guest reads init through the root 9p mount: a content-addressed copy in the cache, so the checkout may live anywhere (even /tmp). */
@@ -255,5 +305,28 @@ export async function computeBootKey(bzImage: string, tests: readonly GuestTest[
 }
 
 function describePlanKernel(plan: RunPlan): string {
-  return plan.kernel.kind === 'deb' ? `deb:${plan.kernel.package}` : plan.kernel.kind === 'git' ? `git:${plan.kernel.url}#${plan.kernel.ref}` : plan.kernel.path;
+  return describeKernelSpec(plan.kernel);
+}
+
+/**
+ * The kernel config request for this tree: with --full-selftests, the tree's selftests config files
+ * first and ours after (ours win), on the Kconfig defaults, as their vmtest.sh does; otherwise the
+ * plan's fragments plus what this tree's targeted test_progs needs (read from the tree, so it is
+ * known only after the series stage).
+ */
+export async function kernelRequestFor(plan: RunPlan, worktree: string, events?: RunEvents): Promise<KconfigRequest> {
+  if (plan.fullSelftests) return new KconfigRequest([...await selftestsFragments(worktree), ...plan.fragments], 'defaults');
+  if (plan.testProgs.length === 0) return plan.kconfig;
+  const extra = await runnerFragments(worktree);
+  if (extra.length === 0) return plan.kconfig;
+  const fragments = [...plan.fragments];
+  for (const { name, why } of extra) {
+    const path = join(plan.repoRoot, 'kernel-config', `${name}.config`);
+    const { fragment, errors } = parseFragment(path, await readFile(path, 'utf8'));
+    if (errors.length) throw new VmTestError('infra', `${path}:${errors[0]!.line}: not a Kconfig line`, { file: path, line: errors[0]!.line });
+    events?.emit({ type: 'info', stage: 'build', message: `adding kernel-config/${name}.config: ${why}` });
+    // Before the user's own fragments, so theirs still win.
+    fragments.splice(BASE_FRAGMENTS.length, 0, fragment);
+  }
+  return new KconfigRequest(fragments);
 }

@@ -3,14 +3,18 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { bisect, naturalCompare, runStep, type BisectOutcome } from '../bisect/bisect.ts';
-import { attemptRun, BisectAbort, verdictForExit, type StepContext } from '../bisect/bisect-step.ts';
+import { bisect, naturalCompare, runStep, type BisectOutcome, type StepVerdict } from '../bisect/bisect.ts';
+import { availableParallelism } from 'node:os';
+import { RunEvents } from '../events.ts';
+import { planRun } from '../plan/run-plan.ts';
+import { runPipeline, type RunOutcome } from '../run.ts';
+import { attemptRun, BisectAbort, stepVerdict, type StepContext } from '../bisect/bisect-step.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { EXIT, VmTestError } from '../outcome.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
 import { loadSeries, resolveSeriesDir } from '../series/series.ts';
 import { repoRoot, type CliContext } from './context.ts';
-import { runCommand, runOptionsFrom, withRunOptions } from './run-command.ts';
+import { reportOutcome, runOptionsFrom, withRunOptions } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
 type BisectArgs = RunArgs & { good?: string; bad?: string; patches?: number | boolean; 'by-patch'?: boolean; retries: number };
@@ -99,27 +103,32 @@ export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs
 
 /** For `git bisect run vm-test bisect-run`: 0 good, 1 bad, 125 skip (not the tree's fault), 128 abort. */
 export function bisectRunCommand(ctx: CliContext): CommandModule<object, RunArgs> {
-  const run = runCommand({ ...ctx, setExitCode: (code) => ctx.setExitCode(gitBisectCode(code)) });
   return {
     command: 'bisect-run',
     describe: 'run once on the current checkout of --kernel (default .) and exit as git bisect run expects',
     builder: (y) => withRunOptions(y).option('kernel', { type: 'string', default: '.' }).option('series', { type: 'string', default: undefined }) as unknown as Argv<RunArgs>,
     handler: async (argv) => {
+      const options = runOptionsFrom({ ...argv, series: (argv.series as string | undefined) ?? (false as unknown as string) });
+      let outcome: Pick<RunOutcome, 'kind' | 'tested' | 'headline'>;
       try {
-        await run.handler({ ...argv, series: (argv.series as string | undefined) ?? (false as unknown as string) });
+        const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
+        const events = new RunEvents();
+        events.subscribe(createTerminalReporter(ctx.stdout));
+        const run = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
+        await reportOutcome(ctx, run, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github: false });
+        outcome = run;
       } catch (error) {
-        if (error instanceof VmTestError) {
-          ctx.stderr.write(`vm-test bisect-run: ${error.message}\n`);
-          ctx.setExitCode(gitBisectCode(EXIT[error.kind]));
-          return;
-        }
-        throw error;
+        if (!(error instanceof VmTestError)) throw error;
+        ctx.stderr.write(`vm-test bisect-run: ${error.message}\n`);
+        outcome = { kind: error.kind, headline: error.message };
       }
+      const code = gitBisectCode(stepVerdict(outcome));
+      ctx.stderr.write(`vm-test bisect-run: ${outcome.kind}: exit ${code} for git bisect\n`);
+      ctx.setExitCode(code);
     },
   };
 }
 
-export function gitBisectCode(code: number): number {
-  const verdict = verdictForExit(code);
+export function gitBisectCode(verdict: StepVerdict | 'abort'): number {
   return verdict === 'good' ? 0 : verdict === 'bad' ? 1 : verdict === 'skip' ? 125 : 128;
 }

@@ -1,7 +1,7 @@
 // `vm-test parse FILE`: re-parse a saved console, results or test output log offline, no kernel needed.
 import { readFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { VmTestError } from '../outcome.ts';
+import { VmTestError, exitCodeFor, type OutcomeKind } from '../outcome.ts';
 import { toJson } from '../report/json-report.ts';
 import { toJunit } from '../report/junit-report.ts';
 import { toTap } from '../report/tap-report.ts';
@@ -56,7 +56,7 @@ export interface ParseOptions {
   allowlist?: Allowlist;
 }
 
-export function parseLog(text: string, options: ParseOptions = {}): { tree: ResultTree; exitCode: number; headline: string } {
+export function parseLog(text: string, options: ParseOptions = {}): { tree: ResultTree; kind: OutcomeKind; headline: string } {
   const kind = options.kind ?? detectKind(text);
   const found = attributeSplats(scanSplats(text), text);
   const splats = options.allowlist ? applyAllowlist(found, options.allowlist) : found;
@@ -64,7 +64,7 @@ export function parseLog(text: string, options: ParseOptions = {}): { tree: Resu
     const stream = splitResults(text);
     const planned = stream.sections.map((s) => ({ name: s.name, kind: s.name === 'test_progs' ? ('test_progs' as const) : ('ktap' as const), argv: [], timeoutSec: 0 }));
     const v = assembleResults({ resultsText: text, planned, splats, vm: { end: stream.done ? 'completed' : stream.initStarted ? 'crashed' : 'boot-failure', detail: stream.done ? 'complete log' : 'the log stops before the plan ended' } });
-    return { tree: v.tree, exitCode: v.exitCode, headline: v.headline };
+    return { tree: v.tree, kind: v.kind, headline: v.headline };
   }
   const parsed = kind === 'test_progs' ? parseTestProgs(text) : kind === 'json' ? parseTestProgsJson(text) : parseKtap(text);
   const tree = summarize(parsed.tests, splats);
@@ -72,7 +72,7 @@ export function parseLog(text: string, options: ParseOptions = {}): { tree: Resu
   // As summarize ranks a node's errors: above a pass, a skip or nothing at all.
   if (parsed.errors.length && ['pass', 'skip', 'no_tests'].includes(tree.status)) tree.status = 'parse_error';
   const v = decideVerdict(tree, splats);
-  return { tree: v.tree, exitCode: v.exitCode, headline: v.headline };
+  return { tree: v.tree, kind: v.kind, headline: v.headline };
 }
 
 type ParseArgs = { file: string; format: 'summary' | 'json' | 'junit' | 'tap'; kind?: LogKind; allowlist?: string };
@@ -92,12 +92,13 @@ export function parseCommand(ctx: CliContext): CommandModule<object, ParseArgs> 
       });
       const allowlist = argv.allowlist === undefined ? undefined : await readAllowlist(argv.allowlist);
       const result = parseLog(text, { ...(argv.kind ? { kind: argv.kind } : {}), ...(allowlist ? { allowlist } : {}) });
-      const out = argv.format === 'json' ? toJson(result.tree, { exitCode: result.exitCode, headline: result.headline })
+      const exitCode = exitCodeFor(result.kind);
+      const out = argv.format === 'json' ? toJson(result.tree, { kind: result.kind, exitCode, headline: result.headline })
         : argv.format === 'junit' ? toJunit(result.tree)
         : argv.format === 'tap' ? toTap(result.tree)
-        : renderSummary(result.tree, result.headline, result.exitCode, undefined, ctx.stdout.isTTY === true);
+        : renderSummary(result.tree, result.headline, exitCode, undefined, ctx.stdout.isTTY === true);
       ctx.stdout.write(out);
-      ctx.setExitCode(result.exitCode);
+      ctx.setExitCode(exitCode);
     },
   };
 }

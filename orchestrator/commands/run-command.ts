@@ -10,13 +10,14 @@ import { annotations, stepSummary } from '../report/github-report.ts';
 import { toJson } from '../report/json-report.ts';
 import { toJunit } from '../report/junit-report.ts';
 import { createTerminalReporter, renderSummary } from '../report/terminal-report.ts';
-import { runPipeline } from '../run.ts';
+import { exitCodeFor, describeFailure } from '../outcome.ts';
+import { runPipeline, type RunOutcome } from '../run.ts';
 import { repoRoot, type CliContext } from './context.ts';
 
 export function withRunOptions<T>(yargs: Argv<T>) {
   return yargs
-    .option('kernel', { type: 'string', describe: 'kernel tree: a local path, git:<url>#<ref>, or deb:linux-source-6.12', default: 'deb:linux-source-6.12' })
-    .option('series', { type: 'string', describe: 'series revision under patches/ (bpf-f-compare/v1-6.12) or a directory of mbox patches; --no-series for the pristine tree', default: 'bpf-f-compare/v1-6.12' })
+    .option('kernel', { type: 'string', describe: 'kernel tree: a local path, git:<url>#<ref>, or deb:<package>[=<version>][@<suite>] (default: the series manifest\'s base, deb:linux-source-7.2=7.2.6-1~bpo13+1@trixie-backports for v1)' })
+    .option('series', { type: 'string', describe: 'series revision under patches/ (bpf-f-compare/v1, bpf-f-compare/v1-6.12) or a directory of mbox patches; --no-series for the pristine tree', default: 'bpf-f-compare/v1' })
     .option('patches', { type: 'number', describe: 'apply only the first N patches of the series' })
     .option('kconfig', { type: 'string', array: true, describe: 'extra config fragment: a name in kernel-config/ (btf, debug) or a path' })
     .option('full-selftests', { type: 'boolean', describe: 'build the tree\'s full BPF selftests (their config, modules, bpf_testmod, clang-19) and run the selection with that test_progs, next to the targeted one, and compare the two' })
@@ -82,19 +83,45 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
       const events = new RunEvents();
       const github = process.env.GITHUB_ACTIONS === 'true';
       events.subscribe(createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
-      const result = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
-      const { verdict } = result;
-      const meta = { exitCode: verdict.exitCode, headline: verdict.headline, runDir: result.runDir, accel: result.accel.accel, bootMs: result.vm.bootMs, vmMs: result.vm.durationMs, timingsMs: result.timings };
-      await writeFile(join(result.runDir, 'results.json'), toJson(verdict.tree, meta));
-      await writeFile(join(result.runDir, 'results.junit.xml'), toJunit(verdict.tree));
-      if (plan.jsonOut) await writeFile(plan.jsonOut, toJson(verdict.tree, meta));
-      if (plan.junitOut) await writeFile(plan.junitOut, toJunit(verdict.tree));
-      if (github) {
-        for (const a of annotations(verdict.tree)) ctx.stdout.write(a + '\n');
-        if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, stepSummary(verdict.tree, verdict.headline, result.runDir));
-      }
-      ctx.stdout.write(renderSummary(verdict.tree, verdict.headline, verdict.exitCode, result.runDir, ctx.stdout.isTTY === true));
-      ctx.setExitCode(verdict.exitCode);
+      const outcome = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
+      await reportOutcome(ctx, outcome, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github });
+      ctx.setExitCode(exitCodeFor(outcome.kind));
     },
   };
+}
+
+/** Every report of one run: the run directory's results.json and JUnit, --json/--junit, GitHub's summary, the terminal. */
+export async function reportOutcome(ctx: CliContext, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }): Promise<void> {
+  const exitCode = exitCodeFor(outcome.kind);
+  const meta = {
+    kind: outcome.kind, exitCode, headline: outcome.headline, runDir: outcome.runDir, timingsMs: outcome.timings,
+    stages: outcome.stages.map((s) => ({ stage: s.stage, status: s.status, elapsed_ms: s.elapsedMs, detail: s.result ?? s.detail })),
+    ...(outcome.tested ? { accel: outcome.tested.accel.accel, bootMs: outcome.tested.vm.bootMs, vmMs: outcome.tested.vm.durationMs, reusedFrom: outcome.tested.reusedFrom } : { evidence: outcome.evidence }),
+  };
+  if (!outcome.tested) {
+    // Stopped before the tests: the evidence, on stderr and in error.txt; a JSON file still says how it ended.
+    const lines = outcome.kind === 'interrupted'
+      ? [`vm-test: interrupted; logs and partial results are in ${outcome.runDir}`]
+      : describeFailure(outcome.kind, outcome.headline, outcome.evidence, outcome.runDir);
+    ctx.stderr.write(lines.join('\n') + '\n');
+    await writeFile(join(outcome.runDir, 'error.txt'), lines.join('\n') + '\n').catch(() => {});
+    const json = JSON.stringify({ status: 'not_run', run: meta }, null, 2) + '\n';
+    await writeFile(join(outcome.runDir, 'results.json'), json).catch(() => {});
+    if (out.jsonOut) await writeFile(out.jsonOut, json);
+    if (out.github) {
+      ctx.stdout.write(`::error title=vm-test: ${outcome.kind}::${outcome.headline.replaceAll('\n', '%0A')}\n`);
+      if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, `## vm-test: ${outcome.kind} (exit ${exitCode})\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`);
+    }
+    return;
+  }
+  const { verdict } = outcome.tested;
+  await writeFile(join(outcome.runDir, 'results.json'), toJson(verdict.tree, meta));
+  await writeFile(join(outcome.runDir, 'results.junit.xml'), toJunit(verdict.tree));
+  if (out.jsonOut) await writeFile(out.jsonOut, toJson(verdict.tree, meta));
+  if (out.junitOut) await writeFile(out.junitOut, toJunit(verdict.tree));
+  if (out.github) {
+    for (const a of annotations(verdict.tree)) ctx.stdout.write(a + '\n');
+    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, stepSummary(verdict.tree, verdict.headline, outcome.runDir));
+  }
+  ctx.stdout.write(renderSummary(verdict.tree, verdict.headline, exitCode, outcome.runDir, ctx.stdout.isTTY === true));
 }

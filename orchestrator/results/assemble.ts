@@ -1,5 +1,5 @@
 // Results stage: the results stream, the console log and the VM's end become one tree and one verdict.
-import { EXIT } from '../outcome.ts';
+import type { OutcomeKind } from '../outcome.ts';
 import type { VmOutcome } from '../vm/run-vm.ts';
 import type { GuestTest } from '../guest/guest-plan.ts';
 import { compareRunners } from './compare-runners.ts';
@@ -11,7 +11,8 @@ import { newTest, summarize, type ResultTree, type Splat, type TestNode, type Te
 
 export interface Verdict {
   tree: ResultTree;
-  exitCode: number;
+  /** How the run ended; the CLI maps it to the exit code. */
+  kind: OutcomeKind;
   headline: string;
   /** Splats no allowlist entry accepted. */
   blockingSplats: Splat[];
@@ -117,15 +118,15 @@ export function assembleResults(input: AssembleInput): Verdict {
 
   switch (input.vm.end) {
     case 'interrupted':
-      return { tree, exitCode: EXIT.interrupted, headline: 'interrupted', blockingSplats };
+      return { tree, kind: 'interrupted', headline: 'interrupted', blockingSplats };
     case 'qemu-failed':
-      return { tree, exitCode: EXIT.vmInfra, headline: input.vm.detail, blockingSplats };
+      return { tree, kind: 'vmInfra', headline: input.vm.detail, blockingSplats };
     case 'boot-failure':
-      return { tree, exitCode: EXIT.bootFailure, headline: `boot failure: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
+      return { tree, kind: 'bootFailure', headline: `boot failure: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
     case 'timeout':
-      return { tree, exitCode: EXIT.timeout, headline: `timeout: ${input.vm.detail}`, blockingSplats };
+      return { tree, kind: 'timeout', headline: `timeout: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
     case 'crashed':
-      return { tree, exitCode: EXIT.kernelCrash, headline: `guest crashed: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
+      return { tree, kind: 'kernelCrash', headline: `guest crashed: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
     case 'completed':
       return decideVerdict(tree, input.splats);
   }
@@ -140,21 +141,21 @@ export function decideVerdict(tree: ResultTree, splats: readonly Splat[]): Verdi
   const blockingSplats = splats.filter((s) => !s.allowedBy);
   const firstSplat = blockingSplats[0];
   const splatText = describeSplat(firstSplat);
-  if (firstSplat) return { tree, exitCode: EXIT.kernelCrash, headline: `${splatText}${blockingSplats.length > 1 ? ` (+${blockingSplats.length - 1} more)` : ''}`, blockingSplats };
+  if (firstSplat) return { tree, kind: 'kernelCrash', headline: `${splatText}${blockingSplats.length > 1 ? ` (+${blockingSplats.length - 1} more)` : ''}`, blockingSplats };
   const c = tree.counts;
   const counts = `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped`;
   switch (tree.status) {
     case 'pass':
-      return { tree, exitCode: EXIT.passed, headline: `all tests passed (${counts})`, blockingSplats };
+      return { tree, kind: 'passed', headline: `all tests passed (${counts})`, blockingSplats };
     case 'skip':
-      return { tree, exitCode: EXIT.testsFailed, headline: `nothing was verified: every test was skipped (${counts})`, blockingSplats };
+      return { tree, kind: 'testsFailed', headline: `nothing was verified: every test was skipped (${counts})`, blockingSplats };
     case 'no_tests':
-      return { tree, exitCode: EXIT.testsFailed, headline: 'no test results arrived', blockingSplats };
+      return { tree, kind: 'testsFailed', headline: 'no test results arrived', blockingSplats };
     case 'parse_error':
-      return { tree, exitCode: EXIT.testsFailed, headline: `test output could not be parsed cleanly (${c.errors} errors; ${counts})`, blockingSplats };
+      return { tree, kind: 'testsFailed', headline: `test output could not be parsed cleanly (${c.errors} errors; ${counts})`, blockingSplats };
     default: {
       const first = firstFailure(tree.tests);
-      return { tree, exitCode: EXIT.testsFailed, headline: `tests failed (${counts})${first ? `; first: ${first}` : ''}`, blockingSplats };
+      return { tree, kind: 'testsFailed', headline: `tests failed (${counts})${first ? `; first: ${first}` : ''}`, blockingSplats };
     }
   }
 }

@@ -49,12 +49,18 @@ test('revision names sort naturally', (t) => {
   t.deepEqual(['v10', 'v2', 'v1-6.12', 'v1'].sort(naturalCompare), ['v1', 'v1-6.12', 'v2', 'v10']);
 });
 
-test('a step where every test skipped verified nothing: untestable, not bad; failures, crashes and passes keep their exit-code meaning', async (t) => {
+test('a step where every test skipped verified nothing: untestable, not bad; other endings map by kind', async (t) => {
   const { stepVerdict } = await import('../../orchestrator/bisect/bisect-step.ts');
-  const tree = (status: 'pass' | 'fail' | 'skip' | 'crashed') => ({ status } as Parameters<typeof stepVerdict>[0]['tree']);
-  t.is(stepVerdict({ exitCode: 1, tree: tree('skip') }), 'skip');
-  t.is(stepVerdict({ exitCode: 1, tree: tree('fail') }), 'bad');
-  t.is(stepVerdict({ exitCode: 3, tree: tree('crashed') }), 'bad');
-  t.is(stepVerdict({ exitCode: 0, tree: tree('pass') }), 'good');
-  t.is(stepVerdict({ exitCode: 15, tree: tree('pass') }), 'abort');
+  const tested = (status: 'pass' | 'fail' | 'skip' | 'crashed') => ({ verdict: { tree: { status } } } as NonNullable<Parameters<typeof stepVerdict>[0]['tested']>);
+  t.is(stepVerdict({ kind: 'testsFailed', tested: tested('skip') }), 'skip');
+  t.is(stepVerdict({ kind: 'testsFailed', tested: tested('fail') }), 'bad');
+  t.is(stepVerdict({ kind: 'kernelCrash', tested: tested('crashed') }), 'bad');
+  t.is(stepVerdict({ kind: 'timeout', tested: tested('crashed') }), 'bad');
+  t.is(stepVerdict({ kind: 'passed', tested: tested('pass') }), 'good');
+  t.is(stepVerdict({ kind: 'patchDidNotApply' }), 'skip');
+  t.is(stepVerdict({ kind: 'buildFailed' }), 'skip');
+  t.is(stepVerdict({ kind: 'bootFailure', tested: tested('crashed') }), 'skip');
+  t.is(stepVerdict({ kind: 'infra' }), 'abort');
+  t.is(stepVerdict({ kind: 'vmInfra' }), 'abort');
+  t.is(stepVerdict({ kind: 'interrupted' }), 'abort');
 });

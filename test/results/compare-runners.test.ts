@@ -61,8 +61,8 @@ test('assembled results carry the comparison as a test of its own, which decides
   const compare = { name: 'targeted-vs-full', reference: 'test_progs', candidate: 'test_progs-targeted' };
   const agree = assembleResults({ resultsText: section(pass, 'test_progs') + '\n' + section(pass, 'test_progs-targeted') + '\n', planned, splats: [], vm, compare });
   t.is(agree.tree.tests.find((n) => n.name === 'targeted-vs-full')?.status, 'pass');
-  t.is(agree.exitCode, 0, agree.headline);
+  t.is(agree.kind, 'passed', agree.headline);
   const differ = assembleResults({ resultsText: section(pass, 'test_progs') + '\n' + section(broken, 'test_progs-targeted') + '\n', planned, splats: [], vm, compare });
   t.is(differ.tree.tests.find((n) => n.name === 'targeted-vs-full')?.status, 'fail');
-  t.is(differ.exitCode, 1);
+  t.is(differ.kind, 'testsFailed');
 });

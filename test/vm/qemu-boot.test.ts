@@ -3,7 +3,6 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { assembleResults } from '../../orchestrator/results/assemble.ts';
 import { attributeSplats, scanSplats } from '../../orchestrator/results/splats.ts';
-import { EXIT } from '../../orchestrator/outcome.ts';
 import { tempDir } from '../helpers.ts';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -32,7 +31,7 @@ test.serial('[qemu] boots, runs the plan through rootfs/init, streams KTAP on vi
   t.regex(boot.console, /vm-test: begin suite_a/);
   t.notRegex(boot.console, /Attempted to kill init/);
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: attributeSplats(scanSplats(boot.console), boot.console), vm: boot.outcome });
-  t.is(verdict.exitCode, EXIT.testsFailed);
+  t.is(verdict.kind, 'testsFailed');
   const [a, b] = verdict.tree.tests;
   t.is(a!.status, 'pass');
   t.deepEqual(a!.children.map((c) => c.status), ['pass', 'skip']);
@@ -52,7 +51,7 @@ test.serial('[qemu] a panic mid-test is a crash attributed to the running test, 
   t.truthy(panic, boot.console.slice(-2000));
   t.is(panic?.test, 'panics');
   const verdict = assembleResults({ resultsText: boot.results, planned, splats, vm: boot.outcome });
-  t.is(verdict.exitCode, EXIT.kernelCrash);
+  t.is(verdict.kind, 'kernelCrash');
   const names = Object.fromEntries(verdict.tree.tests.map((n) => [n.name, n]));
   t.is(names.before!.status, 'pass');
   t.is(names.panics!.status, 'crashed');
@@ -85,7 +84,7 @@ test.serial('[qemu] a guest that goes silent is stopped within the silence timeo
   t.regex(boot.outcome.detail, /printed nothing for 15 s while running hangs/);
   t.true(Date.now() - started < 60_000);
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
-  t.is(verdict.exitCode, EXIT.timeout);
+  t.is(verdict.kind, 'timeout');
   t.deepEqual(qemuProcessesFor(tmp.path), []);
 });
 
@@ -98,7 +97,7 @@ test.serial('[qemu] garbage on the results channel never breaks parsing', async 
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
   t.is(verdict.tree.tests.find((n) => n.name === 'noise')!.status, 'fail');
   t.is(verdict.tree.tests.find((n) => n.name === 'fine')!.status, 'pass');
-  t.is(verdict.exitCode, EXIT.testsFailed);
+  t.is(verdict.kind, 'testsFailed');
 });
 
 test.serial('[qemu] Ctrl-C during the run stops QEMU and leaves the logs readable', async (t) => {
@@ -120,7 +119,7 @@ test.serial('[qemu] a missing QEMU binary is an infrastructure failure, not a te
   t.is(boot.outcome.end, 'qemu-failed');
   t.regex(boot.outcome.detail, /could not be started/);
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
-  t.is(verdict.exitCode, EXIT.vmInfra);
+  t.is(verdict.kind, 'vmInfra');
 });
 
 test.serial('[qemu] the KVM probe returns within its limit with a reason, whether KVM works or hangs', async (t) => {
@@ -145,11 +144,11 @@ test.serial('[qemu] a guest that brings up one of its two vCPUs (acpi=off: SeaBI
   t.is(one.outcome.end, 'completed', one.outcome.detail);
   t.regex(one.results, /# online: 1\b/);
   const short = assembleResults({ resultsText: one.results, planned, splats: [], vm: one.outcome, cpus: { asked: 2, consoleText: one.console } });
-  t.is(short.exitCode, EXIT.testsFailed);
+  t.is(short.kind, 'testsFailed');
   t.is(short.tree.tests.find((n) => n.name === 'guest-cpus')?.status, 'fail');
   const both = await bootWithPlan(join(tmp.path, 'both'), planned);
   t.regex(both.results, /# online: 2\b/);
   const fine = assembleResults({ resultsText: both.results, planned, splats: [], vm: both.outcome, cpus: { asked: 2, consoleText: both.console } });
-  t.is(fine.exitCode, EXIT.passed, fine.headline);
+  t.is(fine.kind, 'passed', fine.headline);
   t.falsy(fine.tree.tests.find((n) => n.name === 'guest-cpus'));
 });
