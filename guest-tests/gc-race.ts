@@ -3,7 +3,7 @@
 // snapshots with BPF_MAP_LOOKUP_BATCH, judges every snapshotted entry expired, and deletes it. Plain delete: the
 // race is measured (characterisation). BPF_F_COMPARE on the revision: no live entry may be deleted.
 //
-// When a deletion is wrong (decided exactly, orchestrator/guest/c-gc-race.ts implements it):
+// When a deletion is wrong (decided exactly, orchestrator/guest/c/vmt-gc-race.c implements it):
 //   A revision is (generation << 32) + bumps. Userspace writes (replacing updates, the GC's re-inserts) take a
 //   new generation from one global counter under the key's mutex; the program adds 1 in place. Every revision a
 //   key holds is unique and grows. A successful delete of key k with snapshot revision s was wrong iff

@@ -1,4 +1,5 @@
-// `vm-test gen-tests --out DIR`: write the guest suites' C (and with --compile, build them) without a VM.
+// `vm-test gen-tests --out DIR`: write the guest suites' C, with the fixed C it includes and a README saying how to
+// build it (and with --compile, build them) without a VM.
 import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { createExecaPort, type ExecPort } from '../exec/exec-port.ts';
@@ -15,7 +16,7 @@ export function genTestsCommand(ctx: CliContext, exec: ExecPort = createExecaPor
     command: 'gen-tests',
     describe: 'generate the guest suites as C programs (KTAP on stdout) from guest-tests/*.ts',
     builder: (y: Argv) => y
-      .option('out', { type: 'string', describe: 'directory for the .c files (and binaries with --compile)' })
+      .option('out', { type: 'string', describe: 'directory for the .c files, the vmt-* files they include and a README (and binaries with --compile)' })
       .option('headers', { type: 'string', describe: 'installed UAPI headers (make headers_install): decides whether the compare cases are generated or SKIP' })
       .option('suites', { type: 'string', describe: 'glob on suite names, comma-separated (default: all)' })
       .option('compile', { type: 'boolean', default: false, describe: 'also compile each suite statically with gcc against --headers' })

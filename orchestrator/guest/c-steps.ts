@@ -1,13 +1,13 @@
-// C for a 'steps' case: a straight sequence of map syscalls, each checked against its expected result.
-import { cBytes, cString, cU64, indent } from './c-text.ts';
+// The tables of a 'steps' case: one struct vmt_step per step, which c/vmt-steps.c runs in order.
+import { cBytes, cString } from './c-text.ts';
 import {
-  encodeField, encodeValue, PERCPU_TYPES, type CompareArgs, type Count, type Flag, type FieldValues, type GuestSuite, type Step, type StepsCase, type ValueLayout,
+  encodeField, encodeValue, type CompareArgs, type Count, type Flag, type FieldValues, type GuestSuite, type Step, type StepsCase, type ValueLayout,
 } from './suite-model.ts';
 
 export interface StepsContext {
   suite: GuestSuite;
   layouts: ReadonlyMap<string, ValueLayout>;
-  /** The C expression of a suite parameter's current value. */
+  /** The C address of a suite parameter's value (&vmt_params[i].value). */
   param(name: string): string;
 }
 
@@ -24,9 +24,10 @@ export function expectExpr(expect: string | undefined): string {
   return !expect || expect === 'ok' ? '0' : `-${expect}`;
 }
 
-function countExpr(ctx: StepsContext, count: Count): string {
-  if (typeof count === 'number') return `${count}L`;
-  return `(${ctx.param(count.param)} * ${count.times ?? 1}L + ${count.plus ?? 0}L)`;
+/** A struct vmt_count initializer: { param address, times, plus }. */
+function countInit(ctx: StepsContext, count: Count): string {
+  if (typeof count === 'number') return `{ NULL, 0, ${count} }`;
+  return `{ ${ctx.param(count.param)}, ${count.times ?? 1}, ${count.plus ?? 0} }`;
 }
 
 function countText(count: Count): string {
@@ -43,19 +44,18 @@ interface CompareBytes {
   offset: number;
   size: number;
   bytes: number[];
-  text: string;
 }
 
 function compareWindow(layout: ValueLayout, c: CompareArgs): CompareBytes {
   if (c.field !== undefined) {
     const field = layout.fields.find((f) => f.name === c.field)!;
-    return { offset: field.offset, size: field.size, bytes: encodeField(field, c.equals!), text: `${c.field} == ${Array.isArray(c.equals) ? 'bytes' : String(c.equals)} (offset ${field.offset}, size ${field.size})` };
+    return { offset: field.offset, size: field.size, bytes: encodeField(field, c.equals!) };
   }
-  if (c.whole !== undefined) return { offset: 0, size: 0, bytes: encodeValue(layout, c.whole), text: `whole value == ${valuesText(c.whole)} (offset 0, size 0)` };
+  if (c.whole !== undefined) return { offset: 0, size: 0, bytes: encodeValue(layout, c.whole) };
   const size = c.size!;
   const length = c.bytes?.length ?? (size === 0 ? layout.size : Math.min(size, 65536));
   const bytes = [...(c.bytes ?? []), ...new Array<number>(Math.max(0, length - (c.bytes?.length ?? 0))).fill(0)];
-  return { offset: c.offset!, size, bytes, text: `raw window offset ${c.offset}, size ${size}` };
+  return { offset: c.offset!, size, bytes };
 }
 
 /** What a step does, without its expected result. */
@@ -79,118 +79,79 @@ export function describeStep(step: Exclude<Step, { op: 'repeat' }>): string {
   }
 }
 
-/** The body of a steps case: creates its maps, runs the steps, closes the maps. */
-export function stepsCaseBody(ctx: StepsContext, c: StepsCase, maps: readonly string[]): string[] {
+/** A byte table; all zeros is written as { 0 } (a raw window may be 64 KiB long). */
+function byteTable(name: string, bytes: readonly number[]): string {
+  const init = bytes.every((b) => b === 0) ? '{ 0 }' : cBytes(bytes, '');
+  return `static const unsigned char ${name}[${Math.max(bytes.length, 1)}] = ${init};`;
+}
+
+/** A u32 as C: decimal while short, hex past 16 bits (the wrapping windows read better so). */
+function u32Text(n: number): string {
+  return n > 0xffff ? `0x${n.toString(16)}U` : String(n);
+}
+
+const POINTER = { expected: 'VMT_COMPARE_EXPECTED', bad: 'VMT_COMPARE_BAD', null: 'VMT_COMPARE_NULL' } as const;
+const SET_BIT = { compare: 'VMT_SET_COMPARE', compare_offset: 'VMT_SET_COMPARE_OFFSET', compare_size: 'VMT_SET_COMPARE_SIZE' } as const;
+
+/**
+ * The tables of one steps case, named after prefix: byte tables, compare arguments, the step arrays (a repeat's
+ * body before the repeat), and last `static const struct vmt_steps_case <prefix>`.
+ */
+export function stepsCaseTables(ctx: StepsContext, c: StepsCase, maps: readonly string[], prefix: string): string[] {
   const out: string[] = [];
-  out.push('char what[512];');
-  for (const m of maps) out.push(`int fd_${m} = -1;`);
-  out.push('');
-  for (const m of maps) out.push(`fd_${m} = vmt_map_create(t, &map_${m}, -1);`, `if (fd_${m} < 0)`, '\tgoto out;');
-  const loopVars: string[] = [];
-  const emit = (steps: readonly Step[], prefix: string, depth: number): string[] => {
-    const lines: string[] = [];
+  const mapIndex = (name: string) => maps.indexOf(name);
+  const stepArray = (steps: readonly Step[], label: string, arrayName: string): void => {
+    const entries: string[] = [];
     steps.forEach((step, i) => {
-      const label = `${prefix}${i + 1}`;
+      const at = `${label}${i + 1}`;
+      const id = `${prefix}_s${at.replaceAll('.', '_')}`;
       if (step.op === 'repeat') {
-        const v = `i${depth}`;
-        loopVars.push(v);
-        lines.push(`/* step ${label}: repeat ${countText(step.times)} times */`);
-        lines.push(`for (long ${v} = 0; ${v} < ${countExpr(ctx, step.times)}; ${v}++) {`);
-        lines.push(...indent(emit(step.steps, `${label}.`, depth + 1)));
-        lines.push('}');
-        loopVars.pop();
+        stepArray(step.steps, `${at}.`, `${id}_body`);
+        entries.push(`\t{ .op = VMT_STEP_REPEAT, .what = ${cString(`step ${at}: repeat ${countText(step.times)} times`)},`,
+          `\t  .count = ${countInit(ctx, step.times)}, .body = ${id}_body, .nbody = VMT_ARRAY_SIZE(${id}_body) },`);
         return;
       }
-      const text = `step ${label}: ${describeStep(step)}`;
-      const comment = `${text}: expect ${step.expect ?? 'ok'}`;
-      const fmt = loopVars.length ? `"%s (${loopVars.map((v) => `${v}=%ld`).join(', ')})", ${cString(text)}, ${loopVars.join(', ')}` : `"%s", ${cString(text)}`;
-      lines.push(`/* ${comment.replace(/\*\//g, '* /')} */`, '{');
-      lines.push(...indent([`snprintf(what, sizeof(what), ${fmt});`, ...stepBody(ctx, step)]));
-      lines.push('}');
+      const layout = ctx.layouts.get(step.map)!;
+      const fields = [`.map = ${mapIndex(step.map)}`];
+      if (step.op !== 'fill') fields.push(`.key = ${step.key}`);
+      if ((step.op === 'update' || step.op === 'delete' || step.op === 'fill') && step.flags?.length) fields.push(`.flags = ${flagsExpr(step.flags)}`);
+      if ((step.expect ?? 'ok') !== 'ok') fields.push(`.expect = ${expectExpr(step.expect)}`);
+      if (step.op === 'update' || step.op === 'fill') {
+        out.push(byteTable(`${id}_value`, encodeValue(layout, step.value)));
+        fields.push(`.value = ${id}_value`);
+      }
+      if (step.op === 'lookup' && step.equals && (step.expect ?? 'ok') === 'ok') {
+        out.push(byteTable(`${id}_want`, encodeValue(layout, step.equals)));
+        fields.push(`.value = ${id}_want`);
+      }
+      if (step.op === 'fill') fields.push(`.count = ${countInit(ctx, step.count)}`);
+      if (step.op === 'delete' && step.compare) {
+        out.push(...compareTable(layout, step.compare, id));
+        fields.push(`.compare = &${id}_compare`);
+      }
+      const op = { update: 'VMT_STEP_UPDATE', lookup: 'VMT_STEP_LOOKUP', delete: 'VMT_STEP_DELETE', fill: 'VMT_STEP_FILL' }[step.op];
+      entries.push(`\t{ .op = ${op}, .what = ${cString(`step ${at}: ${describeStep(step)}`)},`, `\t  ${fields.join(', ')} },`);
     });
-    return lines;
+    out.push(`static const struct vmt_step ${arrayName}[] = {`, ...entries, '};');
   };
-  out.push('', ...emit(c.steps, '', 0));
-  out.push('out:');
-  for (const m of [...maps].reverse()) out.push(`if (fd_${m} >= 0)`, `\tclose(fd_${m});`);
-  out.push('return t->failed ? VMT_FAIL : VMT_PASS;');
+  stepArray(c.steps, '', `${prefix}_steps`);
+  out.push(
+    `static const struct vmt_map_desc *const ${prefix}_maps[] = { ${maps.map((m) => `&map_${m}`).join(', ')} };`,
+    `static const struct vmt_steps_case ${prefix} = { ${prefix}_maps, VMT_ARRAY_SIZE(${prefix}_maps), ${prefix}_steps, VMT_ARRAY_SIZE(${prefix}_steps) };`,
+  );
   return out;
 }
 
-function keyDecl(ctx: StepsContext, map: string, key: number | string): string {
-  return ctx.suite.maps[map]!.keySize === 8 ? `__u64 key = ${key};` : `__u32 key = ${key};`;
-}
-
-function stepBody(ctx: StepsContext, step: Exclude<Step, { op: 'repeat' }>): string[] {
-  const layout = ctx.layouts.get(step.map)!;
-  const want = expectExpr(step.expect);
-  const check = (call: string) => [`if (!vmt_expect(t, what, ${call}, ${want}))`, '\tgoto out;'];
-  switch (step.op) {
-    case 'update':
-      return [
-        keyDecl(ctx, step.map, step.key),
-        `static const unsigned char value[${layout.size}] = ${cBytes(encodeValue(layout, step.value), '')};`,
-        ...check(`vmt_update(&map_${step.map}, fd_${step.map}, &key, value, ${flagsExpr(step.flags)})`),
-      ];
-    case 'fill':
-      return [
-        `static const unsigned char value[${layout.size}] = ${cBytes(encodeValue(layout, step.value), '')};`,
-        `for (long n = 0; n < ${countExpr(ctx, step.count)}; n++) {`,
-        `\t${keyDecl(ctx, step.map, 'n')}`,
-        `\tif (!vmt_expect(t, what, vmt_update(&map_${step.map}, fd_${step.map}, &key, value, ${flagsExpr(step.flags)}), ${want})) {`,
-        '\t\tvmt_diag("(at key %ld)", n);',
-        '\t\tgoto out;',
-        '\t}',
-        '}',
-      ];
-    case 'lookup': {
-      const lines = [
-        keyDecl(ctx, step.map, step.key),
-        `unsigned char got[${layout.size}];`,
-        ...check(`vmt_lookup(&map_${step.map}, fd_${step.map}, &key, got, 0)`),
-      ];
-      if (step.equals && (step.expect ?? 'ok') === 'ok') {
-        lines.push(
-          `static const unsigned char want[${layout.size}] = ${cBytes(encodeValue(layout, step.equals), '')};`,
-          'if (memcmp(got, want, sizeof(want))) {',
-          '\tchar w[3 * sizeof(want) + 8], g[3 * sizeof(want) + 8];',
-          '',
-          '\tvmt_hex(w, sizeof(w), want, sizeof(want));',
-          '\tvmt_hex(g, sizeof(g), got, sizeof(got));',
-          '\tvmt_fail(t, "%s: value differs\\n  expected %s\\n  actual   %s", what, w, g);',
-          '\tgoto out;',
-          '}',
-        );
-      }
-      return lines;
-    }
-    case 'delete':
-      if (!step.compare) return [keyDecl(ctx, step.map, step.key), ...check(`vmt_delete(fd_${step.map}, &key, ${flagsExpr(step.flags)})`)];
-      return compareDelete(ctx, step, layout, want);
-  }
-}
-
-/** A delete with the series' compare* fields set: only generated when the headers have them. */
-function compareDelete(ctx: StepsContext, step: Extract<Step, { op: 'delete' }>, layout: ValueLayout, want: string): string[] {
-  const c = step.compare!;
+/** The compare* fields of a delete: only generated when the headers have the series. */
+function compareTable(layout: ValueLayout, c: CompareArgs, id: string): string[] {
   const w = compareWindow(layout, c);
   const omit = new Set(c.omit ?? []);
-  const lines = [keyDecl(ctx, step.map, step.key), 'union bpf_attr attr;'];
-  if (c.pointer !== 'bad' && c.pointer !== 'null' && !omit.has('compare')) lines.push(`static const unsigned char expected[${Math.max(w.bytes.length, 1)}] = ${cBytes(w.bytes, '')};`);
-  lines.push(
-    '',
-    'memset(&attr, 0, sizeof(attr));',
-    `attr.map_fd = fd_${step.map};`,
-    'attr.key = vmt_ptr(&key);',
-    `attr.flags = ${flagsExpr(step.flags)};`,
-  );
-  if (!omit.has('compare')) lines.push(`attr.compare = ${c.pointer === 'bad' ? 'vmt_unmapped_ptr()' : c.pointer === 'null' ? '0' : 'vmt_ptr(expected)'};`);
-  if (!omit.has('compare_offset')) lines.push(`attr.compare_offset = ${cU64(w.offset).replace('ULL', 'U')};`);
-  if (!omit.has('compare_size')) lines.push(`attr.compare_size = ${cU64(w.size).replace('ULL', 'U')};`);
-  lines.push(`if (!vmt_expect(t, what, vmt_bpf(BPF_MAP_DELETE_ELEM, &attr), ${want}))`, '\tgoto out;');
-  return lines;
-}
-
-export function isPercpu(suite: GuestSuite, map: string): boolean {
-  return PERCPU_TYPES.includes(suite.maps[map]!.type);
+  const pointer = c.pointer ?? 'expected';
+  const out: string[] = [];
+  const withBytes = pointer === 'expected' && !omit.has('compare');
+  if (withBytes) out.push(byteTable(`${id}_expected`, w.bytes));
+  const set = (Object.keys(SET_BIT) as (keyof typeof SET_BIT)[]).filter((f) => !omit.has(f));
+  const setExpr = set.length === 3 ? 'VMT_SET_ALL' : set.length ? set.map((f) => SET_BIT[f]).join(' | ') : '0';
+  out.push(`static const struct vmt_compare_args ${id}_compare = { .expected = ${withBytes ? `${id}_expected` : 'NULL'}, .offset = ${u32Text(w.offset)}, .size = ${u32Text(w.size)}, .pointer = ${POINTER[pointer]}, .set = ${setExpr} };`);
+  return out;
 }

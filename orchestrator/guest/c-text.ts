@@ -1,4 +1,4 @@
-// Small helpers for writing C text: string literals, byte arrays, identifiers.
+// Small helpers for writing C tables: string literals, byte arrays, identifiers.
 
 export function cString(s: string): string {
   return '"' + s.replace(/[\\"]/g, (c) => '\\' + c).replace(/\n/g, '\\n').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}" "`) + '"';
@@ -15,15 +15,6 @@ export function cBytes(bytes: readonly number[], indent = '\t\t'): string {
 /** A C identifier from a KTAP name. */
 export function cIdent(name: string): string {
   return name.replace(/[^A-Za-z0-9_]/g, '_');
-}
-
-export function cU64(v: number | bigint): string {
-  return `0x${BigInt(v).toString(16)}ULL`;
-}
-
-/** Indent every line (elements may hold several lines). */
-export function indent(lines: readonly string[], by = '\t'): string[] {
-  return splitLines(lines).map((l) => (l === '' ? l : by + l));
 }
 
 /** One element per line. */

@@ -1,7 +1,7 @@
 // The BPF programs the race suites run (socket filters, loop-free, verifier-friendly), as raw instructions.
 import { aluImm, aluReg, atomicAdd, call, exit, jmpImm, jump, label, load, loadMapFd, loadMapValue, movImm, movReg, store, storeImm, type Insn } from './bpf-insn.ts';
 
-/** Layout of the GC race's control array (one entry, mmapped by the C side), in u64 slots. */
+/** Layout of the GC race's control array (one entry, mmapped by the C side), in u64 slots: VMT_GC_* in c/vmt-gc-race.h. */
 export const GC_CTL = {
   cursor: 0,      // runs started; a run bumps key cursor & (keys - 1)
   done: 1,        // runs finished

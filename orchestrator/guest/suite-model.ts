@@ -243,6 +243,7 @@ export function validateSuite(suite: GuestSuite): string[] {
   const problems: string[] = [];
   const where = `suite ${JSON.stringify(suite.name)}`;
   if (!NAME.test(suite.name)) problems.push(`${where}: name must match ${NAME} (it becomes a file and a KTAP name)`);
+  else if (suite.name.startsWith('vmt-')) problems.push(`${where}: names starting with vmt- are taken by the fixed C (orchestrator/guest/c/), which goes beside <name>.c`);
   const layouts = new Map<string, ValueLayout>();
   for (const [name, map] of Object.entries(suite.maps)) {
     problems.push(...validateMap(suite, name, map, `${where}, map ${JSON.stringify(name)}`, layouts));

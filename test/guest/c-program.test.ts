@@ -11,39 +11,60 @@ const gen = (name: string, hasCompare: boolean) => generateSuiteC(suite(name), {
 /** The code alone: comments and string literals removed. */
 const code = (c: string) => c.replace(/\/\*[\s\S]*?\*\//g, '').replace(/"(?:[^"\\\n]|\\.)*"/g, '""');
 
-test('compare-contract C sets the series fields from the description', (t) => {
+test('compare-contract C is tables: the compare* fields of each delete come from the description', (t) => {
   const c = gen('compare-contract', true);
-  t.regex(c, /attr\.flags = \(__u64\)BPF_F_COMPARE;\n\s*attr\.compare = vmt_ptr\(expected\);\n\s*attr\.compare_offset = 0x0U;\n\s*attr\.compare_size = 0x8U;/);
-  t.regex(c, /attr\.compare_offset = 0xffffffffU;\n\s*attr\.compare_size = 0x2U;/, 'the wrapping window is there');
-  t.regex(c, /attr\.compare = vmt_unmapped_ptr\(\);/, 'the bad pointer case');
-  t.regex(c, /-EOPNOTSUPP/);
+  t.regex(c, /^#define VMT_HAVE_COMPARE 1$/m);
+  t.regex(c, /static const struct vmt_compare_args case_1_s3_compare = \{ \.expected = case_1_s3_expected, \.offset = 0, \.size = 8, \.pointer = VMT_COMPARE_EXPECTED, \.set = VMT_SET_ALL \};/);
+  t.regex(c, /\{ \.op = VMT_STEP_DELETE, \.what = "step 3: delete ct key 1 \(BPF_F_COMPARE\), compare revision == 10",\n\t {2}\.map = 0, \.key = 1, \.flags = \(__u64\)BPF_F_COMPARE, \.compare = &case_1_s3_compare \},/);
+  t.regex(c, /\.offset = 0xffffffffU, \.size = 2,/, 'the wrapping window is there');
+  t.regex(c, /\.pointer = VMT_COMPARE_BAD/, 'the bad pointer case');
+  t.regex(c, /\.expected = NULL, \.offset = 8, \.size = 0, \.pointer = VMT_COMPARE_EXPECTED, \.set = VMT_SET_COMPARE_OFFSET \}/, 'one compare field alone');
+  t.regex(c, /\.expect = -EOPNOTSUPP/);
   t.regex(c, /BPF_MAP_TYPE_LRU_PERCPU_HASH/);
   t.regex(c, /static const struct vmt_btf_desc locked_btf/, 'the spin-lock map carries BTF');
   t.regex(c, /"bpf_spin_lock\\0"/);
-  t.regex(c, /for \(long i0 = 0; i0 < \(vmt_params\[0\]\.value \* 8L \+ 1L\); i0\+\+\)/, 'the leak loop uses the param');
+  t.regex(c, /\.count = \{ &vmt_params\[0\]\.value, 8, 1 \}, \.body = case_16_s1_body/, 'the leak loop uses the param');
   t.regex(c, /\{ "leakRounds", 4, 1, 1000,/);
-  t.regex(c, /vmt_probe_compare/);
-  t.regex(c, /printf\("KTAP version 1\\n1\.\.%zu\\n"/);
-  t.is((c.match(/^\t\{ "[a-z0-9-]+", "[^"]*", 1, case_\d+_/gm) ?? []).length, 16, 'all 16 cases need the series and run');
+  t.regex(c, /^#include "vmt-compare\.c"$/m, 'the probe and the compare delete are included');
+  t.regex(c, /^#include "vmt-main\.c"$/m);
+  t.is((c.match(/^\t\{ "[a-z0-9-]+", "[^"]*", 1, vmt_run_steps, &case_\d+, NULL, NULL \},$/gm) ?? []).length, 16, 'all 16 cases need the series and run');
+  t.deepEqual(generateSuiteC(suite('compare-contract'), { hasCompare: true }).includes,
+    ['vmt-runtime.h', 'vmt-compare.h', 'vmt-steps.h', 'vmt-runtime.c', 'vmt-compare.c', 'vmt-steps.c', 'vmt-main.c']);
+});
+
+test('the generated program holds settings and tables only: every function is in the fixed C', (t) => {
+  for (const s of guestSuites) {
+    for (const hasCompare of [true, false]) {
+      const c = code(gen(s.name, hasCompare));
+      t.notRegex(c, /^[a-z][\w ]*\**\s*\w+\([^)]*\)\s*\{?\s*$/m, `${s.name}: no function definition`);
+      t.notRegex(c, /\b(if|for|while|return|switch)\b/, `${s.name}: no statements`);
+    }
+  }
 });
 
 test('without the series in the headers the compare cases are compiled as SKIP and name nothing it adds', (t) => {
   const c = gen('compare-contract', false);
-  t.notRegex(code(c), /BPF_F_COMPARE|compare_offset|compare_size|attr\.compare\b/);
-  t.is((c.match(new RegExp(`NULL, "${NO_COMPARE_REASON.replace(/[()]/g, '\\$&')}"`, 'g')) ?? []).length, 16);
+  t.regex(c, /^#define VMT_HAVE_COMPARE 0$/m);
+  t.notRegex(code(c), /BPF_F_COMPARE|compare_offset|compare_size|attr\.compare\b|vmt_compare_args|vmt-compare\.c/);
+  t.is((c.match(new RegExp(`NULL, NULL, "${NO_COMPARE_REASON.replace(/[()]/g, '\\$&')}", NULL`, 'g')) ?? []).length, 16);
+  t.notRegex(c, /map_ct\b/, 'no table for a map no running case uses');
   const gc = gen('gc-race', false);
   t.notRegex(code(gc), /BPF_F_COMPARE|compare_offset|vmt_delete_compare\b/);
-  t.regex(gc, /case_1_plain_delete_characterisation\(struct vmt_case \*t\)/, 'the plain-delete case still runs');
-  t.notRegex(gc, /case_2_compare_delete_vs_updates\(struct vmt_case \*t\)/);
+  t.regex(gc, /\{ "plain-delete-characterisation", "[^"]+", 0, vmt_gc_race, &case_1, NULL, &vmt_params\[3\]\.value \}/, 'the plain-delete case still runs, its watchdog on its maxSeconds');
+  t.notRegex(gc, /struct vmt_gc_config case_2 /);
+  t.deepEqual(generateSuiteC(suite('gc-race'), { hasCompare: false }).includes,
+    ['vmt-runtime.h', 'vmt-compare.h', 'vmt-gc-race.h', 'vmt-runtime.c', 'vmt-gc-race.c', 'vmt-main.c']);
 });
 
-test('gc-race C: batch snapshots, the BPF program, the mmapped control array, the compare delete', (t) => {
+test('gc-race C: the config table, the BPF program, the mmapped control array, the compare delete', (t) => {
   const c = gen('gc-race', true);
-  for (const s of ['BPF_MAP_LOOKUP_BATCH', 'BPF_PROG_TEST_RUN', 'BPF_F_MMAPABLE', 'BPF_PSEUDO_MAP_VALUE', 'BPF_PSEUDO_MAP_FD', 'BPF_ADD | BPF_FETCH', 'BPF_FUNC_map_lookup_elem', 'pthread_mutex_lock(&g->mu[k])', '.delete_compare = vmt_delete_compare', 'BPF_EXIST', '.rev_off = 8']) {
+  for (const s of ['BPF_PSEUDO_MAP_VALUE', 'BPF_PSEUDO_MAP_FD', 'BPF_ADD | BPF_FETCH', 'BPF_FUNC_map_lookup_elem', 'BPF_F_MMAPABLE', '.delete_compare = vmt_delete_compare', '.rev_off = 8', '#include "vmt-gc-race.c"']) {
     t.true(c.includes(s), s);
   }
   t.regex(c, /\{ "compare-delete-hot-keys\.rounds", 20000, 1, 100000,/);
-  t.regex(c, /\.use_compare = 0, \.use_updater = 1, \.use_program = 1,\n\t\t\.live_must_be_zero = 0,/, 'plain delete only reports');
+  t.regex(c, /\.use_compare = 0, \.use_updater = 1, \.use_program = 1,\n\t\.live_must_be_zero = 0,/, 'plain delete only reports');
+  t.regex(c, /static const struct vmt_gc_config case_4 = \{\n.*\.keys = 4,/, 'hot keys');
+  t.regex(c, /\.rounds = &vmt_params\[12\]\.value, \.batch = &vmt_params\[13\]\.value,/, 'bounds point at their parameters');
 });
 
 test('update-atomicity and map-in-map C', (t) => {
@@ -53,7 +74,8 @@ test('update-atomicity and map-in-map C', (t) => {
   t.regex(a, /BPF_F_NO_PREALLOC/);
   const m = gen('map-in-map', false);
   t.regex(m, /BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 1/);
-  t.regex(m, /vmt_map_create\(t, cfg->outer, tmpl\)/);
+  t.regex(m, /\.outer = &map_outer, \.inner = &map_inner, \.counter_off = 0,/);
+  t.regex(m, /^#include "vmt-inner-map\.c"$/m);
 });
 
 test('regions tell which case a line of C belongs to', (t) => {
@@ -61,10 +83,10 @@ test('regions tell which case a line of C belongs to', (t) => {
   const lines = g.text.split('\n');
   const region = g.regions.find((r) => r.name === 'case window-middle')!;
   t.truthy(region);
-  t.true(lines.slice(region.first - 1, region.last).some((l) => l.includes('case_6_window_middle(struct vmt_case *t)')));
-  t.true(lines.slice(region.first - 1, region.last).some((l) => l.includes('attr.compare_offset = 0x13U;')));
-  const helpers = g.regions.find((r) => r.name === 'the BPF_F_COMPARE helpers')!;
-  t.true(lines.slice(helpers.first - 1, helpers.last).some((l) => l.includes('attr.compare_offset = off;')));
+  const inside = lines.slice(region.first - 1, region.last);
+  t.regex(inside[0]!, /^\/\* ---- case 6: window-middle ---- \*\/$/);
+  t.true(inside.some((l) => l.includes('.offset = 19, .size = 5,')));
+  t.true(inside.some((l) => l.startsWith('static const struct vmt_steps_case case_6 = ')));
 });
 
 test('an invalid suite never reaches the C generator', (t) => {

@@ -37,11 +37,29 @@ test('gen-tests --out writes the C; with --headers of an unpatched tree the comp
   const dir = await tempDir();
   t.teardown(dir.cleanup);
   const { out, err } = await genTests(['--out', dir.path, '--suites', 'compare-contract']);
-  t.is(out.trim(), join(dir.path, 'compare-contract.c'));
+  const written = out.trim().split('\n');
+  t.is(written[0], join(dir.path, 'compare-contract.c'));
+  t.is(written.at(-1), join(dir.path, 'README'));
+  t.true(written.includes(join(dir.path, 'vmt-steps.c')), 'the fixed C it includes goes beside it');
   t.regex(err, /no --headers/);
-  t.regex(await readFile(join(dir.path, 'compare-contract.c'), 'utf8'), /attr\.compare_offset/);
+  t.regex(await readFile(join(dir.path, 'compare-contract.c'), 'utf8'), /struct vmt_compare_args/);
   await genTests(['--out', dir.path, '--suites', 'compare-contract', '--headers', await uapiHeaders('pristine')]);
-  t.notRegex(await readFile(join(dir.path, 'compare-contract.c'), 'utf8'), /attr\.compare_offset/);
+  t.notRegex(await readFile(join(dir.path, 'compare-contract.c'), 'utf8'), /struct vmt_compare_args/);
+});
+
+test('gen-tests --out DIR builds on its own with the command its README gives', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.cleanup);
+  const include = await uapiHeaders('patched');
+  await genTests(['--out', dir.path, '--suites', 'gc-race', '--headers', include]);
+  const readme = await readFile(join(dir.path, 'README'), 'utf8');
+  const command = /^ {2}gcc (.*)$/m.exec(readme)?.[1];
+  t.truthy(command, readme);
+  // The README says <headers>; run its command from DIR with the real ones.
+  const args = command!.split(' ').map((a) => (a === '<headers>' ? include : a));
+  const r = await realExec.run({ command: 'gcc', args, cwd: dir.path });
+  t.is(r.exitCode, 0, r.stderr);
+  t.true(existsSync(join(dir.path, 'gc-race')));
 });
 
 test('gen-tests --compile builds static binaries and prints the plan', async (t) => {

@@ -7,7 +7,7 @@ import test from 'ava';
 import { guestSuites } from '../../guest-tests/index.ts';
 import { cacheLayout, resolveCacheRoot } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
-import { generateSuiteC } from '../../orchestrator/guest/c-program.ts';
+import { C_DIR, generateSuiteC, type GeneratedProgram } from '../../orchestrator/guest/c-program.ts';
 import { planText, type GuestTest } from '../../orchestrator/guest/guest-plan.ts';
 import { gccArgs, prepareGuestSuites } from '../../orchestrator/guest/guest-suites.ts';
 import type { GuestSuite } from '../../orchestrator/guest/suite-model.ts';
@@ -22,9 +22,10 @@ import { defaultKernel } from '../kernel-fixture.ts';
 const cacheRoot = resolveCacheRoot(undefined, process.env);
 
 /** gc-race with compare-and-delete done in userspace (lookup, compare, delete): the race the series closes, reopened. */
-function racyGcRace(): string {
-  const text = generateSuiteC(guestSuites.find((s) => s.name === 'gc-race')!, { hasCompare: true }).text;
-  const anchor = '/* ---- the conntrack GC race ---- */';
+function racyGcRace(): GeneratedProgram {
+  const program = generateSuiteC(guestSuites.find((s) => s.name === 'gc-race')!, { hasCompare: true });
+  const text = program.text;
+  const anchor = '/* ---- parameters';
   if (!text.includes(anchor) || !text.includes('.delete_compare = vmt_delete_compare')) throw new Error('gc-race C changed shape: update the teeth variant');
   const racy = String.raw`
 /* Teeth: compare-and-delete as separate lookup and delete syscalls, not atomic. */
@@ -47,7 +48,7 @@ static int vmt_racy_delete_compare(int fd, const void *key, const void *expected
 	return vmt_delete(fd, key, 0);
 }
 `;
-  return text.replace(anchor, racy + anchor).replaceAll('.delete_compare = vmt_delete_compare', '.delete_compare = vmt_racy_delete_compare');
+  return { ...program, suite: 'teeth-gc-race', text: text.replace(anchor, racy + anchor).replaceAll('.delete_compare = vmt_delete_compare', '.delete_compare = vmt_racy_delete_compare') };
 }
 
 /** ARRAY updates copy in place: claiming "never mixed" for them must fail. */
@@ -59,10 +60,13 @@ const tornArray: GuestSuite = {
   cases: [{ kind: 'torn-read', name: 'array-claimed-never-mixed', claim: 'ARRAY never mixed (false)', map: 'array', dataField: 'data', lock: false, writers: 1, readers: 1, mixedReads: 'none', bounds: { writes: 400_000, maxSeconds: 15 } }],
 };
 
-async function compileText(dir: string, name: string, text: string, include: string): Promise<GuestTest> {
+/** Write a program and the fixed C it includes, and build it. */
+async function compileProgram(dir: string, program: GeneratedProgram, include: string): Promise<GuestTest> {
+  const name = program.suite;
   const source = join(dir, `${name}.c`);
   const binary = join(dir, name);
-  await writeFile(source, text);
+  for (const file of program.includes) await copyFile(join(C_DIR, file), join(dir, file));
+  await writeFile(source, program.text);
   const r = await realExec.run({ command: 'gcc', args: gccArgs(source, binary, include) });
   if (r.exitCode !== 0) throw new Error(`gcc ${name}: ${r.stderr}`);
   return { name, kind: 'ktap', argv: [binary], timeoutSec: 240 };
@@ -87,8 +91,8 @@ test('[qemu] every guest suite passes on the patched kernel under TCG, and the t
   const patched = await uapiHeaders('patched');
   const build = await prepareGuestSuites({ exec: realExec, headersDir: patched, outDir: join(runDir, 'bin'), timeoutSec: 240, logFile: join(runDir, 'gcc.log') });
   const teeth = [
-    await compileText(join(runDir, 'bin'), 'teeth-gc-race', racyGcRace(), patched),
-    await compileText(join(runDir, 'bin'), 'teeth-torn-array', generateSuiteC(tornArray, { hasCompare: true }).text, patched),
+    await compileProgram(join(runDir, 'bin'), racyGcRace(), patched),
+    await compileProgram(join(runDir, 'bin'), generateSuiteC(tornArray, { hasCompare: true }), patched),
   ];
   const unpatched = await prepareGuestSuites({ exec: realExec, headersDir: await uapiHeaders('pristine'), outDir: join(runDir, 'bin-unpatched'), select: 'compare-contract', timeoutSec: 60, logFile: join(runDir, 'gcc.log') });
   const planned = [...build.tests, ...teeth, { ...unpatched.tests[0]!, name: 'compare-contract-unpatched-headers' }];

@@ -1,9 +1,10 @@
-import { cp, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import test from 'ava';
 import { guestSuites } from '../../guest-tests/index.ts';
 import { NO_COMPARE_REASON } from '../../orchestrator/guest/c-program.ts';
-import { detectUapi, generateSuitesC, prepareGuestSuites, selectSuites, suiteGlob } from '../../orchestrator/guest/guest-suites.ts';
+import { detectUapi, gccArgs, generateSuitesC, prepareGuestSuites, selectSuites, suiteGlob } from '../../orchestrator/guest/guest-suites.ts';
 import { VmTestError } from '../../orchestrator/outcome.ts';
 import { parseKtap } from '../../orchestrator/results/ktap-parser.ts';
 import { fakeExec, realExec, tempDir } from '../helpers.ts';
@@ -48,7 +49,13 @@ test('gcc runs statically with the tree headers first, and each suite becomes a 
     { name: 'gc-race', kind: 'ktap', argv: [join(out.path, 'gc-race')], timeoutSec: 240 },
     { name: 'map-in-map', kind: 'ktap', argv: [join(out.path, 'map-in-map')], timeoutSec: 240 },
   ]);
-  t.deepEqual(build.cSources, [join(out.path, 'gc-race.c'), join(out.path, 'map-in-map.c')]);
+  t.deepEqual(build.sources.map((s) => [s.suite, s.program]), [['gc-race', join(out.path, 'gc-race.c')], ['map-in-map', join(out.path, 'map-in-map.c')]]);
+  t.deepEqual(build.sources[0]!.includes.map((f) => basename(f)), ['vmt-runtime.h', 'vmt-compare.h', 'vmt-gc-race.h', 'vmt-runtime.c', 'vmt-compare.c', 'vmt-gc-race.c', 'vmt-main.c']);
+  // The copies sit beside the program, so its #include "..." finds exactly these bytes.
+  t.true(build.sources.every((s) => s.includes.every((f) => f.startsWith(out.path + '/') && existsSync(f))));
+  // What a run keeps: each program, each c/ copy once, and the README with the gcc command.
+  t.deepEqual(build.cSources.map((f) => basename(f)), ['gc-race.c', 'map-in-map.c', 'vmt-runtime.h', 'vmt-compare.h', 'vmt-gc-race.h', 'vmt-runtime.c', 'vmt-compare.c', 'vmt-gc-race.c', 'vmt-main.c', 'vmt-inner-map.h', 'vmt-inner-map.c', 'README']);
+  t.regex(await readFile(join(out.path, 'README'), 'utf8'), new RegExp(`^  gcc -static -O2 -pthread .*-I ${include} -o gc-race gc-race\\.c$`, 'm'));
   t.is(exec.calls.length, 2);
   const args = exec.calls[0]!.args;
   t.is(exec.calls[0]!.command, 'gcc');
@@ -70,14 +77,14 @@ test('a compile error names the suite, the case and the C line', async (t) => {
   });
   const { generateSuiteC } = await import('../../orchestrator/guest/c-program.ts');
   const program = generateSuiteC(guestSuites[0]!, { hasCompare: true });
-  line = program.text.split('\n').findIndex((l) => l.includes('attr.compare_offset = 0x13U;')) + 1;
+  line = program.text.split('\n').findIndex((l) => l.includes('.offset = 19, .size = 5,')) + 1;
   const error = await t.throwsAsync(prepareGuestSuites({ exec, headersDir: await uapiHeaders('patched'), outDir: out.path, select: 'compare-contract', timeoutSec: 60, logFile: join(out.path, 'gcc.log') }), { instanceOf: VmTestError });
   t.is(error!.kind, 'buildFailed');
   t.regex(error!.message, new RegExp(`^guest suite compare-contract \\(case window-middle\\): C build failed at ${source}:${line}: 'union bpf_attr' has no member named 'compare_offset'`));
   t.is(error!.evidence.file, source);
   t.is(error!.evidence.line, line);
   t.is(error!.evidence.logPath, join(out.path, 'gcc.log'));
-  t.true(error!.evidence.excerpt!.some((l) => l.includes('attr.compare_offset = 0x13U;')), 'the excerpt shows the C line');
+  t.true(error!.evidence.excerpt!.some((l) => l.includes('.offset = 19, .size = 5,')), 'the excerpt shows the C line');
 });
 
 test('no gcc is a missing tool', async (t) => {
@@ -92,7 +99,8 @@ test('gen-tests output: one C file per selected suite, SKIP cases when the heade
   const out = await tempDir();
   t.teardown(out.cleanup);
   const paths = await generateSuitesC(out.path, { hasCompare: false }, 'compare-*');
-  t.deepEqual(paths, [join(out.path, 'compare-contract.c')]);
+  // No case runs without the series: the program needs the runtime and main only.
+  t.deepEqual(paths, ['compare-contract.c', 'vmt-runtime.h', 'vmt-compare.h', 'vmt-runtime.c', 'vmt-main.c', 'README'].map((f) => join(out.path, f)));
   t.true((await readFile(paths[0]!, 'utf8')).includes(NO_COMPARE_REASON));
   await t.throwsAsync(generateSuitesC(out.path, { hasCompare: true }, 'zzz'), { instanceOf: VmTestError, message: /matches no guest suite/ });
 });
@@ -105,7 +113,14 @@ for (const variant of ['patched', 'pristine'] as const) {
     const build = await prepareGuestSuites({ exec: realExec, headersDir: include, outDir: out.path, timeoutSec: 60, logFile: join(out.path, 'gcc.log') });
     t.deepEqual(build.tests.map((x) => x.name), guestSuites.map((s) => s.name));
     const c = await readFile(join(out.path, 'compare-contract.c'), 'utf8');
-    t.is(c.includes('attr.compare_offset'), variant === 'patched');
+    t.is(c.includes('#define VMT_HAVE_COMPARE 1'), variant === 'patched');
+    t.is(c.includes('struct vmt_compare_args'), variant === 'patched');
+    // The files a run keeps build again on their own, in another directory.
+    const kept = join(out.path, 'kept');
+    await mkdir(kept);
+    for (const f of build.cSources) await copyFile(f, join(kept, basename(f)));
+    const again = await realExec.run({ command: 'gcc', args: gccArgs(join(kept, 'compare-contract.c'), join(kept, 'compare-contract'), include) });
+    t.is(again.exitCode, 0, again.stderr);
     // The binary answers --help with its parameters (it runs on any host: no bpf(2) needed for that).
     const help = await realExec.run({ command: join(out.path, 'gc-race'), args: ['--help'] });
     t.is(help.exitCode, 2);
@@ -123,6 +138,8 @@ for (const variant of ['patched', 'pristine'] as const) {
         t.is(node.status, 'skip', node.name);
         t.is(node.directive?.reason, NO_COMPARE_REASON);
       }
+      // Each case's claim is printed before its result, for the report.
+      for (const c of guestSuites[0]!.cases) t.true(run.stdout.includes(`\n# ${c.name}: ${c.claim}\nok `), c.name);
     }
   });
 }
@@ -137,7 +154,7 @@ test('a revision that renames a compare field fails the guest build with the sui
   t.true((await detectUapi(include)).hasCompare, 'BPF_F_COMPARE is still there, so the compare cases are generated');
   const error = await t.throwsAsync(prepareGuestSuites({ exec: realExec, headersDir: include, outDir: join(out.path, 'bin'), select: 'compare-contract', timeoutSec: 60, logFile: join(out.path, 'gcc.log') }), { instanceOf: VmTestError });
   t.is(error!.kind, 'buildFailed');
-  t.regex(error!.message, /^guest suite compare-contract \(the BPF_F_COMPARE helpers\): C build failed at \S+\/compare-contract\.c:\d+: .*compare_offset/);
+  t.regex(error!.message, /^guest suite compare-contract \(the BPF_F_COMPARE helpers\): C build failed at \S+\/bin\/vmt-compare\.c:\d+: .*compare_offset/);
   t.regex(error!.evidence.excerpt!.at(-1)!, /^\d+ \| attr\.compare_offset = off;$/);
   t.regex(await readFile(join(out.path, 'gcc.log'), 'utf8'), /compare_offset/);
 });

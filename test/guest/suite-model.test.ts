@@ -71,3 +71,8 @@ for (const [what, s, message] of bad) {
     t.true(problems.every((p) => p.startsWith('suite "x"')), 'every problem names the suite');
   });
 }
+
+test('a suite cannot take the name of a fixed C file, which goes beside its program', (t) => {
+  const problems = validateSuite({ ...suite(steps([{ op: 'lookup', map: 'ct', key: 1 }])), name: 'vmt-runtime' });
+  t.true(problems.some((p) => /names starting with vmt- are taken by the fixed C/.test(p)), problems.join('\n'));
+});

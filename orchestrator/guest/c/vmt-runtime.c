@@ -1,50 +1,27 @@
-// The C every generated suite starts with: raw bpf(2), KTAP output, parameters, BTF and program loading.
-// It names nothing the series adds, so it compiles against patched and unpatched UAPI headers alike.
-import { ERRNOS } from './suite-model.ts';
+/* The runtime every guest suite program is built on: see vmt-runtime.h. */
+#include "vmt-runtime.h"
 
-const errnoTable = Object.entries(ERRNOS)
-  .map(([name, n]) => `\t{ ${n}, "${name}" },`)
-  .join('\n');
-
-export const C_RUNTIME = String.raw`#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-#include <linux/bpf.h>
-#include <linux/btf.h>
-
-/* Each program uses only part of this runtime. */
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-const-variable"
-
-#define VMT_INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
-#define VMT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-enum vmt_status { VMT_PASS, VMT_FAIL, VMT_SKIP };
-
-/* One running case: its diagnostics go out as KTAP "# " lines before its result line. */
-struct vmt_case {
-	const char *name;
-	const char *skip_reason;
-	int failed;
-};
-
+/* The errnos a suite may expect (suite-model.ts ERRNOS, checked by test/guest/c-files.test.ts), named in messages. */
 static const struct { int no; const char *name; } vmt_errnos[] = {
-${errnoTable}
+	{ EPERM, "EPERM" },
+	{ ENOENT, "ENOENT" },
+	{ E2BIG, "E2BIG" },
+	{ EBADF, "EBADF" },
+	{ EAGAIN, "EAGAIN" },
+	{ ENOMEM, "ENOMEM" },
+	{ EACCES, "EACCES" },
+	{ EFAULT, "EFAULT" },
+	{ EBUSY, "EBUSY" },
+	{ EEXIST, "EEXIST" },
+	{ EINVAL, "EINVAL" },
+	{ ENOSPC, "ENOSPC" },
+	{ ERANGE, "ERANGE" },
+	{ ENOSYS, "ENOSYS" },
+	{ EOPNOTSUPP, "EOPNOTSUPP" },
+	{ ENOTSUPP, "ENOTSUPP" },
 };
 
-static const char *vmt_errname(int err)
+const char *vmt_errname(int err)
 {
 	static __thread char buf[32];
 	int no = err < 0 ? -err : err;
@@ -58,10 +35,11 @@ static const char *vmt_errname(int err)
 	return buf;
 }
 
+/* ---- KTAP diagnostics ---- */
+
 static pthread_mutex_t vmt_out_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void vmt_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void vmt_diag(const char *fmt, ...)
+void vmt_diag(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -78,8 +56,7 @@ static void vmt_diag(const char *fmt, ...)
 	pthread_mutex_unlock(&vmt_out_lock);
 }
 
-static void vmt_fail(struct vmt_case *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void vmt_fail(struct vmt_case *t, const char *fmt, ...)
+void vmt_fail(struct vmt_case *t, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -91,20 +68,8 @@ static void vmt_fail(struct vmt_case *t, const char *fmt, ...)
 	vmt_diag("FAIL: %s", line);
 }
 
-static __u64 vmt_ptr(const void *p)
-{
-	return (__u64)(unsigned long)p;
-}
-
-static int vmt_bpf(int cmd, union bpf_attr *attr)
-{
-	long ret = syscall(__NR_bpf, cmd, attr, sizeof(*attr));
-
-	return ret < 0 ? -errno : (int)ret;
-}
-
 /* Compare a syscall result with the expected one (0 or -errno); say both by name when they differ. */
-static int vmt_expect(struct vmt_case *t, const char *what, int got, int want)
+int vmt_expect(struct vmt_case *t, const char *what, int got, int want)
 {
 	if (want == 0 ? got >= 0 : got == want)
 		return 1;
@@ -112,7 +77,7 @@ static int vmt_expect(struct vmt_case *t, const char *what, int got, int want)
 	return 0;
 }
 
-static double vmt_now(void)
+double vmt_now(void)
 {
 	struct timespec ts;
 
@@ -120,17 +85,9 @@ static double vmt_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---- parameters: every bound has a default and can be overridden as name=value on the command line ---- */
+/* ---- parameters: name=value on the command line, each within its range; --help lists them ---- */
 
-struct vmt_param {
-	const char *name;
-	long value;
-	long min;
-	long max;
-	const char *doc;
-};
-
-static void vmt_parse_params(struct vmt_param *params, size_t n, int argc, char **argv)
+void vmt_parse_params(struct vmt_param *params, size_t n, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
@@ -156,29 +113,23 @@ static void vmt_parse_params(struct vmt_param *params, size_t n, int argc, char 
 	}
 }
 
+/* ---- bpf(2) ---- */
+
+__u64 vmt_ptr(const void *p)
+{
+	return (__u64)(unsigned long)p;
+}
+
+int vmt_bpf(int cmd, union bpf_attr *attr)
+{
+	long ret = syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+
+	return ret < 0 ? -errno : (int)ret;
+}
+
 /* ---- maps ---- */
 
-struct vmt_btf_desc {
-	const __u32 *types;
-	__u32 types_len;
-	const char *strs;
-	__u32 strs_len;
-	__u32 key_type_id;
-	__u32 value_type_id;
-};
-
-struct vmt_map_desc {
-	const char *name;
-	__u32 type;
-	__u32 key_size;
-	__u32 value_size;
-	__u32 max_entries;
-	__u32 map_flags;
-	int percpu;
-	const struct vmt_btf_desc *btf;
-};
-
-static int vmt_possible_cpus(void)
+int vmt_possible_cpus(void)
 {
 	static int n;
 	char buf[128];
@@ -206,7 +157,7 @@ static int vmt_possible_cpus(void)
 	return n;
 }
 
-static int vmt_btf_load(struct vmt_case *t, const struct vmt_btf_desc *d)
+int vmt_btf_load(struct vmt_case *t, const struct vmt_btf_desc *d)
 {
 	static char log[16384];
 	struct btf_header hdr = {
@@ -242,7 +193,7 @@ static int vmt_btf_load(struct vmt_case *t, const struct vmt_btf_desc *d)
 	return fd;
 }
 
-static int vmt_map_create(struct vmt_case *t, const struct vmt_map_desc *d, int inner_fd)
+int vmt_map_create(struct vmt_case *t, const struct vmt_map_desc *d, int inner_fd)
 {
 	union bpf_attr attr;
 	int fd, btf_fd = -1;
@@ -272,7 +223,7 @@ static int vmt_map_create(struct vmt_case *t, const struct vmt_map_desc *d, int 
 }
 
 /* Syscall value buffers of per-CPU maps hold one 8-byte-aligned slot per possible CPU. */
-static size_t vmt_value_buf_size(const struct vmt_map_desc *d)
+size_t vmt_value_buf_size(const struct vmt_map_desc *d)
 {
 	return d->percpu ? (size_t)((d->value_size + 7) & ~7u) * vmt_possible_cpus() : d->value_size;
 }
@@ -290,7 +241,8 @@ static int vmt_elem_cmd(enum bpf_cmd cmd, int fd, const void *key, const void *v
 	return vmt_bpf(cmd, &attr);
 }
 
-static int vmt_update(const struct vmt_map_desc *d, int fd, const void *key, const void *value, __u64 flags)
+/* Update with value_size bytes; a per-CPU map gets the same value on every CPU. */
+int vmt_update(const struct vmt_map_desc *d, int fd, const void *key, const void *value, __u64 flags)
 {
 	size_t slot = (d->value_size + 7) & ~7u;
 	unsigned char *buf = NULL;
@@ -310,7 +262,7 @@ static int vmt_update(const struct vmt_map_desc *d, int fd, const void *key, con
 }
 
 /* Look up into out (value_size bytes; per-CPU maps give CPU 0's copy). */
-static int vmt_lookup(const struct vmt_map_desc *d, int fd, const void *key, void *out, __u64 flags)
+int vmt_lookup(const struct vmt_map_desc *d, int fd, const void *key, void *out, __u64 flags)
 {
 	unsigned char *buf = NULL;
 	int ret;
@@ -327,7 +279,7 @@ static int vmt_lookup(const struct vmt_map_desc *d, int fd, const void *key, voi
 	return ret;
 }
 
-static int vmt_delete(int fd, const void *key, __u64 flags)
+int vmt_delete(int fd, const void *key, __u64 flags)
 {
 	union bpf_attr attr;
 
@@ -339,7 +291,7 @@ static int vmt_delete(int fd, const void *key, __u64 flags)
 }
 
 /* An address with nothing mapped behind it: a page mapped and unmapped again. */
-static __u64 vmt_unmapped_ptr(void)
+__u64 vmt_unmapped_ptr(void)
 {
 	void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -349,7 +301,8 @@ static __u64 vmt_unmapped_ptr(void)
 	return vmt_ptr(p);
 }
 
-static void vmt_hex(char *out, size_t cap, const unsigned char *p, size_t n)
+/* Bytes as hex, a space after every 8, cut to fit cap. */
+void vmt_hex(char *out, size_t cap, const unsigned char *p, size_t n)
 {
 	size_t used = 0;
 
@@ -358,9 +311,9 @@ static void vmt_hex(char *out, size_t cap, const unsigned char *p, size_t n)
 		used += snprintf(out + used, cap - used, "%02x%s", p[i], (i + 1) % 8 || i + 1 == n ? "" : " ");
 }
 
-/* ---- programs ---- */
+/* ---- programs: raw instructions (the generated program's tables), loaded as socket filters ---- */
 
-static int vmt_prog_load(struct vmt_case *t, const char *name, struct bpf_insn *insns, __u32 count)
+int vmt_prog_load(struct vmt_case *t, const char *name, struct bpf_insn *insns, __u32 count)
 {
 	static char log[65536];
 	union bpf_attr attr;
@@ -385,14 +338,9 @@ static int vmt_prog_load(struct vmt_case *t, const char *name, struct bpf_insn *
 	return fd;
 }
 
-struct vmt_reloc {
-	__u32 index;
-	__u32 map;
-};
-
 /* Patch map fds into ld_imm64 instructions, then load. */
-static int vmt_prog_load_maps(struct vmt_case *t, const char *name, struct bpf_insn *insns, __u32 count,
-			      const struct vmt_reloc *relocs, size_t nrelocs, const int *fds)
+int vmt_prog_load_maps(struct vmt_case *t, const char *name, struct bpf_insn *insns, __u32 count,
+		       const struct vmt_reloc *relocs, size_t nrelocs, const int *fds)
 {
 	for (size_t i = 0; i < nrelocs; i++)
 		insns[relocs[i].index].imm = fds[relocs[i].map];
@@ -400,7 +348,7 @@ static int vmt_prog_load_maps(struct vmt_case *t, const char *name, struct bpf_i
 }
 
 /* Run a socket filter repeat times on a 64-byte zero packet. */
-static int vmt_prog_run(int prog_fd, __u32 repeat)
+int vmt_prog_run(int prog_fd, __u32 repeat)
 {
 	static const unsigned char packet[64];
 	union bpf_attr attr;
@@ -429,11 +377,10 @@ static void vmt_on_alarm(int sig)
 	_exit(1);
 }
 
-static void vmt_watchdog(const char *name, unsigned sec)
+void vmt_watchdog(const char *name, unsigned sec)
 {
 	vmt_current_case = name;
 	vmt_watchdog_sec = sec;
 	signal(SIGALRM, vmt_on_alarm);
 	alarm(sec);
 }
-`;

@@ -1,22 +1,5 @@
-// C for update atomicity: writers store whole values of pattern A or pattern B, readers look the value up and
-// count reads that hold both (or anything else). A read is mixed iff its data words are not all A or all B.
-import type { ScenarioContext } from './c-gc-race.ts';
-import type { TornReadCase, ValueLayout } from './suite-model.ts';
-
-export const TORN_READ_C = String.raw`
-/* ---- update atomicity ---- */
-
-#define VMT_PATTERN_A 0xaaaaaaaaaaaaaaaaULL
-#define VMT_PATTERN_B 0x5555555555555555ULL
-
-struct vmt_torn_config {
-	const struct vmt_map_desc *map;
-	__u32 data_off, data_len;
-	int lock;
-	int writers, readers;
-	int mixed_must_be_zero;
-	long writes, max_seconds;
-};
+/* Update atomicity (see vmt-torn-read.h): whole-value updates against syscall lookups. */
+#include "vmt-torn-read.h"
 
 struct vmt_torn {
 	const struct vmt_torn_config *cfg;
@@ -53,7 +36,7 @@ static void *vmt_torn_writer(void *arg)
 	if (a && b) {
 		vmt_torn_fill(cfg, a, VMT_PATTERN_A);
 		vmt_torn_fill(cfg, b, VMT_PATTERN_B);
-		for (long i = 0; i < cfg->writes && !__atomic_load_n(&s->failed, __ATOMIC_RELAXED); i++) {
+		for (long i = 0; i < *cfg->writes && !__atomic_load_n(&s->failed, __ATOMIC_RELAXED); i++) {
 			int rc = vmt_update(cfg->map, s->fd, &key, (i & 1) ? b : a, cfg->lock ? BPF_F_LOCK : BPF_ANY);
 
 			if (rc) {
@@ -119,10 +102,11 @@ static void *vmt_torn_reader(void *arg)
 	return NULL;
 }
 
-static enum vmt_status vmt_torn_read(struct vmt_case *t, const struct vmt_torn_config *cfg)
+enum vmt_status vmt_torn_read(struct vmt_case *t, const void *arg)
 {
+	const struct vmt_torn_config *cfg = arg;
 	struct vmt_torn s = { .cfg = cfg, .fd = -1 };
-	pthread_t threads[16];
+	pthread_t threads[VMT_TORN_THREADS];
 	int started = 0;
 	unsigned char *v = malloc(cfg->map->value_size);
 	__u32 key = 0;
@@ -138,7 +122,7 @@ static enum vmt_status vmt_torn_read(struct vmt_case *t, const struct vmt_torn_c
 	vmt_torn_fill(cfg, v, VMT_PATTERN_A);
 	if (!vmt_expect(t, "store pattern A", vmt_update(cfg->map, s.fd, &key, v, BPF_ANY), 0))
 		goto out;
-	s.deadline = t0 + cfg->max_seconds;
+	s.deadline = t0 + *cfg->max_seconds;
 	s.writers_left = cfg->writers;
 	for (int i = 0; i < cfg->writers + cfg->readers; i++) {
 		if (pthread_create(&threads[i], NULL, i < cfg->writers ? vmt_torn_writer : vmt_torn_reader, &s)) {
@@ -175,21 +159,4 @@ out:
 		close(s.fd);
 	free(v);
 	return t->failed ? VMT_FAIL : VMT_PASS;
-}
-`;
-
-export function tornReadCase(ctx: ScenarioContext, c: TornReadCase, layout: ValueLayout): { decls: string[]; body: string[] } {
-  const data = layout.fields.find((f) => f.name === c.dataField)!;
-  const body = [
-    'static const struct vmt_torn_config cfg_template = {',
-    `\t.map = &map_${c.map}, .data_off = ${data.offset}, .data_len = ${data.size}, .lock = ${c.lock ? 1 : 0},`,
-    `\t.writers = ${c.writers}, .readers = ${c.readers}, .mixed_must_be_zero = ${c.mixedReads === 'none' ? 1 : 0},`,
-    '};',
-    'struct vmt_torn_config cfg = cfg_template;',
-    '',
-    `cfg.writes = ${ctx.bound('writes')};`,
-    `cfg.max_seconds = ${ctx.bound('maxSeconds')};`,
-    'return vmt_torn_read(t, &cfg);',
-  ];
-  return { decls: [], body };
 }

@@ -1,28 +1,5 @@
-// C for the conntrack GC race (cilium/cilium#46298); the rule that decides a wrong deletion is documented in guest-tests/gc-race.ts.
-import { assemble } from './bpf-insn.ts';
-import { GC_CTL, gcBumpProgram, gcCtlSlots } from './programs.ts';
-import type { GcRaceCase, ValueLayout } from './suite-model.ts';
-
-export const GC_RACE_C = String.raw`
-/* ---- the conntrack GC race ---- */
-
-struct vmt_gc_config {
-	const struct vmt_map_desc *ct;
-	const struct vmt_map_desc *ctl;
-	__u32 rev_off;
-	__u32 keys;
-	int use_compare;
-	int use_updater;
-	int use_program;
-	int live_must_be_zero;
-	long rounds, batch, run_repeat, max_seconds;
-	struct bpf_insn *insns;
-	__u32 insn_cnt;
-	const struct vmt_reloc *relocs;
-	size_t nrelocs;
-	/* BPF_F_COMPARE delete of a u64 window; NULL when the headers lack the series. */
-	int (*delete_compare)(int fd, const void *key, const void *expected, __u32 off, __u32 size);
-};
+/* The conntrack GC race (see vmt-gc-race.h): a GC snapshots and deletes while a datapath refreshes. */
+#include "vmt-gc-race.h"
 
 struct vmt_gc {
 	const struct vmt_gc_config *cfg;
@@ -38,8 +15,8 @@ struct vmt_gc {
 	char thread_msg[256];
 };
 
-#define VMT_GC_MARKER(g, k) (&(g)->ctl[${GC_CTL.marker} + (k)])
-#define VMT_GC_LEDGER(g, k) (&(g)->ctl[${GC_CTL.marker} + (g)->cfg->keys + (k)])
+#define VMT_GC_MARKER_OF(g, k) (&(g)->ctl[VMT_GC_MARKER + (k)])
+#define VMT_GC_LEDGER_OF(g, k) (&(g)->ctl[VMT_GC_MARKER + (g)->cfg->keys + (k)])
 
 static void vmt_gc_value(const struct vmt_gc *g, unsigned char *v, __u32 key, __u64 rev)
 {
@@ -101,7 +78,7 @@ static void *vmt_gc_runner(void *arg)
 	struct vmt_gc *g = arg;
 
 	while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
-		int rc = vmt_prog_run(g->prog_fd, g->cfg->run_repeat);
+		int rc = vmt_prog_run(g->prog_fd, *g->cfg->run_repeat);
 
 		if (rc) {
 			vmt_gc_thread_fail(g, "BPF_PROG_TEST_RUN", rc);
@@ -115,10 +92,10 @@ static void *vmt_gc_runner(void *arg)
 /* Every program run that had started by now has finished (runs are sequential: one runner thread). */
 static int vmt_gc_wait_runs(struct vmt_gc *g)
 {
-	__u64 started = __atomic_load_n(&g->ctl[${GC_CTL.cursor}], __ATOMIC_SEQ_CST);
+	__u64 started = __atomic_load_n(&g->ctl[VMT_GC_CURSOR], __ATOMIC_SEQ_CST);
 	double until = vmt_now() + 10;
 
-	while (__atomic_load_n(&g->ctl[${GC_CTL.done}], __ATOMIC_SEQ_CST) < started) {
+	while (__atomic_load_n(&g->ctl[VMT_GC_DONE], __ATOMIC_SEQ_CST) < started) {
 		if (vmt_now() > until)
 			return -ETIMEDOUT;
 		sched_yield();
@@ -130,8 +107,8 @@ static int vmt_gc_wait_runs(struct vmt_gc *g)
 static int vmt_gc_snapshot(struct vmt_gc *g, __u32 *keys, __u64 *revs, long cap, long *n_out)
 {
 	size_t vs = g->cfg->ct->value_size;
-	__u32 *kbuf = calloc(g->cfg->batch, sizeof(__u32));
-	unsigned char *vbuf = calloc(g->cfg->batch, vs);
+	__u32 *kbuf = calloc(*g->cfg->batch, sizeof(__u32));
+	unsigned char *vbuf = calloc(*g->cfg->batch, vs);
 	__u64 in = 0, out = 0;
 	int first = 1, rc = 0;
 	long n = 0;
@@ -149,7 +126,7 @@ static int vmt_gc_snapshot(struct vmt_gc *g, __u32 *keys, __u64 *revs, long cap,
 		attr.batch.out_batch = vmt_ptr(&out);
 		attr.batch.keys = vmt_ptr(kbuf);
 		attr.batch.values = vmt_ptr(vbuf);
-		attr.batch.count = g->cfg->batch;
+		attr.batch.count = *g->cfg->batch;
 		rc = vmt_bpf(BPF_MAP_LOOKUP_BATCH, &attr);
 		if (rc && rc != -ENOENT)
 			goto done;
@@ -183,8 +160,9 @@ static int vmt_gc_delete(struct vmt_gc *g, __u32 key, __u64 snapshot)
 	return vmt_delete(g->ct_fd, &key, 0);
 }
 
-static enum vmt_status vmt_gc_race(struct vmt_case *t, const struct vmt_gc_config *cfg)
+enum vmt_status vmt_gc_race(struct vmt_case *t, const void *arg)
 {
+	const struct vmt_gc_config *cfg = arg;
 	struct vmt_gc g = { .cfg = cfg, .ct_fd = -1, .ctl_fd = -1, .prog_fd = -1 };
 	__u32 *snap_keys = calloc(cfg->keys, sizeof(__u32));
 	__u64 *snap_revs = calloc(cfg->keys, sizeof(__u64));
@@ -242,8 +220,8 @@ static enum vmt_status vmt_gc_race(struct vmt_case *t, const struct vmt_gc_confi
 
 	vmt_diag("rule: a delete of key k, snapshot revision s, deleted a live entry iff the last replacing update of k has another generation than s, or a bump of k past s within s's generation was confirmed before the GC announced the delete");
 	started = vmt_now();
-	deadline = started + cfg->max_seconds;
-	for (rounds = 0; rounds < cfg->rounds && vmt_now() < deadline && !__atomic_load_n(&g.stop, __ATOMIC_ACQUIRE); rounds++) {
+	deadline = started + *cfg->max_seconds;
+	for (rounds = 0; rounds < *cfg->rounds && vmt_now() < deadline && !__atomic_load_n(&g.stop, __ATOMIC_ACQUIRE); rounds++) {
 		rc = vmt_gc_snapshot(&g, snap_keys, snap_revs, cfg->keys, &n);
 		if (rc) {
 			vmt_fail(t, "round %ld: BPF_MAP_LOOKUP_BATCH: %s", rounds, vmt_errname(rc));
@@ -260,11 +238,11 @@ static enum vmt_status vmt_gc_race(struct vmt_case *t, const struct vmt_gc_confi
 			__u64 s = snap_revs[i], last, ledger;
 			int by_update, by_bump;
 
-			__atomic_store_n(VMT_GC_MARKER(&g, k), 1, __ATOMIC_SEQ_CST);
+			__atomic_store_n(VMT_GC_MARKER_OF(&g, k), 1, __ATOMIC_SEQ_CST);
 			rc = vmt_gc_delete(&g, k, s);
 			if (rc == -EBUSY && cfg->use_compare) {
 				kept++;
-				__atomic_store_n(VMT_GC_MARKER(&g, k), 0, __ATOMIC_SEQ_CST);
+				__atomic_store_n(VMT_GC_MARKER_OF(&g, k), 0, __ATOMIC_SEQ_CST);
 				continue;
 			}
 			if (rc) {
@@ -278,7 +256,7 @@ static enum vmt_status vmt_gc_race(struct vmt_case *t, const struct vmt_gc_confi
 			}
 			pthread_mutex_lock(&g.mu[k]);
 			last = g.rec[k];
-			ledger = __atomic_load_n(VMT_GC_LEDGER(&g, k), __ATOMIC_SEQ_CST);
+			ledger = __atomic_load_n(VMT_GC_LEDGER_OF(&g, k), __ATOMIC_SEQ_CST);
 			by_update = (last >> 32) != (s >> 32);
 			by_bump = (ledger >> 32) == (s >> 32) && ledger > s;
 			if (by_update || by_bump) {
@@ -296,7 +274,7 @@ static enum vmt_status vmt_gc_race(struct vmt_case *t, const struct vmt_gc_confi
 			if (rc == 0)
 				g.rec[k] = last;
 			pthread_mutex_unlock(&g.mu[k]);
-			__atomic_store_n(VMT_GC_MARKER(&g, k), 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(VMT_GC_MARKER_OF(&g, k), 0, __ATOMIC_SEQ_CST);
 			if (!vmt_expect(t, "re-insert after the GC's delete", rc, 0))
 				goto stop;
 		}
@@ -312,8 +290,8 @@ stop:
 	vmt_diag("%ld rounds in %.2f s; snapshots %llu entries; GC deletes %llu, kept by BPF_F_COMPARE (EBUSY) %llu",
 		 rounds, vmt_now() - started, (unsigned long long)snapshotted, (unsigned long long)deleted, (unsigned long long)kept);
 	vmt_diag("datapath: %llu replacing updates (%llu found the key deleted: ENOENT); %llu program runs x %ld: %llu bumps confirmed, %llu racing a delete",
-		 (unsigned long long)g.updates, (unsigned long long)g.update_enoent, (unsigned long long)g.runs, cfg->run_repeat,
-		 (unsigned long long)(g.ctl ? g.ctl[${GC_CTL.confirmed}] : 0), (unsigned long long)(g.ctl ? g.ctl[${GC_CTL.racing}] : 0));
+		 (unsigned long long)g.updates, (unsigned long long)g.update_enoent, (unsigned long long)g.runs, *cfg->run_repeat,
+		 (unsigned long long)(g.ctl ? g.ctl[VMT_GC_CONFIRMED] : 0), (unsigned long long)(g.ctl ? g.ctl[VMT_GC_RACING] : 0));
 	if (cfg->live_must_be_zero) {
 		vmt_diag("live entries deleted: %llu (after a replacing update: %llu, after a confirmed bump: %llu); must be 0",
 			 (unsigned long long)live, (unsigned long long)live_update, (unsigned long long)live_bump);
@@ -324,7 +302,7 @@ stop:
 			 (unsigned long long)live, (unsigned long long)live_update, (unsigned long long)live_bump);
 	}
 	if (!t->failed && rounds == 0)
-		vmt_fail(t, "no GC round ran within %ld s", cfg->max_seconds);
+		vmt_fail(t, "no GC round ran within %ld s", *cfg->max_seconds);
 	if (t->failed)
 		goto out;
 	/* Quiescent round: with the datapath stopped nothing is refreshed, so every delete of a fresh snapshot must succeed. */
@@ -356,45 +334,4 @@ out:
 	free(g.mu);
 	free(g.rec);
 	return t->failed ? VMT_FAIL : VMT_PASS;
-}
-`;
-
-export interface ScenarioContext {
-  /** C expression of a case bound's current value. */
-  bound(name: string): string;
-  /** Identifier prefix unique to this case. */
-  prefix: string;
-  hasCompare: boolean;
-}
-
-/** Declarations (ctl map, program) and the body of one gc-race case. */
-export function gcRaceCase(ctx: ScenarioContext, c: GcRaceCase, layout: ValueLayout): { decls: string[]; body: string[] } {
-  const rev = layout.fields.find((f) => f.name === c.revisionField)!;
-  const program = assemble(gcBumpProgram({ ctMap: c.map, ctlMap: `${c.map}_ctl`, keys: c.keys, revisionOffset: rev.offset }));
-  const role = (map: string) => (map === c.map ? 0 : 1);
-  const p = ctx.prefix;
-  const decls = [
-    `static const struct vmt_map_desc ${p}_ctl = { "${c.map.slice(0, 10)}_ctl", BPF_MAP_TYPE_ARRAY, 4, ${gcCtlSlots(c.keys) * 8}, 1, BPF_F_MMAPABLE, 0, NULL };`,
-    `static struct bpf_insn ${p}_insns[] = {`,
-    ...program.lines.map((l) => '\t' + l),
-    '};',
-    `static const struct vmt_reloc ${p}_relocs[] = { ${program.relocations.map((r) => `{ ${r.index}, ${role(r.map)} }`).join(', ')} };`,
-  ];
-  const body = [
-    `static const struct vmt_gc_config cfg_template = {`,
-    `\t.ct = &map_${c.map}, .ctl = &${p}_ctl, .rev_off = ${rev.offset}, .keys = ${c.keys},`,
-    `\t.use_compare = ${c.delete === 'compare' ? 1 : 0}, .use_updater = ${c.datapath.includes('update') ? 1 : 0}, .use_program = ${c.datapath.includes('program') ? 1 : 0},`,
-    `\t.live_must_be_zero = ${c.liveDeletes === 'none' ? 1 : 0},`,
-    `\t.insns = ${p}_insns, .insn_cnt = VMT_ARRAY_SIZE(${p}_insns), .relocs = ${p}_relocs, .nrelocs = VMT_ARRAY_SIZE(${p}_relocs),`,
-    `\t.delete_compare = ${ctx.hasCompare ? 'vmt_delete_compare' : 'NULL'},`,
-    '};',
-    'struct vmt_gc_config cfg = cfg_template;',
-    '',
-    `cfg.rounds = ${ctx.bound('rounds')};`,
-    `cfg.batch = ${ctx.bound('batch')};`,
-    `cfg.run_repeat = ${ctx.bound('runRepeat')};`,
-    `cfg.max_seconds = ${ctx.bound('maxSeconds')};`,
-    'return vmt_gc_race(t, &cfg);',
-  ];
-  return { decls, body };
 }

@@ -1,23 +1,5 @@
-// C for map-in-map replacement: once the BPF_MAP_UPDATE_ELEM that replaces slot 0 returns, no program run may
-// still count into the old inner map. Sample the old counter after the syscall, let the program run (until the
-// new map has counted settleIncrements), sample again: the two must be equal.
-import { assemble } from './bpf-insn.ts';
-import type { ScenarioContext } from './c-gc-race.ts';
-import { innerCountProgram } from './programs.ts';
-import type { InnerMapReplaceCase, ValueLayout } from './suite-model.ts';
-
-export const INNER_MAP_C = String.raw`
-/* ---- map-in-map replacement ---- */
-
-struct vmt_inner_config {
-	const struct vmt_map_desc *outer, *inner;
-	__u32 counter_off;
-	long rounds, settle, run_repeat, max_seconds;
-	struct bpf_insn *insns;
-	__u32 insn_cnt;
-	const struct vmt_reloc *relocs;
-	size_t nrelocs;
-};
+/* Map-in-map replacement (see vmt-inner-map.h). */
+#include "vmt-inner-map.h"
 
 struct vmt_inner {
 	const struct vmt_inner_config *cfg;
@@ -33,7 +15,7 @@ static void *vmt_inner_runner(void *arg)
 	struct vmt_inner *s = arg;
 
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-		int rc = vmt_prog_run(s->prog_fd, s->cfg->run_repeat);
+		int rc = vmt_prog_run(s->prog_fd, *s->cfg->run_repeat);
 
 		if (rc) {
 			s->err = rc;
@@ -47,7 +29,7 @@ static void *vmt_inner_runner(void *arg)
 
 static int vmt_inner_counter(const struct vmt_inner_config *cfg, int fd, __u64 *out)
 {
-	unsigned char v[4096];
+	unsigned char v[VMT_VALUE_MAX];
 	__u32 key = 0;
 	int rc = vmt_lookup(cfg->inner, fd, &key, v, 0);
 
@@ -70,11 +52,12 @@ static int vmt_inner_wait(struct vmt_inner *s, int fd, __u64 want, double until,
 	}
 }
 
-static enum vmt_status vmt_inner_replace(struct vmt_case *t, const struct vmt_inner_config *cfg)
+enum vmt_status vmt_inner_replace(struct vmt_case *t, const void *arg)
 {
+	const struct vmt_inner_config *cfg = arg;
 	struct vmt_inner s = { .cfg = cfg, .prog_fd = -1 };
 	int tmpl = -1, outer = -1, cur = -1, next = -1, have_runner = 0, rc;
-	double t0 = vmt_now(), deadline = t0 + cfg->max_seconds, in_syscall = 0;
+	double t0 = vmt_now(), deadline = t0 + *cfg->max_seconds, in_syscall = 0;
 	__u64 after, later, seen, moved = 0, least_settle = ~0ULL;
 	__u32 slot = 0, fd32;
 	pthread_t runner;
@@ -103,7 +86,7 @@ static enum vmt_status vmt_inner_replace(struct vmt_case *t, const struct vmt_in
 		vmt_fail(t, "the program never counted into the first inner map (%s)", rc ? vmt_errname(rc) : "timeout");
 		goto out;
 	}
-	for (r = 0; r < cfg->rounds && vmt_now() < deadline; r++) {
+	for (r = 0; r < *cfg->rounds && vmt_now() < deadline; r++) {
 		double before;
 
 		next = vmt_map_create(t, cfg->inner, -1);
@@ -118,7 +101,7 @@ static enum vmt_status vmt_inner_replace(struct vmt_case *t, const struct vmt_in
 		/* The replacing syscall has returned: from here on the old map must not count. */
 		if (!vmt_expect(t, "sample the old counter", vmt_inner_counter(cfg, cur, &after), 0))
 			goto out;
-		if (!vmt_expect(t, "let the program run", vmt_inner_wait(&s, next, cfg->settle, deadline, &seen), 0))
+		if (!vmt_expect(t, "let the program run", vmt_inner_wait(&s, next, *cfg->settle, deadline, &seen), 0))
 			goto out;
 		if (seen < least_settle)
 			least_settle = seen;
@@ -140,13 +123,13 @@ out:
 	if (s.failed)
 		vmt_fail(t, "BPF_PROG_TEST_RUN: %s", vmt_errname(s.err));
 	vmt_diag("%ld replacements in %.2f s (%.1f ms per replacing update); %llu program runs x %ld; the new map counted at least %llu before the second sample",
-		 r, vmt_now() - t0, r ? 1000 * in_syscall / r : 0.0, (unsigned long long)s.runs, cfg->run_repeat,
+		 r, vmt_now() - t0, r ? 1000 * in_syscall / r : 0.0, (unsigned long long)s.runs, *cfg->run_repeat,
 		 (unsigned long long)(least_settle == ~0ULL ? 0 : least_settle));
 	vmt_diag("old inner map counted after its replacement returned: %llu rounds; must be 0", (unsigned long long)moved);
 	if (!t->failed && r == 0)
-		vmt_fail(t, "no replacement done within %ld s", cfg->max_seconds);
-	if (!t->failed && least_settle < (__u64)cfg->settle)
-		vmt_diag("note: the time bound cut the settle period short (%llu of %ld increments)", (unsigned long long)least_settle, cfg->settle);
+		vmt_fail(t, "no replacement done within %ld s", *cfg->max_seconds);
+	if (!t->failed && least_settle < (__u64)*cfg->settle)
+		vmt_diag("note: the time bound cut the settle period short (%llu of %ld increments)", (unsigned long long)least_settle, *cfg->settle);
 	if (next >= 0)
 		close(next);
 	if (cur >= 0)
@@ -158,31 +141,4 @@ out:
 	if (tmpl >= 0)
 		close(tmpl);
 	return t->failed ? VMT_FAIL : VMT_PASS;
-}
-`;
-
-export function innerMapCase(ctx: ScenarioContext, c: InnerMapReplaceCase, innerName: string, innerLayout: ValueLayout): { decls: string[]; body: string[] } {
-  const counter = innerLayout.fields.find((f) => f.name === c.counterField)!;
-  const program = assemble(innerCountProgram({ outerMap: c.outer, counterOffset: counter.offset }));
-  const p = ctx.prefix;
-  const decls = [
-    `static struct bpf_insn ${p}_insns[] = {`,
-    ...program.lines.map((l) => '\t' + l),
-    '};',
-    `static const struct vmt_reloc ${p}_relocs[] = { ${program.relocations.map((r) => `{ ${r.index}, 0 }`).join(', ')} };`,
-  ];
-  const body = [
-    'static const struct vmt_inner_config cfg_template = {',
-    `\t.outer = &map_${c.outer}, .inner = &map_${innerName}, .counter_off = ${counter.offset},`,
-    `\t.insns = ${p}_insns, .insn_cnt = VMT_ARRAY_SIZE(${p}_insns), .relocs = ${p}_relocs, .nrelocs = VMT_ARRAY_SIZE(${p}_relocs),`,
-    '};',
-    'struct vmt_inner_config cfg = cfg_template;',
-    '',
-    `cfg.rounds = ${ctx.bound('rounds')};`,
-    `cfg.settle = ${ctx.bound('settleIncrements')};`,
-    `cfg.run_repeat = ${ctx.bound('runRepeat')};`,
-    `cfg.max_seconds = ${ctx.bound('maxSeconds')};`,
-    'return vmt_inner_replace(t, &cfg);',
-  ];
-  return { decls, body };
 }
