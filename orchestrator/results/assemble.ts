@@ -126,7 +126,8 @@ export function assembleResults(input: AssembleInput): Verdict {
     case 'timeout':
       return { tree, kind: 'timeout', headline: `timeout: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
     case 'crashed':
-      return { tree, kind: 'kernelCrash', headline: `guest crashed: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}`, blockingSplats };
+      // The VM's detail may quote the report already (an oops it stopped on): then the splat adds only its kind.
+      return { tree, kind: 'kernelCrash', headline: `guest crashed: ${input.vm.detail}${splatText ? (input.vm.detail.includes(blockingSplats[0]!.title) ? ` (kernel ${blockingSplats[0]!.kind})` : ` (${splatText})`) : ''}`, blockingSplats };
     case 'completed':
       return decideVerdict(tree, input.splats);
   }

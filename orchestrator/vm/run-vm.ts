@@ -48,6 +48,8 @@ export interface VmRunRequest {
    */
   testTimeouts?: ReadonlyMap<string, number>;
   hangGraceMs?: number;
+  /** Results-channel silence after a fatal console report during a test that ends the VM (DEFAULT_CRASH_QUIET_MS). */
+  crashQuietMs?: number;
   events: RunEvents;
   signal?: AbortSignal;
 }
@@ -57,6 +59,14 @@ const BEGIN = /^# vm-test: begin (.+)$/;
 const STALL = /rcu: INFO: \S+ (?:self-)?detected stalls?|rcu: INFO: \S+ self-detected stall|watchdog: BUG: soft lockup|NMI watchdog: Watchdog detected hard LOCKUP|INFO: task \S+ blocked for more than/;
 /** After its timeout the init sends SIGTERM, then SIGKILL 5 s later; allow for that and the end marker. */
 export const DEFAULT_HANG_GRACE_MS = 15_000;
+/** Console lines after which the running task is dead or the kernel unusable (a WARNING is neither). */
+const FATAL = /(?:^|\] )(?:Oops: |BUG: (?!soft lockup|workqueue lockup|scheduling while atomic)|general protection fault|Kernel panic - not syncing|kernel BUG at )/;
+/**
+ * A task that oopses dies, but its process may linger (its other threads wait forever), so the test
+ * never ends by itself: once the console showed a fatal report during a test, this much silence on the
+ * results channel ends the VM as crashed.
+ */
+export const DEFAULT_CRASH_QUIET_MS = 20_000;
 const END = /^# vm-test: end (.+) exit=(\d+)(?: timed-out)?$/;
 
 export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOutcome> {
@@ -70,7 +80,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   const stderrOut = createWriteStream(request.qemuStderrLog);
 
   const stop = new AbortController();
-  let stopReason: 'timeout' | 'silence' | 'kvm' | 'hung-test' | undefined;
+  let stopReason: 'timeout' | 'silence' | 'kvm' | 'hung-test' | 'crashed-test' | undefined;
   const onOuterAbort = () => stop.abort();
   request.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
@@ -81,6 +91,8 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   let running: string | undefined;
   let runningSince = 0;
   let stallReport: string | undefined;
+  let fatalReport: { line: string; at: number } | undefined;
+  let lastResults = Date.now();
   let sawConsole = false;
 
   // Tail the results file: QEMU appends to it as the guest writes.
@@ -94,6 +106,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
       if (bytesRead === 0) return;
       offset += bytesRead;
       lastActivity = Date.now();
+      lastResults = lastActivity;
       pending += buffer.subarray(0, bytesRead).toString('utf8');
       let nl: number;
       while ((nl = pending.indexOf('\n')) >= 0) {
@@ -128,6 +141,9 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
     } else if (now - lastActivity > request.silenceTimeoutMs) {
       stopReason ??= 'silence';
       stop.abort();
+    } else if (fatalReport && running && now - Math.max(lastResults, fatalReport.at) > (request.crashQuietMs ?? DEFAULT_CRASH_QUIET_MS)) {
+      stopReason ??= 'crashed-test';
+      stop.abort();
     } else if (running && request.testTimeouts?.has(running) && now - runningSince > request.testTimeouts.get(running)! * 1000 + (request.hangGraceMs ?? DEFAULT_HANG_GRACE_MS)) {
       stopReason ??= 'hung-test';
       stop.abort();
@@ -144,6 +160,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
         sawConsole = true;
         consoleOut.write(line + '\n');
         if (STALL.test(line)) stallReport = line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim();
+        if (!fatalReport && FATAL.test(line)) fatalReport = { line: line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim(), at: Date.now() };
         request.events.emit({ type: 'console-line', line });
       } else {
         stderrOut.write(line + '\n');
@@ -179,6 +196,9 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   if (request.signal?.aborted) return { ...base, end: 'interrupted', detail: 'interrupted; QEMU was stopped' };
   if (stopReason === 'kvm') return { ...base, end: 'qemu-failed', kvmFailure: true, detail: 'QEMU reported "KVM internal error": KVM cannot run this guest' };
   if (stopReason === 'timeout') return { ...base, end: 'timeout', detail: `the VM ran past the ${request.timeoutMs / 1000} s timeout${running ? ` while running ${running}` : initStarted ? '' : ' before init started'}; QEMU was stopped` };
+  if (stopReason === 'crashed-test') {
+    return { ...base, end: 'crashed', detail: `the kernel reported "${fatalReport!.line}" during ${running}, which then printed nothing for ${(request.crashQuietMs ?? DEFAULT_CRASH_QUIET_MS) / 1000} s; QEMU was stopped` };
+  }
   if (stopReason === 'hung-test') {
     const limit = request.testTimeouts?.get(running!) ?? 0;
     return { ...base, end: 'timeout', detail: `${running} was still running ${Math.round((Date.now() - runningSince) / 1000)} s after it began, past its ${limit} s timeout and the init's kill: the guest kernel is stuck${stallReport ? ` (console: ${stallReport})` : ''}; QEMU was stopped` };

@@ -51,3 +51,30 @@ test('without a per-test limit only the whole-VM timeout applies', async (t) => 
   t.is(outcome.end, 'timeout');
   t.regex(outcome.detail, /ran past the 1.5 s timeout while running compare-contract/);
 });
+
+test('after an oops during a test, a quiet results channel ends the VM as crashed, not after the test timeout', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const resultsLog = join(tmp.path, 'results.log');
+  const oopsing: ExecPort = {
+    async run(req) {
+      await appendFile(resultsLog, '# vm-test: init started kernel=7.2.6\n# vm-test: begin test_progs\n');
+      req.onLine?.('[    3.05] Oops: invalid opcode: 0000 [#1] SMP NOPTI', 'stdout');
+      // The oopsed task's other threads keep the process alive: the kernel goes on, the test never ends.
+      const timer = setInterval(() => req.onLine?.('[    9.00] random: crng init done', 'stdout'), 100);
+      await new Promise((resolve) => req.signal?.addEventListener('abort', resolve, { once: true }));
+      clearInterval(timer);
+      return fakeResult({ exitCode: undefined, aborted: true });
+    },
+  };
+  const started = Date.now();
+  const outcome = await runVm(oopsing, {
+    spec: { kernel: 'k', initPath: '/i', runDir: tmp.path, accel: 'tcg', cpus: 2, memoryMb: 512 },
+    consoleLog: join(tmp.path, 'console.log'), resultsLog, qemuStderrLog: join(tmp.path, 'qemu-stderr.log'), commandFile: join(tmp.path, 'cmd'),
+    timeoutMs: 60_000, silenceTimeoutMs: 60_000, events: new RunEvents(),
+    testTimeouts: new Map([['test_progs', 300]]), crashQuietMs: 800,
+  });
+  t.true(Date.now() - started < 5000);
+  t.is(outcome.end, 'crashed');
+  t.regex(outcome.detail, /^the kernel reported "Oops: invalid opcode: 0000 \[#1\] SMP NOPTI" during test_progs, which then printed nothing for 0.8 s/);
+});
