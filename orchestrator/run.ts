@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildKernel } from './build/kernel-build.ts';
 import { buildFullSelftests, selftestsFragments } from './build/full-selftests-build.ts';
 import { buildTestProgs, runnerFragments } from './build/selftests-build.ts';
@@ -18,7 +18,7 @@ import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
 import { BASE_FRAGMENTS, describePlan, type RunPlan } from './plan/run-plan.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
 import { assembleResults, type Verdict } from './results/assemble.ts';
-import { applyAllowlist, attributeSplats, loadAllowlist, scanSplats } from './results/splats.ts';
+import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
 import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
 import { resolveSource } from './source/source.ts';
 import { prepareTree } from './source/workspace.ts';
@@ -214,13 +214,17 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
         () => prepareGuestSuites({ exec, headersDir: kernel.headersDir, outDir: join(kernel.buildDir, 'vm-test-guest-tests', headerHash), select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
         (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
       suiteTests.push(...built.tests);
+      // The exact C each suite was compiled from, beside its results (it builds on its own: see its README).
+      await mkdir(log('guest-src'), { recursive: true });
+      for (const file of built.cSources) await copyFile(file, join(log('guest-src'), basename(file)));
     }
   } finally {
     await lock.release();
   }
 
   const guestTests: GuestTest[] = [...testProgsTests, ...suiteTests];
-  if (guestTests.length === 0) throw new VmTestError('usage', 'nothing to run: no test_progs tests and no guest suites selected');
+  // The plan refused an empty selection; this is a test_progs selection the tree lacks (a bisect prefix) with no suites.
+  if (guestTests.length === 0) throw new VmTestError('usage', 'nothing to run: the selected test_progs tests are not in this tree, and no guest suites are selected');
   // The guest runs the build's outputs from their own read-only share, never through the host root.
   const view = guestView([{ ...BUILD_SHARE, hostPath: buildDir, readonly: true }]);
   await writeFile(log('plan.tsv'), planText(guestTests, view));
@@ -264,11 +268,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
     const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
     let splats = attributeSplats(scanSplats(consoleText), consoleText);
-    if (plan.allowlist) {
-      const allow = loadAllowlist(await readFile(plan.allowlist, 'utf8'));
-      if (allow.errors.length) throw new VmTestError('usage', `${plan.allowlist}: ${allow.errors[0]}`, { file: plan.allowlist, excerpt: allow.errors });
-      splats = applyAllowlist(splats, allow);
-    }
+    if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
     const compare = guestTests.some((t) => t.name === TARGETED) && guestTests.some((t) => t.name === 'test_progs')
       ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
     return assembleResults({ resultsText, planned: guestTests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText } });

@@ -8,7 +8,8 @@ import { toTap } from '../report/tap-report.ts';
 import { renderSummary } from '../report/terminal-report.ts';
 import { assembleResults, decideVerdict } from '../results/assemble.ts';
 import { parseKtap } from '../results/ktap-parser.ts';
-import { applyAllowlist, attributeSplats, loadAllowlist, scanSplats, type Allowlist } from '../results/splats.ts';
+import { applyAllowlist, attributeSplats, scanSplats } from '../results/splats.ts';
+import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
 import { parseTestProgs, parseTestProgsJson } from '../results/test-progs-parser.ts';
 import { summarize, type ResultTree } from '../results/tree.ts';
 import { splitResults } from '../results/sections.ts';
@@ -30,26 +31,6 @@ export function detectKind(text: string): LogKind {
 }
 
 /** An allowlist file's text, loaded; a line that does not load is a usage error naming file:line. For `run`'s plan too. */
-export function validateAllowlist(file: string, text: string): Allowlist {
-  const allow = loadAllowlist(text);
-  const [first] = allow.errors;
-  if (first === undefined) return allow;
-  // loadAllowlist reports "allowlist line N: <why>".
-  const m = /^allowlist line (\d+): (.*)$/.exec(first);
-  const line = m ? Number(m[1]) : undefined;
-  const where = line ? `${file}:${line}` : file;
-  const more = allow.errors.length > 1 ? ` (+${allow.errors.length - 1} more bad lines)` : '';
-  throw new VmTestError('usage', `${where}: not a valid allowlist entry: ${m ? m[2] : first}${more}`, { file, ...(line ? { line } : {}), excerpt: allow.errors });
-}
-
-/** Reads and validates an allowlist file; a missing file is a usage error. */
-export async function readAllowlist(file: string): Promise<Allowlist> {
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new VmTestError('usage', `--allowlist ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { file });
-  });
-  return validateAllowlist(file, text);
-}
-
 export interface ParseOptions {
   kind?: LogKind;
   /** Applied to the splats before the verdict, so an accepted splat does not decide the exit code. */

@@ -1,11 +1,12 @@
 // `vm-test run` (the default command): plan, build, boot, test, report.
+import { readdirSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
-import { describePlan, planRun, type RunOptions } from '../plan/run-plan.ts';
+import { BASE_FRAGMENTS, describePlan, planRun, type RunOptions } from '../plan/run-plan.ts';
 import { annotations, stepSummary } from '../report/github-report.ts';
 import { toJson } from '../report/json-report.ts';
 import { toJunit } from '../report/junit-report.ts';
@@ -14,12 +15,18 @@ import { exitCodeFor, describeFailure } from '../outcome.ts';
 import { runPipeline, type RunOutcome } from '../run.ts';
 import { repoRoot, type CliContext } from './context.ts';
 
+/** The fragments --kconfig can name, as kernel-config/ has them (the base ones are always merged). */
+function extraFragments(): string[] {
+  const names = readdirSync(join(repoRoot(), 'kernel-config')).filter((f) => f.endsWith('.config')).map((f) => f.replace(/\.config$/, ''));
+  return names.filter((n) => !BASE_FRAGMENTS.includes(n)).sort();
+}
+
 export function withRunOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('kernel', { type: 'string', describe: 'kernel tree: a local path, git:<url>#<ref>, or deb:<package>[=<version>][@<suite>] (default: the series manifest\'s base, deb:linux-source-7.2=7.2.6-1~bpo13+1@trixie-backports for v1)' })
     .option('series', { type: 'string', describe: 'series revision under patches/ (bpf-f-compare/v1, bpf-f-compare/v1-6.12) or a directory of mbox patches; --no-series for the pristine tree', default: 'bpf-f-compare/v1' })
     .option('patches', { type: 'number', describe: 'apply only the first N patches of the series' })
-    .option('kconfig', { type: 'string', array: true, describe: 'extra config fragment: a name in kernel-config/ (btf, debug) or a path' })
+    .option('kconfig', { type: 'string', array: true, describe: `extra config fragment: a name in kernel-config/ (${extraFragments().join(', ')}) or a path` })
     .option('full-selftests', { type: 'boolean', describe: 'build the tree\'s full BPF selftests (their config, modules, bpf_testmod, clang-19) and run the selection with that test_progs, next to the targeted one, and compare the two' })
     .option('test-progs', { type: 'string', array: true, describe: 'test_progs tests to run (-t); default: the series manifest\'s' })
     .option('guest-tests', { type: 'string', describe: 'guest suites to run (glob over suite names, default all; none for none)' })

@@ -1,5 +1,4 @@
 // A run is planned before anything touches disk: argv and the repo's files resolve into one validated, immutable plan.
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cacheLayout, resolveCacheRoot, type CacheLayout } from '../cache.ts';
@@ -8,6 +7,8 @@ import { SELFTESTS_CONFIGS, SELFTESTS_DIR } from '../build/full-selftests-build.
 import { VmTestError } from '../outcome.ts';
 import { FALLBACK_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
 import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
+import { selectSuites } from '../guest/guest-suites.ts';
+import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
 
 export interface RunOptions {
   kernel?: string;
@@ -56,6 +57,8 @@ export interface RunPlan {
   readonly jsonOut: string | undefined;
   readonly junitOut: string | undefined;
   readonly allowlist: string | undefined;
+  /** The allowlist's entries, checked when planning: a bad entry stops the run before any build. */
+  readonly allowlistRules: Allowlist | undefined;
   readonly ccache: boolean;
   readonly refreshSource: boolean;
   readonly allowMissingTests: boolean;
@@ -109,7 +112,12 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     if (!Number.isFinite(v) || v <= 0) throw new VmTestError('usage', `--${name} ${value}: expected a positive number`);
     return v;
   };
-  if (options.allowlist && !existsSync(options.allowlist)) throw new VmTestError('usage', `--allowlist ${options.allowlist}: no such file`, { file: options.allowlist });
+  const allowlistPath = options.allowlist ? resolve(cwd, options.allowlist) : undefined;
+  const allowlistRules = allowlistPath ? await readAllowlist(allowlistPath) : undefined;
+  const guestTests = options.guestTests === 'none' ? undefined : options.guestTests ?? '*';
+  // Checked here, so that --dry-run shows it and nothing is built for a run that cannot test anything.
+  if (guestTests) selectSuites(guestTests);
+  if (testProgs.length === 0 && !guestTests) throw new VmTestError('usage', 'nothing to run: --test-progs none and --guest-tests none select no test');
   return Object.freeze({
     repoRoot,
     kernel,
@@ -117,7 +125,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     fragments,
     kconfig: new KconfigRequest(fragments),
     testProgs,
-    guestTests: options.guestTests === 'none' ? undefined : options.guestTests ?? '*',
+    guestTests,
     cache: cacheLayout(resolveCacheRoot(options.cacheDir, env)),
     runDir: options.runDir ? resolve(cwd, options.runDir) : undefined,
     jobs: positive('jobs', options.jobs, nproc + 1),
@@ -128,7 +136,8 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     memoryMb: positive('memory', options.memory, 1024),
     jsonOut: options.json ? resolve(cwd, options.json) : undefined,
     junitOut: options.junit ? resolve(cwd, options.junit) : undefined,
-    allowlist: options.allowlist ? resolve(cwd, options.allowlist) : undefined,
+    allowlist: allowlistPath,
+    allowlistRules,
     ccache: !options.noCcache,
     refreshSource: options.refreshSource ?? false,
     allowMissingTests: options.allowMissingTests ?? false,
@@ -145,7 +154,8 @@ export function describePlan(plan: RunPlan): string {
       ? `kconfig:    the tree's ${SELFTESTS_DIR}/{${SELFTESTS_CONFIGS.join(',')}}, then ${plan.fragments.map((f) => f.file).join(', ')}, on the Kconfig defaults`
       : `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
     `test_progs: ${plan.testProgs.length ? `-t ${plan.testProgs.join(',')}` : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,
-    `guest:      ${plan.guestTests ? `suites matching ${plan.guestTests}` : 'no guest suites'}`,
+    `guest:      ${plan.guestTests ? `${selectSuites(plan.guestTests).map((g) => g.name).join(', ')} (matching ${plan.guestTests})` : 'no guest suites'}`,
+    ...(plan.allowlist ? [`allowlist:  ${plan.allowlist} (${plan.allowlistRules?.entries.length ?? 0} entries)`] : []),
     `cache:      ${plan.cache.root}`,
     `run dir:    ${plan.runDir ?? `${plan.cache.runs}/<timestamp>`}`,
     `build:      -j${plan.jobs}${plan.ccache ? ', ccache' : ''}`,

@@ -1,4 +1,6 @@
 // Known splats a run accepts: one entry a line, "kind: regex" or "regex", "#" starts a comment line.
+import { readFile } from 'node:fs/promises';
+import { VmTestError } from '../outcome.ts';
 import { classicWarningTitle } from './splat-patterns.ts';
 import { SPLAT_KINDS, type Splat, type SplatKind } from './tree.ts';
 
@@ -67,3 +69,25 @@ export function applyAllowlist(splats: readonly Splat[], allowlist: Allowlist | 
     return entry ? { ...splat, allowedBy: entry.text } : { ...splat };
   });
 }
+
+/** A loaded allowlist, or a usage error naming file:line of the first bad entry (checked when the run is planned). */
+export function validateAllowlist(file: string, text: string): Allowlist {
+  const allow = loadAllowlist(text);
+  const [first] = allow.errors;
+  if (first === undefined) return allow;
+  // loadAllowlist reports "allowlist line N: <why>".
+  const m = /^allowlist line (\d+): (.*)$/.exec(first);
+  const line = m ? Number(m[1]) : undefined;
+  const where = line ? `${file}:${line}` : file;
+  const more = allow.errors.length > 1 ? ` (+${allow.errors.length - 1} more bad lines)` : '';
+  throw new VmTestError('usage', `${where}: not a valid allowlist entry: ${m ? m[2] : first}${more}`, { file, ...(line ? { line } : {}), excerpt: allow.errors });
+}
+
+/** Reads and validates an allowlist file; a missing file is a usage error. */
+export async function readAllowlist(file: string): Promise<Allowlist> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new VmTestError('usage', `--allowlist ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { file });
+  });
+  return validateAllowlist(file, text);
+}
+

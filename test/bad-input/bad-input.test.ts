@@ -46,6 +46,12 @@ const cases: Case[] = [
   { name: 'a missing qemu', args: () => [], env: (tmp) => pathWithout(tmp, 'qemu-system-x86_64'), exit: EXIT.missingTool, message: /missing host tools: qemu-system-x86_64 \(qemu-system-x86, [\s\S]*apt-get install -y qemu-system-x86/ },
   { name: 'a missing gcc', args: () => [], env: (tmp) => pathWithout(tmp, 'gcc'), exit: EXIT.missingTool, message: /missing host tools: gcc \(gcc,/ },
   { name: 'a bad option value', args: () => ['--timeout', '-5'], exit: EXIT.usage, message: /--timeout -5: expected a positive number/ },
+  // Refused when the run is planned, before any build: --dry-run says the same.
+  { name: 'a guest suite selection that matches nothing', args: () => ['--guest-tests', 'nosuch'], exit: EXIT.usage, message: /guest suite selection "nosuch" matches no guest suite \(suites: compare-contract, gc-race, update-atomicity, map-in-map\)/ },
+  { name: 'the same, with --dry-run', args: () => ['--dry-run', '--guest-tests', 'nosuch'], exit: EXIT.usage, message: /matches no guest suite/ },
+  { name: 'nothing to run', args: () => ['--test-progs', 'none', '--guest-tests', 'none'], exit: EXIT.usage, message: /nothing to run: --test-progs none and --guest-tests none select no test/ },
+  { name: 'an allowlist kind that is not a splat kind', args: () => ['--allowlist', join(fixtures, 'results/allowlist-bad-kind.txt')], exit: EXIT.usage, message: /allowlist-bad-kind\.txt:3: not a valid allowlist entry: "softlockup" is not a splat kind \(known: panic, bug, oops, warning/ },
+  { name: 'an allowlist regex that does not compile, with --dry-run', args: () => ['--dry-run', '--allowlist', join(fixtures, 'results/allowlist-bad-regex.txt')], exit: EXIT.usage, message: /allowlist-bad-regex\.txt:2: not a valid allowlist entry: .*Invalid regular expression/ },
 ];
 
 for (const c of cases) {
@@ -57,6 +63,8 @@ for (const c of cases) {
     t.is(r.exitCode, c.exit, r.stderr + r.stdout);
     t.regex(r.stderr, c.message);
     t.regex(r.stderr, new RegExp(`exit code ${c.exit} `));
+    // A plan-time refusal builds nothing: not even the run directory is made.
+    if (c.message.source.includes('allowlist') || /nothing to run|matches no guest suite/.test(c.message.source)) t.false(existsSync(runDir), 'refused before the run directory was made');
     for (const f of c.keeps ?? []) t.true(filesIn(runDir).includes(f), `${f} kept in the run directory (has: ${filesIn(runDir).join(', ')})`);
     if (c.keeps?.includes('error.txt')) t.regex(await readFile(join(runDir, 'error.txt'), 'utf8'), c.message);
   });
