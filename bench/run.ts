@@ -1,7 +1,8 @@
 // Benchmark: wall-clock numbers for vm-test on this machine, printed as a table, never asserted.
-//   npm run bench                 warm rerun, revision switches, bisect, boot vs verdict
-//   npm run bench -- --cold       also a cold run on a fresh cache (no ccache hits: ~10 min)
-//   npm run bench -- --kunit      also KUnit's own kunit.py run beside it, for the ratio (~3+ min)
+//   npm run bench                 both targets warm (v1 on 7.2.6, v1-6.12 on 6.12.117), revision switches, bisect, boot vs verdict
+//   npm run bench -- --cold       also a cold run of each target on a fresh cache (no ccache hits: ~35 min)
+//   npm run bench -- --kunit      also KUnit's own kunit.py run on the default tree, for the ratio (~6 min)
+//   npm run bench -- --full       also the --full-selftests run (the opt-in check; ~40 min the first time)
 //   npm run bench -- --runs N     repetitions for the medians (default 3)
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +25,9 @@ const row = (what: string, value: string, target = '') => {
 
 interface RunMeta { exitCode: number; bootMs?: number; vmMs?: number; timingsMs: Record<string, number> }
 
+/** The second target: the 6.12 backport on its own kernel (the default is the series as posted, on 7.2.6). */
+const OTHER = ['--series', 'bpf-f-compare/v1-6.12'];
+
 async function vmTest(args: string[], env: Record<string, string> = {}): Promise<{ wallMs: number; meta?: RunMeta; out: string }> {
   const json = join(scratch, `r-${Date.now()}.json`);
   const started = Date.now();
@@ -38,7 +42,7 @@ async function vmTest(args: string[], env: Record<string, string> = {}): Promise
 async function variant(name: string, edit: (patch2: string) => string): Promise<string> {
   const dir = join(scratch, 'series', name);
   await mkdir(dir, { recursive: true });
-  const src = join(root, 'patches/bpf-f-compare/v1-6.12');
+  const src = join(root, 'patches/bpf-f-compare/v1');
   for (const f of (await readdir(src)).filter((x) => /^000[123]/.test(x))) {
     const text = await readFile(join(src, f), 'utf8');
     await writeFile(join(dir, f), f.startsWith('0002') ? edit(text) : text);
@@ -54,11 +58,13 @@ const replaceOnce = (text: string, from: string, to: string) => {
 console.error(`vm-test bench: ${runs} runs per median; scratch ${scratch}`);
 
 if (argv.cold) {
-  const cache = join(scratch, 'cold-cache');
-  const cold = await vmTest([], { VM_TEST_CACHE_DIR: cache });
-  row('cold run: fresh cache, empty ccache, to verdict', secs(cold.wallMs), '<= 5 min');
-  row('  of which building kernel + test_progs + suites', secs((cold.meta?.timingsMs.build ?? 0) + (cold.meta?.timingsMs.guest ?? 0)));
-  await rm(cache, { recursive: true, force: true });
+  for (const [name, args] of [['v1 on 7.2.6 (the default)', []], ['v1-6.12 on 6.12.117', OTHER]] as const) {
+    const cache = join(scratch, 'cold-cache');
+    const cold = await vmTest([...args], { VM_TEST_CACHE_DIR: cache });
+    row(`cold run, ${name}: fresh cache, empty ccache, to verdict`, secs(cold.wallMs), '<= 5 min');
+    row('  of which source import / git am / building (kernel, test_progs, suites)', [cold.meta?.timingsMs.source, cold.meta?.timingsMs.series, (cold.meta?.timingsMs.build ?? 0) + (cold.meta?.timingsMs.guest ?? 0)].map((x) => secs(x ?? 0)).join(' / '));
+    await rm(cache, { recursive: true, force: true });
+  }
 }
 
 // Warm: the default run, built once, then rerun with nothing changed.
@@ -76,6 +82,11 @@ row(`warm rerun, nothing changed (default run: map_cmp_delete + 4 suites; median
 const warmTp: number[] = [];
 for (let i = 0; i < runs; i++) warmTp.push((await vmTest(['--guest-tests', 'none'])).wallMs);
 row(`warm rerun, map_cmp_delete only (median of ${runs})`, secs(median(warmTp)));
+const warmOther: number[] = [];
+await vmTest([...OTHER]);
+for (let i = 0; i < runs; i++) warmOther.push((await vmTest([...OTHER])).wallMs);
+row(`warm rerun, v1-6.12 on 6.12.117 (same tests; median of ${runs})`, secs(median(warmOther)));
+await vmTest([]);
 row(`QEMU start to init (median of ${runs})`, secs(median(boot)));
 row(`QEMU start to verdict, default run (median of ${runs})`, secs(median(vm)));
 
@@ -86,7 +97,7 @@ const bare: number[] = [];
   const { RunEvents } = await import('../orchestrator/events.ts');
   const { createExecaPort } = await import('../orchestrator/exec/exec-port.ts');
   const runsDir = join(home, '.cache/vm-test/runs');
-  const latest = (await readdir(runsDir)).filter((d) => d.includes('v1-6.12')).sort().pop()!;
+  const latest = (await readdir(runsDir)).filter((d) => /-bpf-f-compare_v1-\d+$/.test(d)).sort().pop()!;
   for (let i = 0; i < runs; i++) {
     const dir = join(scratch, `bare-${i}`);
     await mkdir(dir, { recursive: true });
@@ -130,14 +141,21 @@ row('  and back to the default revision (once)', secs(back.wallMs));
 
 if (argv.kunit) {
   // KUnit's own tool on the same tree and machine: configure, build and boot its minimal x86_64 kernel.
-  const tree = join(home, '.cache/vm-test/worktrees/deb-linux-source-6.12');
+  const tree = join(home, '.cache/vm-test/worktrees/deb-linux-source-7.2');
   const buildDir = join(scratch, 'kunit-build');
   const started = Date.now();
   const k = await $({ cwd: tree, nothrow: true })`python3 tools/testing/kunit/kunit.py run --arch=x86_64 --build_dir=${buildDir} --jobs=3`;
-  const ran = k.stdout.match(/Ran (\d+) tests/)?.[1] ?? '?';
+  const ran = k.stdout.match(/Ran (\d+) tests/)?.[1] ?? k.stdout.match(/Testing complete\. (\d+) tests/)?.[1] ?? '?';
   const building = k.stdout.match(/([\d.]+)s building/)?.[1];
-  row(`KUnit: kunit.py run --arch=x86_64, cold build dir (${ran} tests)`, secs(Date.now() - started));
+  row(`KUnit on 7.2.6: kunit.py run --arch=x86_64, cold build dir (${ran} tests; exit ${k.exitCode})`, secs(Date.now() - started));
   if (building) row('  of which building', `${Number(building).toFixed(1)} s`);
+}
+
+if (argv.full) {
+  // The opt-in long check: the tree's own selftests build beside the targeted one (npm run test:full).
+  const full = await vmTest(['--full-selftests', '--guest-tests', 'none']);
+  row('--full-selftests on 7.2.6 (full-config kernel, selftests build, VM; from this cache)', secs(full.wallMs));
+  row('  of which building', secs(full.meta?.timingsMs.build ?? 0));
 }
 
 await rm(scratch, { recursive: true, force: true });
