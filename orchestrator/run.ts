@@ -69,6 +69,8 @@ export interface RunOutcome {
   timings: Record<string, number>;
   /** Present once the guest ran the tests, or a byte-identical earlier run's verdict was reused. */
   tested?: TestedRun;
+  /** The kernel tree tested, and the uncommitted changes it held (git diff --stat against HEAD). */
+  source?: { description: string; changes?: string };
 }
 
 export function runDirName(now: Date, plan: RunPlan): string {
@@ -81,6 +83,8 @@ interface StageLog {
   events: RunEvents;
   timings: Record<string, number>;
   records: StageRecord[];
+  /** The kernel tree, once the source stage knows it. */
+  source?: RunOutcome['source'];
 }
 
 async function stage<T>(log: StageLog, name: StageName, detail: string, body: () => Promise<T>, done?: (value: T) => { status?: 'ok' | 'cached'; detail?: string }): Promise<T> {
@@ -130,7 +134,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
   const log: StageLog = { events: deps.events, timings: {}, records: [] };
   const runDir = plan.runDir ?? join(plan.cache.runs, runDirName(new Date(), plan));
   const ended = (kind: OutcomeKind, headline: string, evidence: Evidence = {}, tested?: TestedRun): RunOutcome =>
-    ({ kind, headline, evidence, runDir, stages: log.records, timings: log.timings, tested });
+    ({ kind, headline, evidence, runDir, stages: log.records, timings: log.timings, tested, source: log.source });
   try {
     await mkdir(runDir, { recursive: true });
     prepareRunDir(runDir);
@@ -159,8 +163,10 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   const suiteTests: GuestTest[] = [];
   try {
     const source = await stage(stageLog, 'source', describePlanKernel(plan),
-      () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource }, plan.kernel),
+      () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource, committed: plan.committed }, plan.kernel),
       (s) => ({ detail: s.description }));
+    stageLog.source = { description: source.description, ...(source.changes ? { changes: source.changes } : {}) };
+    if (source.changes) await writeFile(log('changes.txt'), `Uncommitted changes tested (git diff --stat against HEAD):\n${source.changes}\n`);
 
     const tree = await stage(stageLog, 'series', plan.series ? `${plan.series.name}: git am ${plan.series.patches.length} patches` : 'no series: pristine tree', async () => {
       const prepared = await prepareTree({ exec, cache: plan.cache, logFile: log('series.log'), signal }, source, plan.series);

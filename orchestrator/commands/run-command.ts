@@ -43,6 +43,7 @@ export function withRunOptions<T>(yargs: Argv<T>) {
     .option('allowlist', { type: 'string', describe: 'file of kernel splats to accept (kind: regex per line)' })
     .option('ccache', { type: 'boolean', default: true, describe: 'use ccache when installed (--no-ccache to not)' })
     .option('refresh-source', { type: 'boolean', describe: 're-import a non-git local kernel tree' })
+    .option('committed', { type: 'boolean', describe: 'with a local git tree: test its HEAD only (default: the working tree as it is, uncommitted changes included)' })
     .option('verbose-console', { type: 'boolean', describe: 'echo the guest console as it arrives' })
     .option('dry-run', { type: 'boolean', describe: 'print the resolved plan and stop' });
 }
@@ -72,6 +73,7 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
     allowlist: argv.allowlist,
     noCcache: argv.ccache === false,
     refreshSource: argv['refresh-source'],
+    committed: argv.committed,
   };
 }
 
@@ -102,6 +104,7 @@ export async function reportOutcome(ctx: CliContext, outcome: RunOutcome, out: {
   const exitCode = exitCodeFor(outcome.kind);
   const meta = {
     kind: outcome.kind, exitCode, headline: outcome.headline, runDir: outcome.runDir, timingsMs: outcome.timings,
+    ...(outcome.source ? { kernel: outcome.source.description, ...(outcome.source.changes ? { changes: outcome.source.changes } : {}) } : {}),
     stages: outcome.stages.map((s) => ({ stage: s.stage, status: s.status, elapsed_ms: s.elapsedMs, detail: s.result ?? s.detail })),
     ...(outcome.tested ? { accel: outcome.tested.accel.accel, bootMs: outcome.tested.vm.bootMs, vmMs: outcome.tested.vm.durationMs, reusedFrom: outcome.tested.reusedFrom } : { evidence: outcome.evidence }),
   };
@@ -131,4 +134,5 @@ export async function reportOutcome(ctx: CliContext, outcome: RunOutcome, out: {
     if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, stepSummary(verdict.tree, verdict.headline, outcome.runDir));
   }
   ctx.stdout.write(renderSummary(verdict.tree, verdict.headline, exitCode, outcome.runDir, ctx.stdout.isTTY === true));
+  if (outcome.source?.changes) ctx.stdout.write(`tested with the working tree's uncommitted changes:\n${outcome.source.changes.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
 }

@@ -32,6 +32,8 @@ export interface RunOptions {
   allowlist?: string;
   noCcache?: boolean;
   refreshSource?: boolean;
+  /** With a local git tree: test its HEAD only, not its uncommitted changes. */
+  committed?: boolean;
   /** Drop test_progs tests this tree does not have yet (bisecting patch prefixes), instead of stopping. */
   allowMissingTests?: boolean;
   /** The tree's own selftests build (config, modules, BPF objects, bpf_testmod) instead of the targeted test_progs. */
@@ -61,6 +63,7 @@ export interface RunPlan {
   readonly allowlistRules: Allowlist | undefined;
   readonly ccache: boolean;
   readonly refreshSource: boolean;
+  readonly committed: boolean;
   readonly allowMissingTests: boolean;
   readonly fullSelftests: boolean;
 }
@@ -140,6 +143,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     allowlistRules,
     ccache: !options.noCcache,
     refreshSource: options.refreshSource ?? false,
+    committed: options.committed ?? false,
     allowMissingTests: options.allowMissingTests ?? false,
     fullSelftests: options.fullSelftests ?? false,
   });
@@ -147,7 +151,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
 
 export function describePlan(plan: RunPlan): string {
   const lines = [
-    `kernel:     ${describeKernelSpec(plan.kernel)}`,
+    `kernel:     ${describeKernelSpec(plan.kernel)}${plan.kernel.kind === 'local' ? (plan.committed ? ' (its HEAD only: --committed)' : ' (the working tree as it is: HEAD plus uncommitted changes, if any)') : ''}`,
     `series:     ${plan.series ? `${plan.series.name} (${plan.series.patches.length} patches, ${plan.series.hash})` : 'none (pristine tree)'}`,
     ...(plan.series?.patches.map((p, i) => `  ${i + 1}. ${p.subject}`) ?? []),
     plan.fullSelftests

@@ -1,7 +1,7 @@
 // Source stage: turn --kernel into a pristine commit in a cache-owned git repository.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
@@ -21,6 +21,8 @@ export interface KernelSource {
   /** Kernel version from the top-level Makefile, e.g. 6.12.117. */
   version: string;
   description: string;
+  /** `git diff --stat` of the uncommitted changes a snapshot of the user's tree holds, against its HEAD. */
+  changes?: string;
 }
 
 interface SourceRecord {
@@ -28,6 +30,7 @@ interface SourceRecord {
   pristineCommit: string;
   version: string;
   origin: string;
+  changes?: string;
 }
 
 export interface SourceContext {
@@ -38,6 +41,8 @@ export interface SourceContext {
   signal?: AbortSignal;
   /** Re-import a non-git local tree even if it was imported before. */
   refresh?: boolean;
+  /** Test a local git tree's HEAD only, not its uncommitted changes. */
+  committed?: boolean;
 }
 
 const shortHash = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12);
@@ -197,8 +202,18 @@ async function resolveLocal(ctx: SourceContext, spec: Extract<KernelSpec, { kind
     }
     const fetch = await git(ctx.exec, ['fetch', '-q', spec.path, `+${userHead}:refs/vm-test/pristine`], { gitDir, logFile: ctx.logFile, signal: ctx.signal });
     if (fetch.exitCode !== 0) throw new VmTestError('infra', `could not fetch HEAD of ${spec.path}`, { logPath: ctx.logFile, excerpt: fetch.tail.slice(-5) });
-    const dirty = await gitOutput(ctx.exec, ['status', '--porcelain', '--untracked-files=no'], { cwd: spec.path });
-    if (dirty) ctx.events.emit({ type: 'warn', stage: 'source', message: `${spec.path} has uncommitted changes; vm-test tests its HEAD (${userHead.slice(0, 12)}) only` });
+    const dirty = await gitOutput(ctx.exec, ['--no-optional-locks', 'status', '--porcelain'], { cwd: spec.path });
+    if (dirty && ctx.committed) {
+      ctx.events.emit({ type: 'warn', stage: 'source', message: `${spec.path} has uncommitted changes; --committed: testing its HEAD (${userHead.slice(0, 12)}) only` });
+    }
+    if (dirty && !ctx.committed) {
+      const snapshot = await snapshotWorkingTree(ctx, spec.path, gitDir, userHead);
+      const changes = (await gitOutput(ctx.exec, ['diff', '--stat', userHead, snapshot], { gitDir })) ?? '';
+      ctx.events.emit({ type: 'info', stage: 'source', message: `testing the working tree as it is: HEAD ${userHead.slice(0, 12)} plus ${changes.split('\n').pop()?.trim() ?? 'uncommitted changes'} (--committed for HEAD only)` });
+      const record = { spec: describeKernelSpec(spec), pristineCommit: snapshot, version: await versionAt(ctx, gitDir, snapshot), origin: `working tree of ${spec.path} (HEAD ${userHead.slice(0, 12)} + uncommitted changes)`, changes };
+      await writeRecord(dir, record);
+      return record;
+    }
     const record = { spec: describeKernelSpec(spec), pristineCommit: userHead, version: await versionAt(ctx, gitDir, userHead), origin: `git HEAD of ${spec.path}` };
     await writeRecord(dir, record);
     return record;
@@ -210,6 +225,39 @@ async function resolveLocal(ctx: SourceContext, spec: Extract<KernelSpec, { kind
   const record = { spec: describeKernelSpec(spec), pristineCommit: commit, version: await versionAt(ctx, gitDir, commit), origin: `copy of ${spec.path}` };
   await writeRecord(dir, record);
   return record;
+}
+
+/**
+ * The user's working tree as one commit on top of its HEAD, tracked and untracked files alike
+ * (.gitignore respected), made without touching the user's repository: a copy of its index (so only
+ * changed files are hashed) as GIT_INDEX_FILE, and the new objects written into the cache's
+ * repository, which borrows the user's objects. The user's index, HEAD, refs, stash and files stay
+ * as they were. Same contents, same commit id (fixed identity and date), so reruns reuse everything.
+ */
+export async function snapshotWorkingTree(ctx: SourceContext, tree: string, cacheGitDir: string, head: string): Promise<string> {
+  const commonDir = await gitOutput(ctx.exec, ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: tree });
+  const userIndex = await gitOutput(ctx.exec, ['rev-parse', '--path-format=absolute', '--git-path', 'index'], { cwd: tree });
+  if (!commonDir || !userIndex) throw new VmTestError('infra', `${tree}: cannot find its git directory`, { logPath: ctx.logFile });
+  const index = join(cacheGitDir, `vm-test-snapshot-${process.pid}.index`);
+  if (existsSync(userIndex)) await copyFile(userIndex, index);
+  const env = {
+    GIT_INDEX_FILE: index,
+    GIT_OBJECT_DIRECTORY: join(cacheGitDir, 'objects'),
+    GIT_ALTERNATE_OBJECT_DIRECTORIES: join(commonDir, 'objects'),
+  };
+  const opts = { cwd: tree, env, logFile: ctx.logFile, signal: ctx.signal };
+  try {
+    // No optional locks: git status and add may otherwise refresh the user's own index.
+    const add = await git(ctx.exec, ['--no-optional-locks', 'add', '-A', '.'], opts);
+    if (add.exitCode !== 0) throw new VmTestError('infra', `git add of the working tree ${tree} failed`, { logPath: ctx.logFile, excerpt: add.tail.slice(-10) });
+    const treeId = await gitOutput(ctx.exec, ['--no-optional-locks', 'write-tree'], opts);
+    const commit = treeId && await gitOutput(ctx.exec, ['commit-tree', treeId, '-p', head, '-m', `vm-test snapshot of ${tree}: HEAD ${head.slice(0, 12)} plus its uncommitted changes`], opts);
+    if (!commit) throw new VmTestError('infra', `could not write the snapshot commit of ${tree}`, { logPath: ctx.logFile });
+    await git(ctx.exec, ['update-ref', 'refs/vm-test/snapshot', commit], { gitDir: cacheGitDir });
+    return commit;
+  } finally {
+    await rm(index, { force: true });
+  }
 }
 
 async function resolveGitUrl(ctx: SourceContext, spec: Extract<KernelSpec, { kind: 'git' }>, dir: string): Promise<SourceRecord> {
@@ -245,5 +293,6 @@ export async function resolveSource(ctx: SourceContext, spec: KernelSpec): Promi
     pristineCommit: record.pristineCommit,
     version: record.version,
     description: `${describeKernelSpec(spec)} (${record.origin}, Linux ${record.version}, ${record.pristineCommit.slice(0, 12)})`,
+    ...(record.changes ? { changes: record.changes } : {}),
   };
 }
