@@ -87,7 +87,7 @@ interface StageLog {
   source?: RunOutcome['source'];
 }
 
-async function stage<T>(log: StageLog, name: StageName, detail: string, body: () => Promise<T>, done?: (value: T) => { status?: 'ok' | 'cached'; detail?: string }): Promise<T> {
+async function stage<T>(log: StageLog, name: StageName, detail: string, body: () => Promise<T>, done?: (value: T) => { status?: StageRecord['status']; detail?: string }): Promise<T> {
   const started = Date.now();
   log.events.emit({ type: 'stage-start', stage: name, detail });
   const finish = (status: StageRecord['status'], result: string | undefined) => {
@@ -121,7 +121,9 @@ export async function ensureHostTools(deps: RunDeps, logFile: string, full = fal
   const still = (await checkHost(deps.env)).filter((c) => !c.present && isNeeded(c.requirement, full));
   if (problem || still.length > 0) {
     const list = still.map((s) => `${s.requirement.what} (${s.requirement.aptPackage}, for ${s.requirement.neededFor})`).join(', ');
-    throw new VmTestError('missingTool', `missing host tools: ${list}. Install them with:\n  ${aptInstallLine(still.map((s) => s.requirement.aptPackage))}`);
+    // Why nothing was installed, and apt-get's output when it ran.
+    throw new VmTestError('missingTool', `missing host tools: ${list}. Install them with:\n  ${aptInstallLine(still.map((s) => s.requirement.aptPackage))}`,
+      { ...(existsSync(logFile) ? { logPath: logFile } : {}), ...(problem ? { excerpt: [problem] } : {}) });
   }
 }
 
@@ -249,6 +251,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     return probe;
   }, (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
 
+  // QEMU that could not run the guest is this stage failing; a guest that crashed or failed its tests is the verdict's.
   const boot = (accelName: 'kvm' | 'tcg') => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs under ${accelName.toUpperCase()}`, () => runVm(exec, {
     spec: { kernel: bzImage, initPath, runDir, accel: accelName, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares },
     consoleLog: log('console.log'),
@@ -260,7 +263,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     testTimeouts: new Map(guestTests.map((t) => [t.name, t.timeoutSec])),
     events,
     signal,
-  }), (v) => ({ detail: `${v.end}: ${v.detail}${v.bootMs ? `; init after ${(v.bootMs / 1000).toFixed(1)} s` : ''}` }));
+  }), (v) => ({ status: v.end === 'qemu-failed' ? 'failed' : 'ok', detail: `${v.end}: ${v.detail}${v.bootMs ? `; init after ${(v.bootMs / 1000).toFixed(1)} s` : ''}` }));
   let vm = await boot(accel.accel);
   if (vm.kvmFailure && plan.accel === 'auto') {
     // The probe passed but the real boot did not: remember it, and run the same plan under TCG.
