@@ -7,6 +7,7 @@ import { bisectCommand, bisectRunCommand } from './commands/bisect-command.ts';
 import { bundleCommand } from './commands/bundle-command.ts';
 import type { CliContext } from './commands/context.ts';
 import { doctorCommand } from './commands/doctor-command.ts';
+import { execCommand, shellCommand } from './commands/exec-command.ts';
 import { genTestsCommand } from './commands/gen-tests-command.ts';
 import { matrixCommand } from './commands/matrix-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
@@ -52,6 +53,10 @@ export async function main(argv: string[]): Promise<number> {
       .command(matrixCommand(ctx))
       .command(bisectCommand(ctx))
       .command(bisectRunCommand(ctx))
+      .command(execCommand(ctx))
+      .command(shellCommand(ctx))
+      // vm-test exec [options] -- CMD ARGS: what follows -- is the guest's command, not ours.
+      .parserConfiguration({ 'populate--': true })
       .strict()
       .help()
       .version(false)

@@ -12,7 +12,9 @@ export type RunEvent =
   | { type: 'log-line'; stage: StageName; line: string }
   | { type: 'console-line'; line: string }
   | { type: 'test-start'; name: string }
-  | { type: 'test-end'; name: string; exitCode: number };
+  | { type: 'test-end'; name: string; exitCode: number }
+  /** A line a guest test printed, as it arrives (vm-test exec streams these). */
+  | { type: 'guest-output'; name: string; stream: 'stdout' | 'stderr'; line: string };
 
 export class RunEvents {
   readonly #emitter = new EventEmitter();

@@ -1,7 +1,8 @@
 // The pipeline: source → series → kconfig+build → guest → vm → results → report. Stages emit events; nothing prints.
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { buildKernel } from './build/kernel-build.ts';
 import { buildFullSelftests, selftestsFragments } from './build/full-selftests-build.ts';
@@ -17,7 +18,7 @@ import { acquireLock } from './lock.ts';
 import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
 import { BASE_FRAGMENTS, describePlan, type RunPlan } from './plan/run-plan.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
-import { assembleResults, type Verdict } from './results/assemble.ts';
+import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
 import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
 import { resolveSource } from './source/source.ts';
@@ -46,6 +47,8 @@ export interface TestedRun {
   accel: KvmProbe;
   /** The run directory whose verdict this is, when it was reused. */
   reusedFrom?: string;
+  /** vm-test exec: the command's own exit code in the guest. */
+  guestExit?: number;
 }
 
 export interface StageRecord {
@@ -192,7 +195,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     await copyFile(kernel.bzImage, bzImage);
     await copyFile(kernel.configPath, join(runDir, 'kernel.config'));
 
-    if (plan.fullSelftests) {
+    if (plan.job.kind === 'tests' && plan.fullSelftests) {
       const full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
         () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }),
         (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
@@ -230,15 +233,26 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     await lock.release();
   }
 
-  const guestTests: GuestTest[] = [...testProgsTests, ...suiteTests];
+  const guestTests: GuestTest[] = plan.job.kind === 'tests' ? [...testProgsTests, ...suiteTests] : [jobTest(plan)];
+  if (plan.job.kind !== 'tests') await linkJobBinaries(log('bin'), [...testProgsTests, ...suiteTests], buildDir);
   // The plan refused an empty selection; this is a test_progs selection the tree lacks (a bisect prefix) with no suites.
   if (guestTests.length === 0) throw new VmTestError('usage', 'nothing to run: the selected test_progs tests are not in this tree, and no guest suites are selected');
-  // The guest runs the build's outputs from their own read-only share, never through the host root.
-  const view = guestView([{ ...BUILD_SHARE, hostPath: buildDir, readonly: true }]);
+  // The guest runs the build's outputs from their own read-only share, never through the host root;
+  // vm-test exec also gets its current directory, read-write, at the same path.
+  const view = guestView([
+    { ...BUILD_SHARE, hostPath: buildDir, readonly: true },
+    ...(plan.job.kind === 'exec' && plan.job.cwd ? [{ tag: 'vmtest-cwd', hostPath: plan.job.cwd, guestPath: plan.job.cwd, readonly: false }] : []),
+  ]);
   await writeFile(log('plan.tsv'), planText(guestTests, view));
   await writeFile(log('mounts.tsv'), mountsText(view));
   const bootKey = await computeBootKey(bzImage, guestTests);
-  const earlier = await deps.reuse?.(bootKey);
+  const gdb = plan.gdb && { socket: join(tmpdir(), `vm-test-gdb-${process.pid}.sock`), wait: plan.gdb.wait };
+  if (gdb) {
+    const command = `gdb -q ${join(buildDir, 'vmlinux')} -ex 'target remote ${gdb.socket}'`;
+    await writeFile(log('gdb.txt'), `${command}\n`);
+    events.emit({ type: 'info', stage: 'vm', message: `gdb: ${command}${gdb.wait ? '   (the CPUs are stopped until gdb says continue)' : ''}` });
+  }
+  const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
   if (earlier) {
     events.emit({ type: 'info', stage: 'vm', message: `kernel and tests are byte-identical to ${earlier.reusedFrom}: reusing its verdict` });
     return earlier;
@@ -253,24 +267,43 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
 
   // QEMU that could not run the guest is this stage failing; a guest that crashed or failed its tests is the verdict's.
   const boot = (accelName: 'kvm' | 'tcg') => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs under ${accelName.toUpperCase()}`, () => runVm(exec, {
-    spec: { kernel: bzImage, initPath, runDir, accel: accelName, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares },
+    spec: {
+      kernel: bzImage, initPath, runDir, accel: accelName, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares,
+      ...(plan.job.kind === 'shell' ? { shell: true, consoleFile: log('console.log') } : {}),
+      ...(plan.job.kind === 'exec' ? { stderrFile: log('stderr.log') } : {}),
+      ...(gdb ? { gdb } : {}),
+    },
+    interactive: plan.job.kind === 'shell',
     consoleLog: log('console.log'),
     resultsLog: log('results.log'),
     qemuStderrLog: log('qemu-stderr.log'),
     commandFile: log('qemu-cmdline.txt'),
-    timeoutMs: plan.timeoutSec * 1000,
+    // A shell lasts as long as its user wants.
+    timeoutMs: plan.job.kind === 'shell' ? 7 * 24 * 3600_000 : plan.timeoutSec * 1000,
     silenceTimeoutMs: (plan.testTimeoutSec + 60) * 1000,
     testTimeouts: new Map(guestTests.map((t) => [t.name, t.timeoutSec])),
     events,
     signal,
   }), (v) => ({ status: v.end === 'qemu-failed' ? 'failed' : 'ok', detail: `${v.end}: ${v.detail}${v.bootMs ? `; init after ${(v.bootMs / 1000).toFixed(1)} s` : ''}` }));
-  let vm = await boot(accel.accel);
+  let vm = await boot(accel.accel).finally(() => gdb && rm(gdb.socket, { force: true }));
   if (vm.kvmFailure && plan.accel === 'auto') {
     // The probe passed but the real boot did not: remember it, and run the same plan under TCG.
     await recordKvmFailure(join(plan.cache.root, 'kvm-probe.json'), 'KVM failed a real boot ("KVM internal error"); using TCG');
     events.emit({ type: 'warn', stage: 'vm', message: 'KVM failed during the boot ("KVM internal error"); booting again under TCG' });
     accel = { accel: 'tcg', reason: 'KVM failed during the boot ("KVM internal error")' };
     vm = await boot('tcg');
+  }
+
+  if (plan.job.kind !== 'tests') {
+    const job = guestTests[0]!.name;
+    const verdict = await stage(stageLog, 'results', 'the command\'s exit and the console log', async () => {
+      const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
+      const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
+      let splats = attributeSplats(scanSplats(consoleText), consoleText);
+      if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
+      return assembleJob({ resultsText, name: job, splats, vm });
+    }, (v) => ({ detail: v.headline }));
+    return { bootKey, verdict, vm, accel, ...(verdict.guestExit !== undefined ? { guestExit: verdict.guestExit } : {}) };
   }
 
   const verdict = await stage(stageLog, 'results', 'parsing results and the console log', async () => {
@@ -285,6 +318,42 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
   return { bootKey, verdict, vm, accel };
+}
+
+/**
+ * vm-test exec and shell find the run's test binaries on their PATH (test_progs, compare-contract, ...):
+ * links in the run directory's bin/ to their guest paths in the build share.
+ */
+async function linkJobBinaries(binDir: string, tests: readonly GuestTest[], buildDir: string): Promise<void> {
+  await mkdir(binDir, { recursive: true });
+  const view = guestView([{ ...BUILD_SHARE, hostPath: buildDir, readonly: true }]);
+  for (const t of tests) {
+    const binary = t.argv[0];
+    if (!binary || !view.maps(binary)) continue;
+    await rm(join(binDir, basename(binary)), { force: true });
+    await symlink(view.toGuest(binary), join(binDir, basename(binary)));
+  }
+}
+
+/** The run's test binaries first (its bin/ in the run share), then the host's as the init has them. */
+const JOB_PATH = '/run/vm-test/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The guest side of vm-test exec and shell: the command, or the interactive shell on hvc0. */
+function jobTest(plan: RunPlan): GuestTest {
+  const job = plan.job;
+  if (job.kind === 'exec') {
+    return { name: 'exec', kind: 'exec', argv: ['/usr/bin/env', `PATH=${JOB_PATH}`, ...job.argv], timeoutSec: plan.testTimeoutSec, ...(job.cwd ? { cwd: job.cwd } : {}), stderrPort: true };
+  }
+  if (job.kind !== 'shell') throw new Error('jobTest: not a job');
+  // The terminal's size, a session with hvc0 as its controlling terminal (so Ctrl-C reaches the foreground job), bash if there is one.
+  // The size is set from inside the session: a tty forgets it when its last file is closed.
+  const inner = `stty rows ${job.rows} cols ${job.cols} 2>/dev/null; if command -v bash >/dev/null; then PS1="[vm-test \\w]# " exec bash --norc -i; else PS1="[vm-test]# " exec sh -i; fi`;
+  const script = [
+    'cd /',
+    `export PATH=${JOB_PATH}`,
+    `exec /bin/busybox setsid -c /bin/sh -c '${inner}' </dev/hvc0 >/dev/hvc0 2>&1`,
+  ].join('; ');
+  return { name: 'shell', kind: 'shell', argv: ['/bin/sh', '-c', script], timeoutSec: 7 * 24 * 3600 };
 }
 
 /** The guest reads init through the root 9p mount: a content-addressed copy in the cache, so the checkout may live anywhere (even /tmp). */

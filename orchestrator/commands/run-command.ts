@@ -45,6 +45,8 @@ export function withRunOptions<T>(yargs: Argv<T>) {
     .option('refresh-source', { type: 'boolean', describe: 're-import a non-git local kernel tree' })
     .option('committed', { type: 'boolean', describe: 'with a local git tree: test its HEAD only (default: the working tree as it is, uncommitted changes included)' })
     .option('verbose-console', { type: 'boolean', describe: 'echo the guest console as it arrives' })
+    .option('gdb', { type: 'boolean', describe: 'start QEMU\'s gdbstub on a unix socket and print the gdb command line (adds nokaslr; --kconfig debug for debug info)' })
+    .option('gdb-wait', { type: 'boolean', describe: 'like --gdb, with the CPUs stopped until gdb continues them' })
     .option('dry-run', { type: 'boolean', describe: 'print the resolved plan and stop' });
 }
 
@@ -74,6 +76,8 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
     noCcache: argv.ccache === false,
     refreshSource: argv['refresh-source'],
     committed: argv.committed,
+    gdb: argv.gdb,
+    gdbWait: argv['gdb-wait'],
   };
 }
 
@@ -100,7 +104,7 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
 }
 
 /** Every report of one run: the run directory's results.json and JUnit, --json/--junit, GitHub's summary, the terminal. */
-export async function reportOutcome(ctx: CliContext, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }): Promise<void> {
+export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }): Promise<void> {
   const exitCode = exitCodeFor(outcome.kind);
   const meta = {
     kind: outcome.kind, exitCode, headline: outcome.headline, runDir: outcome.runDir, timingsMs: outcome.timings,

@@ -17,6 +17,11 @@ export interface ExecRequest {
   signal?: AbortSignal;
   /** Text for stdin. */
   input?: string;
+  /**
+   * The terminal is the process's own (vm-test shell): stdin, stdout and stderr inherited, and no
+   * process group of its own, so it stays in the terminal's foreground. Nothing is captured.
+   */
+  interactive?: boolean;
 }
 
 export interface ExecResult {
@@ -83,12 +88,12 @@ export function createExecaPort(): ExecPort {
         extendEnv: true,
         reject: false,
         input: request.input,
-        stdin: request.input === undefined ? 'ignore' : 'pipe',
+        ...(request.interactive ? { stdio: 'inherit' as const } : { stdin: request.input === undefined ? 'ignore' as const : 'pipe' as const }),
         lines: false,
         stripFinalNewline: true,
         maxBuffer: KEEP_BYTES,
         // Its own process group, so stopping it stops make's compilers and everything else it started.
-        detached: true,
+        detached: !request.interactive,
         cleanup: true,
       });
       let timedOut = false;
@@ -98,7 +103,7 @@ export function createExecaPort(): ExecPort {
         if (pid === undefined) return;
         const kill = (sig: NodeJS.Signals) => {
           try {
-            process.kill(-pid, sig);
+            process.kill(request.interactive ? pid : -pid, sig);
           } catch {
             // already gone
           }

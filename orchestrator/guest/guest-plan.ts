@@ -1,7 +1,7 @@
 // The plan the guest init runs: one line per test, "name<TAB>timeout<TAB>shell command".
 import type { GuestView } from './guest-view.ts';
 
-export type GuestTestKind = 'test_progs' | 'ktap';
+export type GuestTestKind = 'test_progs' | 'ktap' | 'exec' | 'shell';
 
 export interface GuestTest {
   name: string;
@@ -13,6 +13,8 @@ export interface GuestTest {
   cwd?: string;
   /** Host files whose bytes decide the result besides argv[0] (part of the boot key). */
   inputs?: string[];
+  /** Its stderr on the guest's stderr port (fd 4 in the init), apart from stdout (vm-test exec). */
+  stderrPort?: boolean;
 }
 
 export function shellQuote(arg: string): string {
@@ -26,7 +28,8 @@ export function planLine(test: GuestTest, view?: GuestView): string {
   // Paths outside the shares (/bin/sh) are read through the root, which the init does not cover.
   const command = test.argv.map(guest).map(shellQuote).join(' ');
   const cwd = test.cwd && view ? view.toGuest(test.cwd) : test.cwd;
-  return `${test.name}\t${Math.ceil(test.timeoutSec)}\t${cwd ? `cd ${shellQuote(cwd)} && exec ${command}` : command}`;
+  const redirect = test.stderrPort ? ' 2>&4' : '';
+  return `${test.name}\t${Math.ceil(test.timeoutSec)}\t${cwd ? `cd ${shellQuote(cwd)} && exec ${command}${redirect}` : `${command}${redirect}`}`;
 }
 
 export function planText(tests: readonly GuestTest[], view?: GuestView): string {

@@ -49,7 +49,7 @@ export function guestView(shares: readonly GuestShare[]): GuestView {
   };
 }
 
-/** The init's mount list: "tag<TAB>guest path" per line. */
+/** The init's mount list: "tag<TAB>guest path<TAB>ro|rw" per line. */
 export function mountsText(view: GuestView): string {
-  return view.shares.map((s) => `${s.tag}\t${s.guestPath}`).join('\n') + (view.shares.length ? '\n' : '');
+  return view.shares.map((s) => `${s.tag}\t${s.guestPath}\t${s.readonly ? 'ro' : 'rw'}`).join('\n') + (view.shares.length ? '\n' : '');
 }

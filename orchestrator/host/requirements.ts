@@ -37,6 +37,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'qemu-system-x86_64', probe: { command: 'qemu-system-x86_64' }, aptPackage: 'qemu-system-x86', neededFor: 'booting the kernel' },
   { what: 'busybox (static)', probe: { file: '/bin/busybox' }, aptPackage: 'busybox-static', neededFor: 'the guest init (mount, reboot)' },
   { what: 'ccache', probe: { command: 'ccache' }, aptPackage: 'ccache', neededFor: 'fast rebuilds and revision switches' },
+  { what: 'bpftool', probe: { command: 'bpftool' }, aptPackage: 'bpftool', neededFor: 'inspecting BPF objects in the guest (vm-test exec -- bpftool ...; the guest runs the host\'s tools)' },
+  { what: 'gdb', probe: { command: 'gdb' }, aptPackage: 'gdb', neededFor: '--gdb: attaching to the guest kernel through QEMU\'s gdbstub' },
   { what: 'clang-19', probe: { command: 'clang-19' }, aptPackage: 'clang-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
   { what: 'llc-19, llvm-strip-19', probe: { command: 'llvm-strip-19' }, aptPackage: 'llvm-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
   { what: 'rsync', probe: { command: 'rsync' }, aptPackage: 'rsync', neededFor: 'the full selftests Makefile (copies test_progs\' extra files)', fullSelftests: true },

@@ -10,7 +10,17 @@ import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
 import { selectSuites } from '../guest/guest-suites.ts';
 import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
 
+/** What the guest does once the kernel is up: the tests (run), one command (exec), or a shell for the terminal. */
+export type GuestJob =
+  | { kind: 'tests' }
+  | { kind: 'exec'; argv: readonly string[]; /** shared read-write at the same path in the guest, and the command's directory */ cwd: string | undefined }
+  | { kind: 'shell'; rows: number; cols: number };
+
 export interface RunOptions {
+  job?: GuestJob;
+  /** QEMU's gdbstub on a unix socket; gdbWait: the CPUs start stopped. */
+  gdb?: boolean;
+  gdbWait?: boolean;
   kernel?: string;
   series?: string;
   noSeries?: boolean;
@@ -41,6 +51,8 @@ export interface RunOptions {
 }
 
 export interface RunPlan {
+  readonly job: GuestJob;
+  readonly gdb: { wait: boolean } | undefined;
   readonly repoRoot: string;
   readonly kernel: KernelSpec;
   readonly series: Series | undefined;
@@ -120,8 +132,12 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
   const guestTests = options.guestTests === 'none' ? undefined : options.guestTests ?? '*';
   // Checked here, so that --dry-run shows it and nothing is built for a run that cannot test anything.
   if (guestTests) selectSuites(guestTests);
-  if (testProgs.length === 0 && !guestTests) throw new VmTestError('usage', 'nothing to run: --test-progs none and --guest-tests none select no test');
+  const job = options.job ?? { kind: 'tests' };
+  if (job.kind === 'tests' && testProgs.length === 0 && !guestTests) throw new VmTestError('usage', 'nothing to run: --test-progs none and --guest-tests none select no test');
+  if (job.kind === 'exec' && job.argv.length === 0) throw new VmTestError('usage', 'vm-test exec needs a command: vm-test exec [options] -- CMD [ARGS...]');
   return Object.freeze({
+    job,
+    gdb: options.gdb || options.gdbWait ? { wait: options.gdbWait ?? false } : undefined,
     repoRoot,
     kernel,
     series,
@@ -157,8 +173,13 @@ export function describePlan(plan: RunPlan): string {
     plan.fullSelftests
       ? `kconfig:    the tree's ${SELFTESTS_DIR}/{${SELFTESTS_CONFIGS.join(',')}}, then ${plan.fragments.map((f) => f.file).join(', ')}, on the Kconfig defaults`
       : `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
-    `test_progs: ${plan.testProgs.length ? `-t ${plan.testProgs.join(',')}` : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,
-    `guest:      ${plan.guestTests ? `${selectSuites(plan.guestTests).map((g) => g.name).join(', ')} (matching ${plan.guestTests})` : 'no guest suites'}`,
+    ...(plan.job.kind === 'tests' ? [
+      `test_progs: ${plan.testProgs.length ? `-t ${plan.testProgs.join(',')}` : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,
+      `guest:      ${plan.guestTests ? `${selectSuites(plan.guestTests).map((g) => g.name).join(', ')} (matching ${plan.guestTests})` : 'no guest suites'}`,
+    ] : plan.job.kind === 'exec' ? [
+      `exec:       ${plan.job.argv.join(' ')}${plan.job.cwd ? ` (in ${plan.job.cwd}, shared read-write)` : ''}`,
+    ] : [`shell:      an interactive shell on the terminal (${plan.job.cols}x${plan.job.rows})`]),
+    ...(plan.gdb ? [`gdb:        QEMU's gdbstub on a unix socket${plan.gdb.wait ? ', CPUs stopped until gdb continues' : ''}; nokaslr`] : []),
     ...(plan.allowlist ? [`allowlist:  ${plan.allowlist} (${plan.allowlistRules?.entries.length ?? 0} entries)`] : []),
     `cache:      ${plan.cache.root}`,
     `run dir:    ${plan.runDir ?? `${plan.cache.runs}/<timestamp>`}`,

@@ -160,3 +160,38 @@ export function decideVerdict(tree: ResultTree, splats: readonly Splat[]): Verdi
     }
   }
 }
+
+/**
+ * vm-test exec and shell: one command, not a test suite. The VM's ending and the splats decide the
+ * kind as for a run; the command's own exit code is beside it (guestExit), for the CLI to pass on.
+ */
+export function assembleJob(input: { resultsText: string; name: string; splats: Splat[]; vm: Pick<VmOutcome, 'end' | 'detail' | 'runningTest'> }): Verdict & { guestExit?: number } {
+  const section = splitResults(input.resultsText).sections.find((s) => s.name === input.name);
+  const node = newTest(input.name, section?.exitCode === 0 ? 'pass' : section?.exitCode === undefined ? 'crashed' : 'fail');
+  node.log = section?.lines ?? [];
+  if (section?.exitCode !== undefined && section.exitCode !== 0) node.errors.push(`exited ${section.exitCode}`);
+  if (section?.timedOut) node.errors.push('timed out and was killed');
+  for (const splat of input.splats) node.splats.push(splat);
+  const tree = summarize([node], input.splats);
+  const blockingSplats = input.splats.filter((s) => !s.allowedBy);
+  const splatText = describeSplat(blockingSplats[0]);
+  const guestExit = section?.exitCode;
+  const base = { tree, blockingSplats, ...(guestExit !== undefined ? { guestExit } : {}) };
+  switch (input.vm.end) {
+    case 'interrupted':
+      return { ...base, kind: 'interrupted', headline: 'interrupted' };
+    case 'qemu-failed':
+      return { ...base, kind: 'vmInfra', headline: input.vm.detail };
+    case 'boot-failure':
+      return { ...base, kind: 'bootFailure', headline: `boot failure: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}` };
+    case 'timeout':
+      return { ...base, kind: 'timeout', headline: `timeout: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}` };
+    case 'crashed':
+      return { ...base, kind: 'kernelCrash', headline: `guest crashed: ${input.vm.detail}${splatText ? ` (${splatText})` : ''}` };
+    case 'completed':
+      break;
+  }
+  if (blockingSplats[0]) return { ...base, kind: 'kernelCrash', headline: `${splatText} (${input.name} exited ${guestExit ?? '?'})` };
+  if (section?.timedOut) return { ...base, kind: 'timeout', headline: `${input.name} ran past its timeout and was killed` };
+  return { ...base, kind: 'passed', headline: `${input.name} exited ${guestExit ?? '?'}` };
+}

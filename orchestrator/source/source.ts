@@ -1,7 +1,7 @@
 // Source stage: turn --kernel into a pristine commit in a cache-owned git repository.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, realpath, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
@@ -193,7 +193,9 @@ async function resolveLocal(ctx: SourceContext, spec: Extract<KernelSpec, { kind
   }
   const gitDir = join(dir, 'git');
   const userHead = await gitOutput(ctx.exec, ['rev-parse', '--verify', 'HEAD'], { cwd: spec.path });
-  const isGitTop = userHead !== undefined && (await gitOutput(ctx.exec, ['rev-parse', '--show-toplevel'], { cwd: spec.path })) !== undefined;
+  // Only the top of a git tree: a kernel tree that merely sits inside another repository is imported as files.
+  const top = userHead === undefined ? undefined : await gitOutput(ctx.exec, ['rev-parse', '--show-toplevel'], { cwd: spec.path });
+  const isGitTop = top !== undefined && (await realpath(top).catch(() => top)) === (await realpath(spec.path).catch(() => spec.path));
   if (userHead && isGitTop) {
     // Read-only use of the user's repository: a shared clone borrows its objects, and we fetch HEAD into our own ref.
     if (!existsSync(gitDir)) {

@@ -16,9 +16,18 @@ export interface VmSpec {
   initrd?: string;
   /** Host directories on their own 9p tags, which the init mounts from the run directory's mounts.tsv. */
   shares?: readonly GuestShare[];
+  /** The kernel console into this file instead of QEMU's stdout (vm-test shell: the terminal is the shell's). */
+  consoleFile?: string;
+  /** An interactive shell on a virtio console (hvc0) on QEMU's stdio. */
+  shell?: boolean;
+  /** The guest's stderr on a port of its own, into this file (vm-test exec keeps stdout and stderr apart). */
+  stderrFile?: string;
+  /** QEMU's gdbstub on this unix socket; wait: the CPUs stay stopped until gdb continues them. */
+  gdb?: { socket: string; wait: boolean };
 }
 
 export const RESULTS_PORT = 'org.vm-test.results';
+export const STDERR_PORT = 'org.vm-test.stderr';
 export const RUN_TAG = 'vmtest-run';
 
 export function machineArgs(spec: VmSpec): string[] {
@@ -40,7 +49,9 @@ export function machineArgs(spec: VmSpec): string[] {
   ];
 }
 
-export function consoleArgs(): string[] {
+export function consoleArgs(spec?: Pick<VmSpec, 'consoleFile'>): string[] {
+  // The terminal belongs to the shell: the kernel console goes to its log file only.
+  if (spec?.consoleFile) return ['-serial', `file:${spec.consoleFile}`];
   return [
     // The kernel console on the first serial port, streamed to QEMU's stdout; Ctrl-C is ours, not the guest's.
     '-chardev', 'stdio,id=console,signal=off',
@@ -73,12 +84,26 @@ export function shareArgs(spec: VmSpec): string[] {
   ]);
 }
 
-export function resultsArgs(resultsFile: string): string[] {
+export function resultsArgs(resultsFile: string, spec?: Pick<VmSpec, 'stderrFile' | 'shell'>): string[] {
   return [
     // Test output travels on its own virtio-serial port, apart from kernel messages on the console.
     '-device', 'virtio-serial-pci',
     '-chardev', `file,id=results,path=${resultsFile}`,
     '-device', `virtserialport,chardev=results,name=${RESULTS_PORT}`,
+    // vm-test exec: the command's stderr apart from its stdout.
+    ...(spec?.stderrFile ? ['-chardev', `file,id=stderr,path=${spec.stderrFile}`, '-device', `virtserialport,chardev=stderr,name=${STDERR_PORT}`] : []),
+    // vm-test shell: a terminal on hvc0, wired to ours; signal=off, so Ctrl-C goes to the guest.
+    ...(spec?.shell ? ['-chardev', 'stdio,id=shell,signal=off', '-device', 'virtconsole,chardev=shell'] : []),
+  ];
+}
+
+export function gdbArgs(spec: Pick<VmSpec, 'gdb'>): string[] {
+  if (!spec.gdb) return [];
+  return [
+    // The gdbstub on a unix socket only this user can reach, never a TCP port others could.
+    '-gdb', `unix:${spec.gdb.socket},server=on,wait=off`,
+    // --gdb-wait: the CPUs start stopped, so a breakpoint can be set before the kernel runs.
+    ...(spec.gdb.wait ? ['-S'] : []),
   ];
 }
 
@@ -97,6 +122,8 @@ export function kernelCommandLine(spec: VmSpec): string {
     ...(spec.initrd
       ? [`rdinit=${spec.initPath}`]
       : ['root=/dev/root', 'rootfstype=9p', 'rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose', 'ro', `init=${spec.initPath}`]),
+    // gdb resolves vmlinux's symbols at their link addresses.
+    ...(spec.gdb ? ['nokaslr'] : []),
     ...(spec.append ?? []),
   ];
   return words.join(' ');
@@ -105,12 +132,13 @@ export function kernelCommandLine(spec: VmSpec): string {
 export function qemuArgs(spec: VmSpec, resultsFile: string): string[] {
   return [
     ...machineArgs(spec),
-    ...consoleArgs(),
+    ...consoleArgs(spec),
     '-kernel', spec.kernel,
     '-append', kernelCommandLine(spec),
     ...rootArgs(spec),
     ...runDirArgs(spec),
     ...shareArgs(spec),
-    ...resultsArgs(resultsFile),
+    ...resultsArgs(resultsFile, spec),
+    ...gdbArgs(spec),
   ];
 }

@@ -33,6 +33,8 @@ export interface VmOutcome {
 
 export interface VmRunRequest {
   spec: VmSpec;
+  /** vm-test shell: QEMU gets the terminal; no console streaming and no silence limit. */
+  interactive?: boolean;
   qemuBinary?: string;
   consoleLog: string;
   resultsLog: string;
@@ -76,6 +78,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   const qemuCommand = describeCommand(qemu, args);
   await writeFile(request.commandFile, qemuCommand + '\n');
   await writeFile(request.resultsLog, '');
+  if (request.spec.stderrFile) await writeFile(request.spec.stderrFile, '');
   const consoleOut = createWriteStream(request.consoleLog);
   const stderrOut = createWriteStream(request.qemuStderrLog);
 
@@ -90,47 +93,50 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   let bootMs: number | undefined;
   let running: string | undefined;
   let runningSince = 0;
+  let lastBegun: string | undefined;
   let stallReport: string | undefined;
   let fatalReport: { line: string; at: number } | undefined;
   let lastResults = Date.now();
   let sawConsole = false;
 
-  // Tail the results file: QEMU appends to it as the guest writes.
-  const results = await open(request.resultsLog, 'r');
-  let offset = 0;
-  let pending = '';
-  const drainResults = async (): Promise<void> => {
-    for (;;) {
-      const buffer = Buffer.alloc(65536);
-      const { bytesRead } = await results.read(buffer, 0, buffer.length, offset);
-      if (bytesRead === 0) return;
-      offset += bytesRead;
-      lastActivity = Date.now();
-      lastResults = lastActivity;
-      pending += buffer.subarray(0, bytesRead).toString('utf8');
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).replace(/\r$/, '');
-        pending = pending.slice(nl + 1);
-        if (line.startsWith('# vm-test: init started')) {
-          initStarted = true;
-          bootMs = Date.now() - started;
-          request.events.emit({ type: 'info', stage: 'vm', message: `init reached after ${(bootMs / 1000).toFixed(1)} s` });
-        }
-        if (line === '# vm-test: done') done = true;
-        const begin = BEGIN.exec(line);
-        if (begin) {
-          running = begin[1];
-          runningSince = Date.now();
-          request.events.emit({ type: 'test-start', name: begin[1]! });
-        }
-        const end = END.exec(line);
-        if (end) {
-          running = undefined;
-          request.events.emit({ type: 'test-end', name: end[1]!, exitCode: Number(end[2]) });
-        }
-      }
+  // Tail the results file (and the stderr port's, with vm-test exec): QEMU appends to them as the guest writes.
+  const onResultsLine = (line: string) => {
+    if (line.startsWith('# vm-test: init started')) {
+      initStarted = true;
+      bootMs = Date.now() - started;
+      request.events.emit({ type: 'info', stage: 'vm', message: `init reached after ${(bootMs / 1000).toFixed(1)} s` });
     }
+    if (line === '# vm-test: done') done = true;
+    const begin = BEGIN.exec(line);
+    if (begin) {
+      running = begin[1];
+      lastBegun = running;
+      runningSince = Date.now();
+      request.events.emit({ type: 'test-start', name: begin[1]! });
+      return;
+    }
+    const end = END.exec(line);
+    if (end) {
+      running = undefined;
+      request.events.emit({ type: 'test-end', name: end[1]!, exitCode: Number(end[2]) });
+      return;
+    }
+    if (running) request.events.emit({ type: 'guest-output', name: running, stream: 'stdout', line });
+  };
+  const results = await tailer(request.resultsLog, (line) => {
+    lastActivity = Date.now();
+    lastResults = lastActivity;
+    onResultsLine(line);
+  });
+  const stderrTail = request.spec.stderrFile ? await tailer(request.spec.stderrFile, (line) => {
+    lastActivity = Date.now();
+    lastResults = lastActivity;
+    // The two ports are read apart, so stderr may come after the end marker: it belongs to the last test begun.
+    if (lastBegun) request.events.emit({ type: 'guest-output', name: lastBegun, stream: 'stderr', line });
+  }) : undefined;
+  const drainResults = async () => {
+    await results.drain();
+    await stderrTail?.drain();
   };
   const poll = setInterval(() => {
     void drainResults();
@@ -138,7 +144,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
     if (now - started > request.timeoutMs) {
       stopReason ??= 'timeout';
       stop.abort();
-    } else if (now - lastActivity > request.silenceTimeoutMs) {
+    } else if (!request.interactive && now - lastActivity > request.silenceTimeoutMs) {
       stopReason ??= 'silence';
       stop.abort();
     } else if (fatalReport && running && now - Math.max(lastResults, fatalReport.at) > (request.crashQuietMs ?? DEFAULT_CRASH_QUIET_MS)) {
@@ -154,6 +160,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
     command: qemu,
     args,
     signal: stop.signal,
+    interactive: request.interactive,
     onLine: (line, stream) => {
       lastActivity = Date.now();
       if (stream === 'stdout') {
@@ -175,11 +182,8 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   clearInterval(poll);
   request.signal?.removeEventListener('abort', onOuterAbort);
   await drainResults();
-  if (pending) {
-    // A line cut off mid-write still belongs to the record.
-    pending = '';
-  }
   await results.close();
+  await stderrTail?.close();
   await Promise.all([new Promise((r) => consoleOut.end(r)), new Promise((r) => stderrOut.end(r))]);
 
   const base = {
@@ -211,4 +215,30 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   }
   if (!initStarted) return { ...base, end: 'boot-failure', detail: 'the guest stopped before init reported in' };
   return { ...base, end: 'crashed', detail: `the guest stopped before the plan ended${running ? `, while running ${running}` : ''}` };
+}
+
+/** Follows a file QEMU appends to, line by line; drain() reads what arrived since the last call. */
+async function tailer(path: string, onLine: (line: string) => void): Promise<{ drain: () => Promise<void>; close: () => Promise<void> }> {
+  const file = await open(path, 'r');
+  let offset = 0;
+  let pending = '';
+  let draining: Promise<void> | undefined;
+  const readAll = async () => {
+    for (;;) {
+      const buffer = Buffer.alloc(65536);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, offset);
+      if (bytesRead === 0) return;
+      offset += bytesRead;
+      pending += buffer.subarray(0, bytesRead).toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl).replace(/\r$/, '');
+        pending = pending.slice(nl + 1);
+        onLine(line);
+      }
+    }
+  };
+  // One reader at a time: the poll and the final drain must not read the same bytes twice.
+  const drain = () => (draining = (draining ?? Promise.resolve()).then(readAll));
+  return { drain, close: async () => { await drain(); await file.close(); } };
 }

@@ -1,4 +1,4 @@
-// Config resolution on the real 6.12 tree: allnoconfig plus our fragments, and the full selftests request.
+// Config resolution on the real default tree (7.2.6): allnoconfig plus our fragments, and the full selftests request.
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,6 +47,14 @@ test.serial('[kernel] the default request on allnoconfig keeps every option, and
 test.serial('[kernel] --kconfig btf on allnoconfig keeps every option (vmlinux BTF)', async (t) => {
   const { resolved } = await configure(new KconfigRequest([await fragment('vm'), await fragment('bpf'), await fragment('btf')]));
   t.is(resolved.get('CONFIG_DEBUG_INFO_BTF'), 'y');
+});
+
+test.serial('[kernel] --kconfig debug on allnoconfig keeps every option (DWARF for gdb, the gdb scripts)', async (t) => {
+  const { resolved, warnings } = await configure(new KconfigRequest([await fragment('vm'), await fragment('bpf'), await fragment('debug')]));
+  t.deepEqual(warnings, []);
+  t.is(resolved.get('CONFIG_DEBUG_INFO'), 'y');
+  t.is(resolved.get('CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT'), 'y');
+  t.is(resolved.get('CONFIG_GDB_SCRIPTS'), 'y');
 });
 
 test.serial('[kernel] the full selftests request: ours all survive; the tree\'s own misses are warnings, listed in kconfig-dropped.txt', async (t) => {
