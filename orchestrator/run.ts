@@ -10,7 +10,7 @@ import { buildTestProgs, runnerFragments } from './build/selftests-build.ts';
 import { KconfigRequest, parseFragment } from './kconfig/kconfig.ts';
 import type { RunEvents, StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
-import { fullTestProgsEntry, planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
+import { DENYLIST_GUEST_PATH, describeSelection, fullTestProgsEntry, hasTestProgs, planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
 import { BUILD_SHARE, guestView, mountsText } from './guest/guest-view.ts';
 import { prepareGuestSuites } from './guest/guest-suites.ts';
 import { aptInstall, aptInstallLine, checkHost, isNeeded } from './host/requirements.ts';
@@ -199,23 +199,23 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
       const full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
         () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }),
         (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
-      testProgsTests.push(fullTestProgsEntry(full.dir, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec, [full.binary, full.testmod]));
+      testProgsTests.push(fullTestProgsEntry(full.dir, plan.testProgsSelection, '/run/vm-test/test_progs.json', plan.testTimeoutSec, [full.binary, full.testmod]));
     }
-    if (plan.testProgs.length > 0) {
+    if (hasTestProgs(plan.testProgsSelection)) {
       // With --full-selftests the targeted build runs too, when it can make the selection, and the two are compared.
       const leftOut = plan.fullSelftests
         ? 'the targeted test_progs cannot make this selection (not in this tree, or it needs BPF skeletons): no comparison'
         : 'not in this tree yet; left out of this run';
-      const built = await stage(stageLog, 'build', `test_progs with ${plan.testProgs.join(', ')} only`,
+      const built = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only`,
         () => buildTestProgs({ exec, events, cache: plan.cache, tree, buildDir: kernel.buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal },
-          plan.testProgs, plan.allowMissingTests || plan.fullSelftests, plan.fullSelftests),
+          plan.testProgsSelection, plan.allowMissingTests || plan.fullSelftests, plan.fullSelftests),
         (b) => ({ status: b?.cached ? 'cached' : 'ok', detail: b ? `${b.binary} (${b.tests.join(', ')})` : leftOut }));
       if (built) {
         testProgsTests.push(plan.fullSelftests
-          ? testProgsEntry(built.binary, plan.testProgs, '/run/vm-test/test_progs-targeted.json', plan.testTimeoutSec, TARGETED)
-          : testProgsEntry(built.binary, plan.testProgs, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
+          ? testProgsEntry(built.binary, plan.testProgsSelection, '/run/vm-test/test_progs-targeted.json', plan.testTimeoutSec, TARGETED)
+          : testProgsEntry(built.binary, plan.testProgsSelection, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
       } else {
-        events.emit({ type: 'warn', stage: 'build', message: `test_progs ${plan.testProgs.join(', ')}: ${leftOut}` });
+        events.emit({ type: 'warn', stage: 'build', message: `test_progs ${describeSelection(plan.testProgsSelection)}: ${leftOut}` });
       }
     }
     if (plan.guestTests) {
@@ -243,6 +243,8 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     { ...BUILD_SHARE, hostPath: buildDir, readonly: true },
     ...(plan.job.kind === 'exec' && plan.job.cwd ? [{ tag: 'vmtest-cwd', hostPath: plan.job.cwd, guestPath: plan.job.cwd, readonly: false }] : []),
   ]);
+  // The denylist the guest's test_progs reads (-d @FILE), beside the results.
+  if (plan.testProgsSelection.denylist) await copyFile(plan.testProgsSelection.denylist.file, join(runDir, basename(DENYLIST_GUEST_PATH)));
   await writeFile(log('plan.tsv'), planText(guestTests, view));
   await writeFile(log('mounts.tsv'), mountsText(view));
   const bootKey = await computeBootKey(bzImage, guestTests);
@@ -394,7 +396,7 @@ function describePlanKernel(plan: RunPlan): string {
  */
 export async function kernelRequestFor(plan: RunPlan, worktree: string, events?: RunEvents): Promise<KconfigRequest> {
   if (plan.fullSelftests) return new KconfigRequest([...await selftestsFragments(worktree), ...plan.fragments], 'defaults');
-  if (plan.testProgs.length === 0) return plan.kconfig;
+  if (!hasTestProgs(plan.testProgsSelection)) return plan.kconfig;
   const extra = await runnerFragments(worktree);
   if (extra.length === 0) return plan.kconfig;
   const fragments = [...plan.fragments];

@@ -11,6 +11,7 @@ import { gitOutput } from '../source/git.ts';
 import type { PreparedTree } from '../source/workspace.ts';
 import { buildEnv, compilerFor } from './build-env.ts';
 import { buildFailure } from './make-output.ts';
+import { describeSelection, type TestProgsSelection } from '../guest/guest-plan.ts';
 
 /**
  * The runner's own C sources, read from the test_progs runner's TRUNNER_EXTRA_SOURCES and
@@ -87,10 +88,22 @@ export function findTestDefinitions(file: string, text: string): TestDefinition[
   return [...text.matchAll(DEFINE)].map((m) => ({ name: m[1]!, file, needs }));
 }
 
-/** test_progs -t matches names by substring, subtests after a '/'. */
-export function selectTests(all: readonly TestDefinition[], filters: readonly string[]): TestDefinition[] {
-  const tops = filters.map((f) => f.split('/')[0]!);
-  return all.filter((t) => tops.some((f) => t.name.includes(f)));
+/** A test_progs glob (-a, -d, DENYLIST entries): * matches any run of characters, the rest literally. */
+export function globMatch(pattern: string, name: string): boolean {
+  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name);
+}
+
+/**
+ * The tests a selection can run, as test_progs decides at the test level: -t by substring, -a by
+ * glob (the part before a '/'), minus whole tests -d or the denylist names (a test/subtest entry
+ * leaves the test in: test_progs drops the subtest when it runs).
+ */
+export function selectTests(all: readonly TestDefinition[], selection: TestProgsSelection | readonly string[]): TestDefinition[] {
+  const sel: TestProgsSelection = Array.isArray(selection) ? { test: selection as readonly string[], allow: [], deny: [] } : (selection as TestProgsSelection);
+  const tops = sel.test.map((f) => f.split('/')[0]!);
+  const allows = sel.allow.map((f) => f.split('/')[0]!);
+  const denies = [...sel.deny, ...(sel.denylist?.entries ?? [])].filter((d) => !d.includes('/'));
+  return all.filter((t) => (tops.some((f) => t.name.includes(f)) || allows.some((a) => globMatch(a, t.name))) && !denies.some((d) => globMatch(d, t.name)));
 }
 
 /**
@@ -98,7 +111,7 @@ export function selectTests(all: readonly TestDefinition[], filters: readonly st
  * prefix before the test was added); with allowSkeletons, for one that needs BPF skeletons (the
  * full selftests build runs it, and there is nothing to compare with).
  */
-export async function buildTestProgs(ctx: SelftestsContext, filters: readonly string[], allowMissing = false, allowSkeletons = false): Promise<TestProgsBuild | undefined> {
+export async function buildTestProgs(ctx: SelftestsContext, filters: TestProgsSelection | readonly string[], allowMissing = false, allowSkeletons = false): Promise<TestProgsBuild | undefined> {
   const started = Date.now();
   const src = join(ctx.tree.worktree, 'tools/testing/selftests/bpf');
   const testsDir = join(src, 'prog_tests');
@@ -109,7 +122,7 @@ export async function buildTestProgs(ctx: SelftestsContext, filters: readonly st
   const selected = selectTests(all, filters);
   if (selected.length === 0) {
     if (allowMissing) return undefined;
-    throw new VmTestError('usage', `--test-progs ${filters.join(',')}: no test in ${testsDir} matches (a test is a "void test_<name>(void)" function)`, { file: testsDir });
+    throw new VmTestError('usage', `test_progs ${describeSelection(filters)}: no test in ${testsDir} is selected (a test is a "void test_<name>(void)" function)`, { file: testsDir });
   }
   const needy = selected.filter((t) => t.needs.length > 0);
   if (needy.length > 0) {

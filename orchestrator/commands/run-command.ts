@@ -28,7 +28,10 @@ export function withRunOptions<T>(yargs: Argv<T>) {
     .option('patches', { type: 'number', describe: 'apply only the first N patches of the series' })
     .option('kconfig', { type: 'string', array: true, describe: `extra config fragment: a name in kernel-config/ (${extraFragments().join(', ')}) or a path` })
     .option('full-selftests', { type: 'boolean', describe: 'build the tree\'s full BPF selftests (their config, modules, bpf_testmod, clang-19) and run the selection with that test_progs, next to the targeted one, and compare the two' })
-    .option('test-progs', { type: 'string', array: true, describe: 'test_progs tests to run (-t); default: the series manifest\'s' })
+    .option('test-progs', { alias: 't', type: 'string', array: true, describe: 'test_progs -t: tests whose name contains it (comma lists too); default: the series manifest\'s; none for none' })
+    .option('allow', { alias: 'a', type: 'string', array: true, describe: 'test_progs -a: tests matching the glob (test or test/subtest)' })
+    .option('deny', { alias: 'd', type: 'string', array: true, describe: 'test_progs -d: leave out tests matching the glob' })
+    .option('denylist', { type: 'string', describe: 'a file in the selftests\' DENYLIST format, passed to every test_progs as -d @FILE' })
     .option('guest-tests', { type: 'string', describe: 'guest suites to run (glob over suite names, default all; none for none)' })
     .option('cache-dir', { type: 'string', describe: 'cache directory (default $VM_TEST_CACHE_DIR or $XDG_CACHE_HOME/vm-test)' })
     .option('run-dir', { type: 'string', describe: 'run directory (default <cache>/runs/<timestamp>-<series>)' })
@@ -61,6 +64,9 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
     kconfig: argv.kconfig as string[] | undefined,
     fullSelftests: argv['full-selftests'] as boolean | undefined,
     testProgs: (argv['test-progs'] as string[] | undefined)?.flatMap((t) => t.split(',')).filter(Boolean),
+    testProgsAllow: (argv.allow as string[] | undefined)?.flatMap((t) => t.split(',')).filter(Boolean),
+    testProgsDeny: (argv.deny as string[] | undefined)?.flatMap((t) => t.split(',')).filter(Boolean),
+    denylist: argv.denylist as string | undefined,
     guestTests: argv['guest-tests'],
     cacheDir: argv['cache-dir'],
     runDir: argv['run-dir'],

@@ -36,11 +36,52 @@ export function planText(tests: readonly GuestTest[], view?: GuestView): string 
   return tests.map((t) => planLine(t, view)).join('\n') + '\n';
 }
 
-export function testProgsEntry(binary: string, filters: readonly string[], jsonPath: string, timeoutSec: number, name = 'test_progs'): GuestTest {
-  return { name, kind: 'test_progs', argv: [binary, ...(filters.length ? ['-t', filters.join(',')] : []), '-J', jsonPath], timeoutSec };
+/** Which test_progs tests a run starts, as the BPF CI spells it; passed to every test_progs the run starts. */
+export interface TestProgsSelection {
+  /** -t: a test name (or test/subtest) contains it. */
+  test: readonly string[];
+  /** -a: a glob over test (or test/subtest) names. */
+  allow: readonly string[];
+  /** -d: a glob over test (or test/subtest) names that are left out. */
+  deny: readonly string[];
+  /** --denylist: a file in the selftests' DENYLIST format, copied into the run directory and passed as -d @FILE. */
+  denylist?: { file: string; entries: readonly string[] };
+}
+
+/** Where the guest reads the run directory's copy of the denylist. */
+export const DENYLIST_GUEST_PATH = '/run/vm-test/test_progs-denylist.txt';
+
+const asSelection = (sel: TestProgsSelection | readonly string[]): TestProgsSelection =>
+  Array.isArray(sel) ? { test: sel as readonly string[], allow: [], deny: [] } : (sel as TestProgsSelection);
+
+export function hasTestProgs(sel: TestProgsSelection): boolean {
+  return sel.test.length > 0 || sel.allow.length > 0;
+}
+
+/** test_progs' own selection options, in the order it reads them. */
+export function testProgsArgs(selection: TestProgsSelection | readonly string[]): string[] {
+  const sel = asSelection(selection);
+  return [
+    ...(sel.test.length ? ['-t', sel.test.join(',')] : []),
+    ...(sel.allow.length ? ['-a', sel.allow.join(',')] : []),
+    ...(sel.deny.length ? ['-d', sel.deny.join(',')] : []),
+    ...(sel.denylist ? ['-d', `@${DENYLIST_GUEST_PATH}`] : []),
+  ];
+}
+
+export function describeSelection(selection: TestProgsSelection | readonly string[]): string {
+  const sel = asSelection(selection);
+  const args = testProgsArgs(sel).join(' ');
+  return sel.denylist ? args.replace(`@${DENYLIST_GUEST_PATH}`, `@${sel.denylist.file} (${sel.denylist.entries.length} entries)`) : args;
+}
+
+export function testProgsEntry(binary: string, selection: TestProgsSelection | readonly string[], jsonPath: string, timeoutSec: number, name = 'test_progs'): GuestTest {
+  const sel = asSelection(selection);
+  return { name, kind: 'test_progs', argv: [binary, ...testProgsArgs(sel), '-J', jsonPath], timeoutSec, ...(sel.denylist ? { inputs: [sel.denylist.file] } : {}) };
 }
 
 /** The full build's test_progs runs in its output directory, beside its BPF objects and bpf_testmod.ko. */
-export function fullTestProgsEntry(dir: string, filters: readonly string[], jsonPath: string, timeoutSec: number, inputs: string[]): GuestTest {
-  return { ...testProgsEntry('./test_progs', filters, jsonPath, timeoutSec), cwd: dir, inputs };
+export function fullTestProgsEntry(dir: string, selection: TestProgsSelection | readonly string[], jsonPath: string, timeoutSec: number, inputs: string[]): GuestTest {
+  const entry = testProgsEntry('./test_progs', selection, jsonPath, timeoutSec);
+  return { ...entry, cwd: dir, inputs: [...inputs, ...(entry.inputs ?? [])] };
 }

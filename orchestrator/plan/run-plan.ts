@@ -8,6 +8,7 @@ import { VmTestError } from '../outcome.ts';
 import { FALLBACK_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
 import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
 import { selectSuites } from '../guest/guest-suites.ts';
+import { describeSelection, hasTestProgs, type TestProgsSelection } from '../guest/guest-plan.ts';
 import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
 
 /** What the guest does once the kernel is up: the tests (run), one command (exec), or a shell for the terminal. */
@@ -27,6 +28,10 @@ export interface RunOptions {
   patches?: number;
   kconfig?: string[];
   testProgs?: string[];
+  /** test_progs -a globs and -d globs, and a DENYLIST-format file, as the BPF CI passes them. */
+  testProgsAllow?: string[];
+  testProgsDeny?: string[];
+  denylist?: string;
   /** Glob over guest suite names; 'none' runs none. */
   guestTests?: string;
   cacheDir?: string;
@@ -58,7 +63,10 @@ export interface RunPlan {
   readonly series: Series | undefined;
   readonly fragments: readonly KconfigFragment[];
   readonly kconfig: KconfigRequest;
+  /** The -t names (the series manifest's without -t or -a). */
   readonly testProgs: readonly string[];
+  /** Everything that selects test_progs tests: -t, -a, -d, --denylist. */
+  readonly testProgsSelection: TestProgsSelection;
   readonly guestTests: string | undefined;
   readonly cache: CacheLayout;
   readonly runDir: string | undefined;
@@ -118,10 +126,17 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     fragments.push(fragment);
   }
 
-  const testProgs = (options.testProgs ?? series?.manifest.tests?.test_progs ?? ['map_cmp_delete']).filter((t) => t !== 'none');
-  for (const t of testProgs) {
-    if (!/^[A-Za-z0-9_/*-]+$/.test(t)) throw new VmTestError('usage', `--test-progs ${t}: a test_progs test name has only letters, digits, _, / and *`);
+  const allow = options.testProgsAllow ?? [];
+  const deny = options.testProgsDeny ?? [];
+  // The manifest's tests unless the selection names its own (-t or -a).
+  const testProgs = (options.testProgs ?? (allow.length ? [] : series?.manifest.tests?.test_progs ?? ['map_cmp_delete'])).filter((t) => t !== 'none');
+  for (const [flag, names] of [['--test-progs', testProgs], ['--allow', allow], ['--deny', deny]] as const) {
+    for (const t of names) {
+      if (!/^[A-Za-z0-9_/*-]+$/.test(t)) throw new VmTestError('usage', `${flag} ${t}: a test_progs test name or glob has only letters, digits, _, -, / and *`);
+    }
   }
+  const denylist = options.denylist ? await readDenylist(resolve(cwd, options.denylist)) : undefined;
+  const testProgsSelection: TestProgsSelection = { test: testProgs, allow, deny, ...(denylist ? { denylist } : {}) };
   const positive = (name: string, value: number | undefined, fallback: number): number => {
     const v = value ?? fallback;
     if (!Number.isFinite(v) || v <= 0) throw new VmTestError('usage', `--${name} ${value}: expected a positive number`);
@@ -133,7 +148,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
   // Checked here, so that --dry-run shows it and nothing is built for a run that cannot test anything.
   if (guestTests) selectSuites(guestTests);
   const job = options.job ?? { kind: 'tests' };
-  if (job.kind === 'tests' && testProgs.length === 0 && !guestTests) throw new VmTestError('usage', 'nothing to run: --test-progs none and --guest-tests none select no test');
+  if (job.kind === 'tests' && !hasTestProgs(testProgsSelection) && !guestTests) throw new VmTestError('usage', 'nothing to run: --test-progs none and --guest-tests none select no test');
   if (job.kind === 'exec' && job.argv.length === 0) throw new VmTestError('usage', 'vm-test exec needs a command: vm-test exec [options] -- CMD [ARGS...]');
   return Object.freeze({
     job,
@@ -144,6 +159,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     fragments,
     kconfig: new KconfigRequest(fragments),
     testProgs,
+    testProgsSelection,
     guestTests,
     cache: cacheLayout(resolveCacheRoot(options.cacheDir, env)),
     runDir: options.runDir ? resolve(cwd, options.runDir) : undefined,
@@ -174,7 +190,7 @@ export function describePlan(plan: RunPlan): string {
       ? `kconfig:    the tree's ${SELFTESTS_DIR}/{${SELFTESTS_CONFIGS.join(',')}}, then ${plan.fragments.map((f) => f.file).join(', ')}, on the Kconfig defaults`
       : `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
     ...(plan.job.kind === 'tests' ? [
-      `test_progs: ${plan.testProgs.length ? `-t ${plan.testProgs.join(',')}` : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,
+      `test_progs: ${hasTestProgs(plan.testProgsSelection) ? describeSelection(plan.testProgsSelection) : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,
       `guest:      ${plan.guestTests ? `${selectSuites(plan.guestTests).map((g) => g.name).join(', ')} (matching ${plan.guestTests})` : 'no guest suites'}`,
     ] : plan.job.kind === 'exec' ? [
       `exec:       ${plan.job.argv.join(' ')}${plan.job.cwd ? ` (in ${plan.job.cwd}, shared read-write)` : ''}`,
@@ -187,4 +203,19 @@ export function describePlan(plan: RunPlan): string {
     `vm:         accel=${plan.accel}, ${plan.cpus} vCPUs, ${plan.memoryMb} MiB, timeout ${plan.timeoutSec} s, per test ${plan.testTimeoutSec} s`,
   ];
   return lines.join('\n');
+}
+
+/** A DENYLIST-format file (tools/testing/selftests/bpf/DENYLIST*): a name or glob per line, "#" starts a comment. */
+export async function readDenylist(file: string): Promise<{ file: string; entries: string[] }> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new VmTestError('usage', `--denylist ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { file });
+  });
+  const entries: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const entry = raw.replace(/#.*/, '').trim();
+    if (!entry) return;
+    if (!/^[A-Za-z0-9_/*-]+$/.test(entry)) throw new VmTestError('usage', `${file}:${i + 1}: not a test_progs name or glob: ${JSON.stringify(entry)}`, { file, line: i + 1 });
+    entries.push(entry);
+  });
+  return { file, entries };
 }

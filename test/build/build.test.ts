@@ -37,7 +37,7 @@ test('a selection that matches nothing is a usage error, or nothing at all when 
   t.teardown(tmp.cleanup);
   await writeFiles(tmp.path, { 'tools/testing/selftests/bpf/prog_tests/other.c': 'void test_other(void) {}\n' });
   const ctx = { exec: realExec, events: new RunEvents(), cache: cacheLayout(join(tmp.path, 'c')), tree: { worktree: tmp.path, head: 'x', treeId: 'y', reused: false }, buildDir: join(tmp.path, 'b'), ccache: false, logFile: join(tmp.path, 'log') };
-  await t.throwsAsync(buildTestProgs(ctx, ['map_cmp_delete']), { message: /no test in .* matches/ });
+  await t.throwsAsync(buildTestProgs(ctx, ['map_cmp_delete']), { message: /test_progs -t map_cmp_delete: no test in .* is selected/ });
   t.is(await buildTestProgs(ctx, ['map_cmp_delete'], true), undefined);
 });
 
@@ -52,4 +52,37 @@ test('a prog_test whose skeleton nothing can generate is found; real and linked 
   const progs = new Set(['map_ptr_kern.c', 'linked_funcs1.c', 'linked_funcs2.c']);
   const makefile = 'LINKED_SKELS := test_static_linked.skel.h linked_funcs.skel.h\nlinked_funcs.skel.h-deps := linked_funcs1.bpf.o linked_funcs2.bpf.o\n';
   t.deepEqual(findUnbuildable(tests, progs, makefile), [{ file: 'bpf_attr_size.c', skeleton: 'cgroup_skb_direct_packet_access.skel.h' }]);
+});
+
+test('test_progs selection as the BPF CI spells it: -t by substring, -a and -d by glob, a denylist of whole tests and subtests', async (t) => {
+  const { globMatch } = await import('../../orchestrator/build/selftests-build.ts');
+  const defs = ['map_cmp_delete', 'map_cmp_delete_more', 'arena_htab', 'arena_list', 'xdp_bonding'].map((name) => ({ name, file: `${name}.c`, needs: [] }));
+  const names = (sel: Parameters<typeof selectTests>[1]) => selectTests(defs, sel).map((d) => d.name);
+  t.deepEqual(names({ test: [], allow: ['arena_*'], deny: [] }), ['arena_htab', 'arena_list']);
+  t.deepEqual(names({ test: ['map_cmp'], allow: ['xdp_bonding'], deny: ['*_more'] }), ['map_cmp_delete', 'xdp_bonding']);
+  // A test/subtest entry leaves the test in: test_progs drops only that subtest when it runs.
+  t.deepEqual(names({ test: ['map_cmp_delete'], allow: [], deny: [], denylist: { file: 'DENYLIST', entries: ['map_cmp_delete_more', 'map_cmp_delete/contract'] } }), ['map_cmp_delete']);
+  t.true(globMatch('arena_*', 'arena_htab'));
+  t.false(globMatch('arena', 'arena_htab'));
+  t.true(globMatch('a.b*', 'a.bc'));
+  t.false(globMatch('a.b', 'axb'));
+});
+
+test('the selection reaches test_progs as its own options, the denylist as -d @FILE in the run directory', async (t) => {
+  const { testProgsEntry, describeSelection } = await import('../../orchestrator/guest/guest-plan.ts');
+  const sel = { test: ['map_cmp_delete'], allow: ['arena_*'], deny: ['x/y'], denylist: { file: '/home/u/DENYLIST', entries: ['a', 'b'] } };
+  t.deepEqual(testProgsEntry('/b/test_progs', sel, '/run/vm-test/test_progs.json', 60).argv,
+    ['/b/test_progs', '-t', 'map_cmp_delete', '-a', 'arena_*', '-d', 'x/y', '-d', '@/run/vm-test/test_progs-denylist.txt', '-J', '/run/vm-test/test_progs.json']);
+  t.is(describeSelection(sel), '-t map_cmp_delete -a arena_* -d x/y -d @/home/u/DENYLIST (2 entries)');
+});
+
+test('a denylist is read in the selftests\' format; a line that is not a name is a usage error at file:line', async (t) => {
+  const { readDenylist } = await import('../../orchestrator/plan/run-plan.ts');
+  const { tempDir, writeFiles } = await import('../helpers.ts');
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await writeFiles(tmp.path, { DENYLIST: '# TEMPORARY\nget_stack_raw_tp    # spams with kernel warnings\n\ntailcalls/tailcall_bpf2bpf*\t# JIT\n', BAD: 'ok\nnot ok here\n' });
+  t.deepEqual((await readDenylist(join(tmp.path, 'DENYLIST'))).entries, ['get_stack_raw_tp', 'tailcalls/tailcall_bpf2bpf*']);
+  await t.throwsAsync(readDenylist(join(tmp.path, 'BAD')), { message: /BAD:2: not a test_progs name or glob: "not ok here"/ });
+  await t.throwsAsync(readDenylist(join(tmp.path, 'NONE')), { message: /--denylist .*NONE: no such file/ });
 });
