@@ -141,7 +141,7 @@ row('  and back to the default revision (once)', secs(back.wallMs));
 
 if (argv.kunit) {
   // KUnit's own tool on the same tree and machine: configure, build and boot its minimal x86_64 kernel.
-  const tree = join(home, '.cache/vm-test/worktrees/deb-linux-source-7.2');
+  const tree = join(home, '.cache/vm-test/trees/deb-linux-source-7.2/src');
   const buildDir = join(scratch, 'kunit-build');
   const started = Date.now();
   const k = await $({ cwd: tree, nothrow: true })`python3 tools/testing/kunit/kunit.py run --arch=x86_64 --build_dir=${buildDir} --jobs=3`;

@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 export interface CacheLayout {
   root: string;
   sources: string;
-  worktrees: string;
-  builds: string;
+  /** trees/<source>/src is the worktree, trees/<source>/build-<config> its O= build directories. */
+  trees: string;
   runs: string;
   ccache: string;
   locks: string;
@@ -23,10 +23,28 @@ export function cacheLayout(root: string): CacheLayout {
   return {
     root,
     sources: join(root, 'sources'),
-    worktrees: join(root, 'worktrees'),
-    builds: join(root, 'builds'),
+    trees: join(root, 'trees'),
     runs: join(root, 'runs'),
     ccache: join(root, 'ccache'),
     locks: join(root, 'locks'),
   };
+}
+
+/**
+ * A source's worktree. Its build directories sit beside it, so the compiler sees every source as
+ * ../src/...: the same file in two sources, or two caches, gives the same command line and a ccache hit.
+ */
+export function worktreeFor(cache: CacheLayout, sourceId: string): string {
+  return join(cache.trees, sourceId, 'src');
+}
+
+export function buildDirIn(cache: CacheLayout, sourceId: string, configHash: string): string {
+  return join(cache.trees, sourceId, `build-${configHash}`);
+}
+
+/** Every build directory in the cache. */
+export function buildDirs(cache: CacheLayout, readdir: (dir: string) => string[]): string[] {
+  const out: string[] = [];
+  for (const id of readdir(cache.trees)) for (const d of readdir(join(cache.trees, id))) if (d.startsWith('build-')) out.push(join(cache.trees, id, d));
+  return out;
 }

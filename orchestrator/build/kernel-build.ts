@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CacheLayout } from '../cache.ts';
+import { buildDirIn, type CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { checkSubset, describeDropped, parseDotConfig, type DroppedOption, type KconfigRequest } from '../kconfig/kconfig.ts';
@@ -44,7 +44,7 @@ interface Stamp {
 }
 
 export function buildDirFor(cache: CacheLayout, sourceId: string, request: KconfigRequest): string {
-  return join(cache.builds, `${sourceId}-${request.hash()}`);
+  return buildDirIn(cache, sourceId, request.hash());
 }
 
 async function readStamp(path: string): Promise<Stamp | undefined> {

@@ -25,7 +25,8 @@ export function compilerErrors(lines: readonly string[], treeRoot?: string, max 
     if (!m) continue;
     let file = m[1]!;
     if (treeRoot && file.startsWith(treeRoot + '/')) file = file.slice(treeRoot.length + 1);
-    file = file.replace(/^(\.\.\/)+worktrees\/[^/]+\//, '');
+    // Kbuild with O= names sources relative to the build directory: ../src/ beside it.
+    file = file.replace(/^(\.\.\/)+(worktrees\/[^/]+\/|src\/)/, '');
     out.push({ file, line: Number(m[2]), message: m[3]! });
     if (out.length >= max) break;
   }

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { cacheLayout, resolveCacheRoot } from '../cache.ts';
+import { buildDirs, cacheLayout, resolveCacheRoot } from '../cache.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { aptInstallLine, checkHost, isNeeded, REQUIREMENTS } from '../host/requirements.ts';
 import { EXIT } from '../outcome.ts';
@@ -26,7 +26,7 @@ export function doctorCommand(ctx: CliContext): CommandModule<object, { 'cache-d
       }
       const cache = cacheLayout(resolveCacheRoot(argv['cache-dir'], process.env));
       // Probe KVM with a kernel we already have: the newest built bzImage in the cache.
-      const kernels = existsSync(cache.builds) ? readdirSync(cache.builds).map((d) => join(cache.builds, d, 'arch/x86/boot/bzImage')).filter((p) => existsSync(p)) : [];
+      const kernels = buildDirs(cache, (d) => (existsSync(d) ? readdirSync(d) : [])).map((d) => join(d, 'arch/x86/boot/bzImage')).filter((p) => existsSync(p));
       if (kernels[0]) {
         const probe = await probeKvm(createExecaPort(), kernels[0], join(cache.root, 'kvm-probe.json'));
         ctx.stdout.write(`${probe.accel === 'kvm' ? 'ok     ' : 'no KVM '}             ${probe.reason}\n`);

@@ -1,8 +1,8 @@
 // The cache's worktree for a source: checked out at the pristine commit plus a series, never in the user's tree.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { CacheLayout } from '../cache.ts';
+import { dirname, join } from 'node:path';
+import { worktreeFor, type CacheLayout } from '../cache.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
 import { applySeries, type ApplyFailure, type ApplyWarning, type Series } from '../series/series.ts';
@@ -40,9 +40,9 @@ type AppliedIndex = Record<string, string | { head: string; warnings: ApplyWarni
  * mtimes change only where the series changes something and make rebuilds only that.
  */
 export async function ensureWorktree(ctx: WorkspaceContext, source: KernelSource): Promise<string> {
-  const worktree = join(ctx.cache.worktrees, source.id);
+  const worktree = worktreeFor(ctx.cache, source.id);
   if (existsSync(join(worktree, '.git'))) return worktree;
-  await mkdir(ctx.cache.worktrees, { recursive: true });
+  await mkdir(dirname(worktree), { recursive: true });
   await git(ctx.exec, ['worktree', 'prune'], { gitDir: source.gitDir });
   const add = await git(ctx.exec, ['worktree', 'add', '-q', '--detach', worktree, source.pristineCommit], { gitDir: source.gitDir, logFile: ctx.logFile, signal: ctx.signal });
   if (add.exitCode !== 0) throw new VmTestError('infra', `git worktree add ${worktree} failed`, { logPath: ctx.logFile, excerpt: add.tail.slice(-5) });

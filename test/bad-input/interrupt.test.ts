@@ -3,7 +3,7 @@ import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cacheLayout, resolveCacheRoot } from '../../orchestrator/cache.ts';
+import { buildDirs, cacheLayout, resolveCacheRoot } from '../../orchestrator/cache.ts';
 import { EXIT } from '../../orchestrator/outcome.ts';
 import { tempDir } from '../helpers.ts';
 import { filesIn, processesMentioning, runCli, startCli, waitForOutput } from './cli-runner.ts';
@@ -13,8 +13,7 @@ const cache = cacheLayout(resolveCacheRoot(undefined, process.env));
 
 /** The build directory configured with the option of forces-build.config (this config is only ever built partly). */
 function forcedBuildDir(): string | undefined {
-  const dirs = existsSync(cache.builds) ? readdirSync(cache.builds) : [];
-  return dirs.map((d) => join(cache.builds, d)).find((d) => /^CONFIG_PRINTK_CALLER=y$/m.test(readFileOr(join(d, '.config'))));
+  return buildDirs(cache, (d) => (existsSync(d) ? readdirSync(d) : [])).find((d) => /^CONFIG_PRINTK_CALLER=y$/m.test(readFileOr(join(d, '.config'))));
 }
 
 const readFileOr = (path: string): string => {

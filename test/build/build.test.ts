@@ -14,8 +14,9 @@ test('compiler errors give the first file:line relative to the tree', (t) => {
     '  CC      kernel/bpf/syscall.o',
     '/c/worktrees/w/kernel/bpf/syscall.c:1701:21: error: \'union bpf_attr\' has no member named \'compare_size\'',
     '../../worktrees/w/kernel/bpf/hashtab.c:12:1: error: expected \';\'',
+    '../src/kernel/bpf/verifier.c:3:1: error: expected \';\'',
   ], '/c/worktrees/w');
-  t.deepEqual(errors.map((e) => `${e.file}:${e.line}`), ['kernel/bpf/syscall.c:1701', 'kernel/bpf/hashtab.c:12']);
+  t.deepEqual(errors.map((e) => `${e.file}:${e.line}`), ['kernel/bpf/syscall.c:1701', 'kernel/bpf/hashtab.c:12', 'kernel/bpf/verifier.c:3']);
   t.regex(errors[0]!.message, /compare_size/);
 });
 

@@ -4,7 +4,7 @@ import { planLine, planText, testProgsEntry } from '../../orchestrator/guest/gue
 import { BUILD_SHARE, guestView, mountsText } from '../../orchestrator/guest/guest-view.ts';
 import { qemuArgs } from '../../orchestrator/vm/qemu-args.ts';
 
-const build = '/var/tmp/cache/builds/deb-linux-source-7.2-abc';
+const build = '/var/tmp/cache/trees/deb-linux-source-7.2/build-abc';
 const view = guestView([{ ...BUILD_SHARE, hostPath: build, readonly: true }]);
 
 test('host paths inside a share become guest paths; others are left for the root', (t) => {
@@ -12,7 +12,7 @@ test('host paths inside a share become guest paths; others are left for the root
   t.is(view.toGuest(build), '/run/vm-test-build');
   t.false(view.maps(`${build}-other/x`));
   t.false(view.maps('/bin/sh'));
-  t.throws(() => view.toGuest('/tmp/elsewhere/x'), { message: /not inside any directory shared with the guest \(\/var\/tmp\/cache\/builds/ });
+  t.throws(() => view.toGuest('/tmp/elsewhere/x'), { message: /not inside any directory shared with the guest \(\/var\/tmp\/cache\/trees/ });
 });
 
 test('plan lines name guest paths for the binary and the directory; the results path is untouched', (t) => {

@@ -2,7 +2,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { StageName } from '../../orchestrator/events.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
 import { createExecaPort, describeCommand, type ExecPort, type ExecRequest, type ExecResult } from '../../orchestrator/exec/exec-port.ts';
@@ -212,7 +212,7 @@ const rows: Row[] = [
       t.regex(record, /^error: kernel\/bpf\/hashtab\.c: patch does not apply$/m);
       // Patch 1 applied for real and was rolled back: the worktree is the pristine tree again.
       const worktree = exec.calls.find((c) => c.command === 'git' && c.args[0] === 'am')!.cwd!;
-      t.is(dirname(worktree), plan.cache.worktrees);
+      t.is(dirname(dirname(worktree)), plan.cache.trees);
       t.is(await readFile(join(worktree, 'include/uapi/linux/bpf.h'), 'utf8'), await readFile(join(fixtures, 'run/kernel/include/uapi/linux/bpf.h'), 'utf8'));
       t.false(exec.calls.some((c) => c.command === 'make'));
     },
@@ -222,7 +222,7 @@ const rows: Row[] = [
     rules: () => [
       on('make', has('bzImage'), (req) => {
         // Kbuild with O= names sources relative to the build directory.
-        const source = `../../worktrees/${basename(after(req.args, '-C'))}/kernel/bpf/hashtab.c`;
+        const source = '../src/kernel/bpf/hashtab.c';
         return {
           exitCode: 2,
           stdout: '  CC      kernel/bpf/syscall.o\n  CC      kernel/bpf/hashtab.o',

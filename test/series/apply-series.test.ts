@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cacheLayout } from '../../orchestrator/cache.ts';
+import { cacheLayout, worktreeFor } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
 import { VmTestError } from '../../orchestrator/outcome.ts';
 import { loadSeries } from '../../orchestrator/series/series.ts';
@@ -78,7 +78,7 @@ test('a patch that does not apply names its number, subject and the failing hunk
   t.is(result.failure.number, 1);
   t.is(result.failure.subject, '[PATCH] kernel: extend a');
   t.deepEqual(result.failure.failedHunks, ['kernel/a.c:1']);
-  const status = await sh(join(cache.worktrees, source.id), 'git', ['status', '--porcelain']);
+  const status = await sh(worktreeFor(cache, source.id), 'git', ['status', '--porcelain']);
   t.is(status, '');
 });
 

@@ -30,6 +30,6 @@ for (const hidden of ['/tmp', '/var/tmp']) {
     const plan = await readFile(join(runDir, 'plan.tsv'), 'utf8');
     for (const line of plan.trim().split('\n')) t.regex(line.split('\t')[2]!, /^\/run\/vm-test-build\//);
     t.is(await readFile(join(runDir, 'mounts.tsv'), 'utf8'), 'vmtest-build\t/run/vm-test-build\tro\n');
-    t.regex(await readFile(join(runDir, 'qemu-cmdline.txt'), 'utf8'), new RegExp(`path=${link}/builds/[^,]+,security_model=none,readonly=on`));
+    t.regex(await readFile(join(runDir, 'qemu-cmdline.txt'), 'utf8'), new RegExp(`path=${link}/trees/[^/]+/build-[^,]+,security_model=none,readonly=on`));
   });
 }
