@@ -3,6 +3,8 @@
 //   npm run bench -- --cold       also a cold run of each target on a fresh cache (no ccache hits: ~35 min)
 //   npm run bench -- --kunit      also KUnit's own kunit.py run on the default tree, for the ratio (~6 min)
 //   npm run bench -- --full       also the --full-selftests run (the opt-in check; ~40 min the first time)
+//   npm run bench -- --inner-loop also a developer's own tree (a clone of 7.2.6 with v1 applied): a one-line
+//                                 hashtab.c edit to vm-test exec -- true, and to a full verdict
 //   npm run bench -- --runs N     repetitions for the medians (default 3)
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -149,6 +151,30 @@ if (argv.kunit) {
   const building = k.stdout.match(/([\d.]+)s building/)?.[1];
   row(`KUnit on 7.2.6: kunit.py run --arch=x86_64, cold build dir (${ran} tests; exit ${k.exitCode})`, secs(Date.now() - started));
   if (building) row('  of which building', `${Number(building).toFixed(1)} s`);
+}
+
+if (argv['inner-loop']) {
+  // A user's tree: the default source with the series committed, cloned out of the cache's repository.
+  const { cacheLayout, resolveCacheRoot } = await import('../orchestrator/cache.ts');
+  const cache = cacheLayout(resolveCacheRoot(undefined, process.env));
+  const applied = JSON.parse(await readFile(join(cache.sources, 'deb-linux-source-7.2', 'applied.json'), 'utf8')) as Record<string, string | { head: string }>;
+  const head = Object.values(applied).map((v) => (typeof v === 'string' ? v : v.head)).pop()!;
+  const tree = join(scratch, 'linux');
+  await $`git clone -q --shared --no-checkout ${join(cache.sources, 'deb-linux-source-7.2', 'git')} ${tree}`;
+  await $({ cwd: tree })`git checkout -q ${head}`;
+  const own = ['--kernel', tree, '--no-series'];
+  const first = Date.now();
+  await $({ nothrow: true })`node --import tsx orchestrator/cli.ts exec ${own} -- true`;
+  row('inner loop: first exec -- true on a fresh clone of the default tree (ccache from the default run)', secs(Date.now() - first));
+  const hashtab = join(tree, 'kernel/bpf/hashtab.c');
+  const edit = async (n: number) => writeFile(hashtab, (await readFile(hashtab, 'utf8')).replace(/^(#include <linux\/bpf\.h>)$/m, `$1\n/* vm-test bench edit ${n} */`));
+  await edit(1);
+  const t1 = Date.now();
+  const e = await $({ nothrow: true })`node --import tsx orchestrator/cli.ts exec ${own} -- true`;
+  row(`inner loop: one-line hashtab.c edit, uncommitted, to exec -- true finishing (exit ${e.exitCode})`, secs(Date.now() - t1));
+  await edit(2);
+  const v = await vmTest(own);
+  row('inner loop: one-line hashtab.c edit, uncommitted, to a full verdict (27 tests)', secs(v.wallMs));
 }
 
 if (argv.full) {
