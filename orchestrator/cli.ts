@@ -8,6 +8,7 @@ import { bundleCommand } from './commands/bundle-command.ts';
 import type { CliContext } from './commands/context.ts';
 import { doctorCommand } from './commands/doctor-command.ts';
 import { execCommand, shellCommand } from './commands/exec-command.ts';
+import { mutateCommand } from './commands/mutate-command.ts';
 import { genTestsCommand } from './commands/gen-tests-command.ts';
 import { matrixCommand } from './commands/matrix-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
@@ -55,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(bisectRunCommand(ctx))
       .command(execCommand(ctx))
       .command(shellCommand(ctx))
+      .command(mutateCommand(ctx))
       // vm-test exec [options] -- CMD ARGS: what follows -- is the guest's command, not ours.
       .parserConfiguration({ 'populate--': true })
       .strict()

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { listRevisions, loadSeries } from '../series/series.ts';
 import { FALLBACK_KERNEL } from '../source/kernel-spec.ts';
+import { VmTestError } from '../outcome.ts';
 import { repoRoot, type CliContext } from './context.ts';
 
 export interface MatrixEntry {
@@ -36,12 +37,24 @@ export async function buildMatrix(root: string): Promise<{ include: MatrixEntry[
   return { include };
 }
 
-export function matrixCommand(ctx: CliContext): CommandModule<object, { series?: string }> {
+/** vm-test mutate fanned out: one job per shard, whose report.json files a merge step joins. */
+export function mutateMatrix(shards: number): { include: { shard: string; name: string }[] } {
+  return { include: Array.from({ length: shards }, (_, k) => ({ shard: `${k + 1}/${shards}`, name: `shard-${k + 1}-of-${shards}` })) };
+}
+
+export function matrixCommand(ctx: CliContext): CommandModule<object, { series?: string; mutate?: boolean; shards: number }> {
   return {
     command: 'matrix',
-    describe: 'print the GitHub Actions matrix (JSON) of series revisions and their targets',
-    builder: (y) => y.option('series', { type: 'string', describe: 'only revisions of this series (e.g. bpf-f-compare)' }),
+    describe: 'print the GitHub Actions matrix (JSON) of series revisions and their targets (--mutate: of mutate shards)',
+    builder: (y) => y.option('series', { type: 'string', describe: 'only revisions of this series (e.g. bpf-f-compare)' })
+      .option('mutate', { type: 'boolean', describe: 'the shards of vm-test mutate instead' })
+      .option('shards', { type: 'number', default: 4, describe: 'with --mutate: how many shards' }),
     handler: async (argv) => {
+      if (argv.mutate) {
+        if (!Number.isInteger(argv.shards) || argv.shards < 1) throw new VmTestError('usage', `--shards ${argv.shards}: expected a whole number >= 1`);
+        ctx.stdout.write(JSON.stringify(mutateMatrix(argv.shards)) + '\n');
+        return;
+      }
       const matrix = await buildMatrix(repoRoot());
       if (argv.series) matrix.include = matrix.include.filter((e) => e.series.startsWith(`${argv.series}/`));
       ctx.stdout.write(JSON.stringify(matrix) + '\n');
