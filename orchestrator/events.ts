@@ -8,7 +8,7 @@ export type RunEvent =
   | { type: 'stage-end'; stage: StageName; status: 'ok' | 'failed' | 'skipped' | 'cached'; elapsedMs: number; detail?: string }
   | { type: 'info'; stage: StageName; message: string }
   | { type: 'warn'; stage: StageName; message: string }
-  | { type: 'progress'; stage: StageName; step: string; done: number; total?: number }
+  | { type: 'progress'; stage: StageName; step: string; done: number; total?: number; etaSec?: number }
   | { type: 'log-line'; stage: StageName; line: string }
   | { type: 'console-line'; line: string }
   | { type: 'test-start'; name: string }

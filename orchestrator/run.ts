@@ -188,7 +188,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
 
     const request = await kernelRequestFor(plan, tree.worktree, events);
     const kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
-      () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, logFile: log('build.log'), signal }),
+      () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, version: source.version, logFile: log('build.log'), signal }),
       (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
     buildDir = kernel.buildDir;
     bzImage = join(runDir, 'bzImage');

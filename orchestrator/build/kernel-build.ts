@@ -1,6 +1,6 @@
 // Build stage for the kernel: configure with a subset check, bzImage, UAPI headers (and modules), incremental.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { buildDirIn, type CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
@@ -10,6 +10,7 @@ import { VmTestError } from '../outcome.ts';
 import type { PreparedTree } from '../source/workspace.ts';
 import { buildEnv, compilerFor } from './build-env.ts';
 import { buildFailure, progressStep } from './make-output.ts';
+import { initialEstimate, progressAt } from './build-estimate.ts';
 
 export interface KernelBuild {
   buildDir: string;
@@ -33,6 +34,8 @@ export interface KernelBuildContext {
   request: KconfigRequest;
   jobs: number;
   ccache: boolean;
+  /** The tree's kernel version (6.12.117): picks the first build's size estimate. */
+  version?: string;
   logFile: string;
   signal?: AbortSignal;
 }
@@ -41,6 +44,16 @@ interface Stamp {
   treeId: string;
   configHash: string;
   steps: number;
+}
+
+/** The step count of another finished build of the same source (another config), as a first estimate. */
+async function siblingSteps(sourceDir: string): Promise<number | undefined> {
+  const dirs = await readdir(sourceDir).catch(() => [] as string[]);
+  for (const d of dirs.filter((x) => x.startsWith('build-'))) {
+    const s = await readStamp(join(sourceDir, d, 'vm-test-stamp.json'));
+    if (s?.steps) return s.steps;
+  }
+  return undefined;
 }
 
 export function buildDirFor(cache: CacheLayout, sourceId: string, request: KconfigRequest): string {
@@ -143,16 +156,18 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
 
   const { modules } = await configureKernel(ctx, buildDir, make);
 
-  // Build: progress is counted in make's step lines against the previous build's count.
+  // Build: progress is make's step lines against an estimate: this build's last count, a sibling's, or the table.
   let steps = 0;
-  const total = stamp?.steps;
+  const estimate = initialEstimate(stamp?.steps, await siblingSteps(dirname(buildDir)), ctx.version);
+  const buildStarted = Date.now();
   // Modules when the config has them: Module.symvers is what out-of-tree modules (bpf_testmod) link against.
   const kernel = await make(['bzImage', 'headers_install', ...(modules ? ['modules'] : [])], {
     onLine: (line) => {
       const step = progressStep(line);
       if (!step) return;
       steps++;
-      ctx.events.emit({ type: 'progress', stage: 'build', step, done: steps, total });
+      const p = progressAt(steps, estimate, Date.now() - buildStarted);
+      ctx.events.emit({ type: 'progress', stage: 'build', step, done: steps, ...(p.total ? { total: p.total } : {}), ...(p.etaSec !== undefined ? { etaSec: p.etaSec } : {}) });
     },
   });
   if (kernel.aborted) throw new VmTestError('interrupted', 'kernel build interrupted', { logPath: ctx.logFile });

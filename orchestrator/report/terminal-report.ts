@@ -40,7 +40,8 @@ export function createTerminalReporter(out: Writer, options: { verboseConsole?: 
         break;
       case 'progress': {
         const frac = event.total ? ` ${Math.min(99, Math.floor((100 * event.done) / event.total))}%` : '';
-        const text = `[${event.stage}] ${event.done}${event.total ? `/~${event.total}` : ''}${frac} ${event.step}`;
+        const eta = event.etaSec === undefined ? '' : ` ETA ${event.etaSec >= 90 ? `${Math.round(event.etaSec / 60)} min` : `${event.etaSec} s`}`;
+        const text = `[${event.stage}] ${event.done}${event.total ? `/~${event.total}` : ''}${frac}${eta} ${event.step}`;
         if (tty) {
           out.write(`\r\x1b[2K${text.slice(0, 120)}`);
           progressShown = true;

@@ -87,3 +87,15 @@ test('a denylist is read in the selftests\' format; a line that is not a name is
   await t.throwsAsync(readDenylist(join(tmp.path, 'BAD')), { message: /BAD:2: not a test_progs name or glob: "not ok here"/ });
   await t.throwsAsync(readDenylist(join(tmp.path, 'NONE')), { message: /--denylist .*NONE: no such file/ });
 });
+
+test('a build\'s progress: an estimate from its last count, a sibling\'s or the table; corrected past it; an ETA from the rate', async (t) => {
+  const { initialEstimate, progressAt, KNOWN_STEPS } = await import('../../orchestrator/build/build-estimate.ts');
+  t.is(initialEstimate(1200, 900, '7.2.6'), 1200);
+  t.is(initialEstimate(undefined, 900, '7.2.6'), 900);
+  t.is(initialEstimate(undefined, undefined, '7.2.6'), KNOWN_STEPS['7.2']);
+  t.is(initialEstimate(undefined, undefined, '5.4.1'), undefined);
+  t.deepEqual(progressAt(100, 1000, 60_000), { total: 1000, percent: 10, etaSec: 540 });
+  t.deepEqual(progressAt(5, 1000, 2000), { total: 1000, percent: 0 }, 'no ETA from the first seconds');
+  t.is(progressAt(1100, 1000, 600_000).total, 1122, 'past the estimate, the total moves with the count');
+  t.deepEqual(progressAt(10, undefined, 60_000), {});
+});

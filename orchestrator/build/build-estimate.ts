@@ -1,0 +1,36 @@
+// How far a kernel build is: its make steps against an estimate of its size, and the time left.
+
+/**
+ * make steps of a cold build of our default config (allnoconfig + kernel-config/vm, bpf, and
+ * test-progs-keys where the tree needs it), by kernel VERSION.PATCHLEVEL, as this project's builds
+ * counted them. A first build with no stamp of its own starts from here; the count corrects it.
+ */
+export const KNOWN_STEPS: Record<string, number> = {
+  '7.2': 3016,
+};
+
+/** The estimate a build starts from: its own last count, another build's of the same source, or the table. */
+export function initialEstimate(own: number | undefined, sibling: number | undefined, version: string | undefined): number | undefined {
+  if (own) return own;
+  if (sibling) return sibling;
+  const key = version?.split('.').slice(0, 2).join('.');
+  return key ? KNOWN_STEPS[key] : undefined;
+}
+
+export interface Progress {
+  total?: number;
+  percent?: number;
+  etaSec?: number;
+}
+
+/**
+ * The estimate corrected as the build goes (never below what was done: a build past its estimate is
+ * near its end), and the time left at the rate so far. No ETA in the first seconds, when the rate says nothing.
+ */
+export function progressAt(done: number, estimate: number | undefined, elapsedMs: number): Progress {
+  if (!estimate) return {};
+  const total = Math.max(estimate, Math.ceil(done * 1.02));
+  const percent = Math.min(99, Math.floor((100 * done) / total));
+  const etaSec = elapsedMs > 10_000 && done > 20 ? Math.round(((total - done) * elapsedMs) / done / 1000) : undefined;
+  return { total, percent, ...(etaSec !== undefined ? { etaSec } : {}) };
+}
