@@ -30,6 +30,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'openssl headers', probe: { file: '/usr/include/openssl/ssl.h' }, aptPackage: 'libssl-dev', neededFor: 'the kernel build (sign-file)' },
   { what: 'openssl', probe: { command: 'openssl' }, aptPackage: 'openssl', neededFor: 'the signing certificate 7.x test_progs registers (verify_sig_setup.sh genkey)' },
   { what: 'pahole', probe: { command: 'pahole' }, aptPackage: 'dwarves', neededFor: 'vmlinux BTF (--kconfig btf, --full-selftests)' },
+  { what: 'rsync', probe: { command: 'rsync' }, aptPackage: 'rsync', neededFor: 'make headers_install (the UAPI headers the guest programs and test_progs build against), the full selftests Makefile' },
   { what: 'xz', probe: { command: 'xz' }, aptPackage: 'xz-utils', neededFor: 'unpacking linux-source' },
   { what: 'apt-get', probe: { command: 'apt-get' }, aptPackage: 'apt', neededFor: 'fetching deb: kernel sources (a private apt state in the cache)' },
   { what: 'dpkg-deb', probe: { command: 'dpkg-deb' }, aptPackage: 'dpkg', neededFor: 'unpacking deb: kernel sources' },
@@ -41,7 +42,6 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'gdb', probe: { command: 'gdb' }, aptPackage: 'gdb', neededFor: '--gdb: attaching to the guest kernel through QEMU\'s gdbstub' },
   { what: 'clang-19', probe: { command: 'clang-19' }, aptPackage: 'clang-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
   { what: 'llc-19, llvm-strip-19', probe: { command: 'llvm-strip-19' }, aptPackage: 'llvm-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
-  { what: 'rsync', probe: { command: 'rsync' }, aptPackage: 'rsync', neededFor: 'the full selftests Makefile (copies test_progs\' extra files)', fullSelftests: true },
 ];
 
 export interface HostCheck {
