@@ -37,6 +37,7 @@ export function gcRaceTables(ctx: ScenarioContext, c: GcRaceCase, layout: ValueL
     `\t.live_must_be_zero = ${c.liveDeletes === 'none' ? 1 : 0},`,
     `\t.rounds = ${ctx.bound('rounds')}, .batch = ${ctx.bound('batch')},`,
     `\t.run_repeat = ${ctx.bound('runRepeat')}, .max_seconds = ${ctx.bound('maxSeconds')},`,
+    `\t.contested = ${c.bounds.contested !== undefined ? ctx.bound('contested') : 'NULL'},`,
     `\t.insns = ${p}_insns, .insn_cnt = VMT_ARRAY_SIZE(${p}_insns), .relocs = ${p}_relocs, .nrelocs = VMT_ARRAY_SIZE(${p}_relocs),`,
     `\t.delete_compare = ${ctx.hasCompare ? 'vmt_delete_compare' : 'NULL'},`,
     '};',

@@ -221,7 +221,9 @@ enum vmt_status vmt_gc_race(struct vmt_case *t, const void *arg)
 	vmt_diag("rule: a delete of key k, snapshot revision s, deleted a live entry iff the last replacing update of k has another generation than s, or a bump of k past s within s's generation was confirmed before the GC announced the delete");
 	started = vmt_now();
 	deadline = started + *cfg->max_seconds;
-	for (rounds = 0; rounds < *cfg->rounds && vmt_now() < deadline && !__atomic_load_n(&g.stop, __ATOMIC_ACQUIRE); rounds++) {
+	for (rounds = 0; rounds < *cfg->rounds && vmt_now() < deadline && !__atomic_load_n(&g.stop, __ATOMIC_ACQUIRE) &&
+			 (!cfg->contested || (long)(kept + live) < *cfg->contested);
+	     rounds++) {
 		rc = vmt_gc_snapshot(&g, snap_keys, snap_revs, cfg->keys, &n);
 		if (rc) {
 			vmt_fail(t, "round %ld: BPF_MAP_LOOKUP_BATCH: %s", rounds, vmt_errname(rc));
@@ -289,6 +291,9 @@ stop:
 		vmt_fail(t, "%s", g.thread_msg);
 	vmt_diag("%ld rounds in %.2f s; snapshots %llu entries; GC deletes %llu, kept by BPF_F_COMPARE (EBUSY) %llu",
 		 rounds, vmt_now() - started, (unsigned long long)snapshotted, (unsigned long long)deleted, (unsigned long long)kept);
+	if (cfg->contested)
+		vmt_diag("bounds: %ld rounds, %ld s, or %ld contested deletes (kept with EBUSY, or a live entry deleted): %llu seen",
+			 *cfg->rounds, *cfg->max_seconds, *cfg->contested, (unsigned long long)(kept + live));
 	vmt_diag("datapath: %llu replacing updates (%llu found the key deleted: ENOENT); %llu program runs x %ld: %llu bumps confirmed, %llu racing a delete",
 		 (unsigned long long)g.updates, (unsigned long long)g.update_enoent, (unsigned long long)g.runs, *cfg->run_repeat,
 		 (unsigned long long)(g.ctl ? g.ctl[VMT_GC_CONFIRMED] : 0), (unsigned long long)(g.ctl ? g.ctl[VMT_GC_RACING] : 0));

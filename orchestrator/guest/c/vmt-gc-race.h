@@ -25,6 +25,8 @@ struct vmt_gc_config {
 	int live_must_be_zero;
 	/* The bounds: suite parameters, overridable on the command line. */
 	const long *rounds, *batch, *run_repeat, *max_seconds;
+	/* Stop after this many contested deletes (kept with EBUSY, or a live entry deleted); NULL: no such bound. */
+	const long *contested;
 	/* The in-place bump program; relocation map 0 is ct, 1 is ctl. */
 	struct bpf_insn *insns;
 	__u32 insn_cnt;
