@@ -34,6 +34,10 @@ export function classify(outcome: Pick<RunOutcome, 'kind' | 'headline' | 'tested
   const names = tests.map((t) => t.name);
   const failed = (t: TestNode) => t.status === 'fail' || t.status === 'crashed';
   const base = { tests: names };
+  // The selftest noticed when it failed, or the splat or hang came while it ran (a crash while a guest suite
+  // ran, after the selftest passed, is the suites' catch). No selftest node at all: nothing ran, both noticed.
+  const selftests = tests.filter((t) => t.name === 'test_progs' || t.name === 'test_progs-targeted');
+  const selftestNoticed = selftests.length === 0 || selftests.some((t) => failed(t) || t.splats.length > 0);
   switch (outcome.kind) {
     case 'passed':
       return { ...base, status: 'survived', killedBySelftest: false, killedByAll: false, reason: 'every test passed' };
@@ -43,14 +47,13 @@ export function classify(outcome: Pick<RunOutcome, 'kind' | 'headline' | 'tested
       return { ...base, status: 'error', killedBySelftest: false, killedByAll: false, reason: outcome.headline.split('\n')[0]! };
     case 'timeout':
       // A hang is the kernel's answer to the mutant: killed, and said so.
-      return { ...base, status: 'timeout', killedBySelftest: true, killedByAll: true, reason: outcome.headline.split('\n')[0]! };
+      return { ...base, status: 'timeout', killedBySelftest: selftestNoticed, killedByAll: true, reason: outcome.headline.split('\n')[0]! };
     case 'kernelCrash':
+      return { ...base, status: 'killed', killedBySelftest: selftestNoticed, killedByAll: true, reason: outcome.headline.split('\n')[0]! };
     case 'bootFailure':
       return { ...base, status: 'killed', killedBySelftest: true, killedByAll: true, reason: outcome.headline.split('\n')[0]! };
-    case 'testsFailed': {
-      const selftest = tests.filter((t) => t.name === 'test_progs' || t.name === 'test_progs-targeted').some(failed);
-      return { ...base, status: 'killed', killedBySelftest: selftest, killedByAll: true, reason: firstFailure(tests) ?? outcome.headline };
-    }
+    case 'testsFailed':
+      return { ...base, status: 'killed', killedBySelftest: selftests.some(failed), killedByAll: true, reason: firstFailure(tests) ?? outcome.headline };
     default:
       return undefined;
   }

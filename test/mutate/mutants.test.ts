@@ -125,12 +125,15 @@ test('two shards merge to the same report as one unsharded run', async (t) => {
 });
 
 test('a run\'s ending classifies the mutant: failed selftest or suite, splat, hang, build error', (t) => {
-  const tree = (failed: string[]) => ({ verdict: { tree: { tests: ['test_progs', 'compare-contract'].map((name) => ({ name, status: failed.includes(name) ? 'fail' : 'pass', children: [], log: [], errors: [], splats: [] })) } } });
-  const c = (kind: string, failed: string[] = []) => classify({ kind, headline: 'h', tested: tree(failed) } as never);
+  const tree = (failed: string[], splat?: string) => ({ verdict: { tree: { tests: ['test_progs', 'compare-contract'].map((name) => ({ name, status: failed.includes(name) ? 'fail' : 'pass', children: [], log: [], errors: [], splats: name === splat ? [{ kind: 'warning' }] : [] })) } } });
+  const c = (kind: string, failed: string[] = [], splat?: string) => classify({ kind, headline: 'h', tested: tree(failed, splat) } as never);
   t.like(c('testsFailed', ['compare-contract']), { status: 'killed', killedBySelftest: false, killedByAll: true });
   t.like(c('testsFailed', ['test_progs']), { status: 'killed', killedBySelftest: true, killedByAll: true });
-  t.like(c('kernelCrash'), { status: 'killed', killedBySelftest: true });
-  t.like(c('timeout'), { status: 'timeout', killedByAll: true });
+  // A splat is the selftest's catch only when it came while the selftest ran.
+  t.like(c('kernelCrash', [], 'test_progs'), { status: 'killed', killedBySelftest: true, killedByAll: true });
+  t.like(c('kernelCrash', ['compare-contract'], 'compare-contract'), { status: 'killed', killedBySelftest: false, killedByAll: true });
+  t.like(c('timeout', ['compare-contract']), { status: 'timeout', killedBySelftest: false, killedByAll: true });
+  t.like(c('timeout', ['test_progs']), { status: 'timeout', killedBySelftest: true, killedByAll: true });
   t.like(c('buildFailed'), { status: 'not-compiled', killedByAll: false });
   t.like(c('passed'), { status: 'survived', killedByAll: false });
   t.is(c('vmInfra'), undefined);
