@@ -30,7 +30,8 @@ test('gen-tests --list names every suite, case and bound', async (t) => {
   t.regex(out, /^compare-contract: /m);
   t.regex(out, /^ {2}window-middle \[BPF_F_COMPARE\]: /m);
   t.regex(out, /^ {2}param leakRounds=4 \[1\.\.1000\]/m);
-  t.regex(out, /^ {2}param compare-delete-hot-keys\.\{rounds=20000, batch=16, runRepeat=16, maxSeconds=10\}/m);
+  t.regex(out, /^ {2}param compare-delete-hot-keys\.\{rounds=20000, batch=16, runRepeat=16, maxSeconds=10, contested=20000\}/m);
+  t.regex(out, /^ {2}param compare-delete-vs-updates\.\{rounds=1000, batch=16, runRepeat=16, maxSeconds=10\}/m, 'an optional bound left out is not listed');
 });
 
 test('gen-tests --out writes the C; with --headers of an unpatched tree the compare cases are SKIP', async (t) => {
