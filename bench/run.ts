@@ -9,6 +9,7 @@
 //   npm run bench -- --inner-loop also a developer's own tree (a clone of 7.2.6 with v1 applied): a one-line
 //                                 hashtab.c edit to vm-test exec -- true, and to a full verdict
 //   npm run bench -- --runs N     repetitions for the medians (default 3)
+//   npm run bench -- --no-base --inner-loop   only the opt-in rows named
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $, argv } from 'zx';
@@ -99,7 +100,9 @@ if (argv.cold || argv['fresh-cache']) {
   }
 }
 
-for (const target of TARGETS) {
+// --no-base: only the opt-in rows asked for (--cold, --fresh-cache, --kunit, --inner-loop, --full).
+const base = argv.base !== false;
+for (const target of base ? TARGETS : []) {
   // Warm: built once, then rerun with nothing changed.
   await vmTest([...target.args]);
   const warm: number[] = [];
@@ -137,7 +140,7 @@ for (const target of TARGETS) {
 
 // A bare boot of the default kernel to init and back: a plan with nothing in it.
 const bare: number[] = [];
-{
+if (base) {
   const { runVm } = await import('../orchestrator/vm/run-vm.ts');
   const { RunEvents } = await import('../orchestrator/events.ts');
   const { createExecaPort } = await import('../orchestrator/exec/exec-port.ts');
@@ -156,10 +159,10 @@ const bare: number[] = [];
     bare.push(o.durationMs);
   }
 }
-row(`bare boot of the 7.2.6 kernel: QEMU start, init, poweroff (median of ${runs})`, secs(median(bare)));
+if (base) row(`bare boot of the 7.2.6 kernel: QEMU start, init, poweroff (median of ${runs})`, secs(median(bare)));
 
 // A bisect over four revisions: good, good (same tree), bad, bad.
-{
+if (base) {
   const series = join(scratch, 'bisect-series');
   const fixtures = join(root, 'test/fixtures/bisect/bpf-f-compare');
   for (const [to, from] of [['v1', 'v1'], ['v2', 'v2'], ['v3', 'v5'], ['v4', 'v6']]) await cp(join(fixtures, from!), join(series, to!), { recursive: true });
