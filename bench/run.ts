@@ -86,7 +86,7 @@ if (argv.cold || argv['fresh-cache']) {
       coldMs[target.name] = cold.wallMs;
       row(`${target.name}: empty cache and ccache, to verdict`, secs(cold.wallMs), '<= 1.2x KUnit in the same run');
       row('  of which source import / git am / kernel and test_progs / guest suites / VM', stageTimes(cold.meta));
-      await rm(cache, { recursive: true, force: true });
+      await rm(cache, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
     }
     // A fresh cache directory with the ccache filled (CI with a restored ccache, or a second source).
     await vmTest([...target.args]);
@@ -96,7 +96,7 @@ if (argv.cold || argv['fresh-cache']) {
     const warmCcache = await vmTest([...target.args], { VM_TEST_CACHE_DIR: fresh });
     row(`${target.name}: fresh cache directory, ccache filled, to verdict`, secs(warmCcache.wallMs), '<= 100 s');
     row('  of which source import / git am / kernel and test_progs / guest suites / VM', stageTimes(warmCcache.meta));
-    await rm(fresh, { recursive: true, force: true });
+    await rm(fresh, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
   }
 }
 
@@ -219,7 +219,7 @@ if (argv.full) {
   row('  of which building', secs(full.meta?.timingsMs.build ?? 0));
 }
 
-await rm(scratch, { recursive: true, force: true });
+await rm(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
 const w1 = Math.max(...rows.map((r) => r[0].length));
 console.log(`vm-test bench, ${(await $`nproc`).stdout.trim()} cores, TCG, ${new Date().toISOString()}`);
 for (const [k, v, target] of rows) console.log(`${k.padEnd(w1)}  ${v.padStart(8)}${target ? `   (target ${target})` : ''}`);
