@@ -2,6 +2,19 @@
 import type { ExecPort, ExecResult } from '../exec/exec-port.ts';
 
 /** A fixed identity and date so that imports and applied series have stable commit ids. */
+/**
+ * No automatic gc or maintenance: a fresh import is ~90 000 loose objects, and the `git gc --auto` that
+ * git am and commit start would pack them in the background (minutes of both cores, seen in the cache's
+ * repositories) while the kernel builds. The cache's repositories stay loose; nothing needs them packed.
+ */
+export const NO_AUTO_GC_ENV = {
+  GIT_CONFIG_COUNT: '2',
+  GIT_CONFIG_KEY_0: 'gc.auto',
+  GIT_CONFIG_VALUE_0: '0',
+  GIT_CONFIG_KEY_1: 'maintenance.auto',
+  GIT_CONFIG_VALUE_1: 'false',
+};
+
 export const GIT_IDENTITY_ENV = {
   GIT_COMMITTER_NAME: 'vm-test',
   GIT_COMMITTER_EMAIL: 'vm-test@localhost',
@@ -29,7 +42,7 @@ export function git(exec: ExecPort, args: readonly string[], options: GitOptions
     command: 'git',
     args: [...prefix, ...args],
     cwd: options.cwd,
-    env: { ...GIT_IDENTITY_ENV, ...options.env },
+    env: { ...GIT_IDENTITY_ENV, ...NO_AUTO_GC_ENV, ...options.env },
     logFile: options.logFile,
     signal: options.signal,
   });

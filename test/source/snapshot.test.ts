@@ -109,3 +109,15 @@ test('a clean tree is its HEAD, no snapshot', async (t) => {
   const source = await resolveSource({ exec: realExec, cache: cacheLayout(join(tmp.path, 'cache')), events: new RunEvents(), logFile: join(tmp.path, 'l') }, spec);
   t.is(source.pristineCommit, (await sh(user, 'git', ['rev-parse', 'HEAD'])).trim());
 });
+
+test('git as vm-test runs it never starts an automatic gc, whatever the repository says (real git)', async (t) => {
+  const { git } = await import('../../orchestrator/source/git.ts');
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await sh(tmp.path, 'git', ['init', '-q', 'repo']);
+  const cwd = join(tmp.path, 'repo');
+  await sh(cwd, 'git', ['config', 'gc.auto', '1']);
+  await sh(cwd, 'git', ['config', 'maintenance.auto', 'true']);
+  t.is((await git(realExec, ['config', '--get', 'gc.auto'], { cwd })).stdout.trim(), '0');
+  t.is((await git(realExec, ['config', '--get', 'maintenance.auto'], { cwd })).stdout.trim(), 'false');
+});
