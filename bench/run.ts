@@ -180,6 +180,10 @@ if (argv.kunit) {
   const buildDir = join(scratch, 'kunit-build');
   const started = Date.now();
   const k = await $({ cwd: tree, nothrow: true })`python3 tools/testing/kunit/kunit.py run --arch=x86_64 --build_dir=${buildDir} --jobs=3`;
+  // Kept beside the cache: the scratch directory goes at the end, and an exit other than 0 needs reading.
+  const kunitLog = join(home, '.cache/vm-test/bench-kunit.log');
+  await writeFile(kunitLog, k.stdout + k.stderr);
+  if (k.exitCode !== 0) console.error(`  kunit.py exited ${k.exitCode}; its output: ${kunitLog}`);
   const ran = k.stdout.match(/Ran (\d+) tests/)?.[1] ?? k.stdout.match(/Testing complete\. (\d+) tests/)?.[1] ?? '?';
   const building = k.stdout.match(/([\d.]+)s building/)?.[1];
   row(`KUnit on 7.2.6: kunit.py run --arch=x86_64, cold build dir (${ran} tests; exit ${k.exitCode})`, secs(Date.now() - started));
