@@ -1,11 +1,11 @@
 // Thin git helper over the exec port: argument arrays, fixed identity, errors as values.
 import type { ExecPort, ExecResult } from '../exec/exec-port.ts';
 
-/** A fixed identity and date so that imports and applied series have stable commit ids. */
 /**
- * No automatic gc or maintenance: a fresh import is ~90 000 loose objects, and the `git gc --auto` that
- * git am and commit start would pack them in the background (minutes of both cores, seen in the cache's
- * repositories) while the kernel builds. The cache's repositories stay loose; nothing needs them packed.
+ * No automatic gc or maintenance: a fresh import is ~100 000 loose objects, and the `git gc --auto` that
+ * git am starts packs them in a detached background process, which competes with the kernel build for
+ * the cores (both cache repositories were found packed after a cold run). The cache's repositories stay
+ * loose; nothing needs them packed.
  */
 export const NO_AUTO_GC_ENV = {
   GIT_CONFIG_COUNT: '2',
@@ -15,6 +15,7 @@ export const NO_AUTO_GC_ENV = {
   GIT_CONFIG_VALUE_1: 'false',
 };
 
+/** A fixed identity and date so that imports and applied series have stable commit ids. */
 export const GIT_IDENTITY_ENV = {
   GIT_COMMITTER_NAME: 'vm-test',
   GIT_COMMITTER_EMAIL: 'vm-test@localhost',
