@@ -23,7 +23,10 @@ import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts
 import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
 import { resolveSource } from './source/source.ts';
 import { prepareTree } from './source/workspace.ts';
+import { chooseMachine } from './vm/guest-machine.ts';
+import { hostTscKhz } from './vm/host-tsc.ts';
 import { probeKvm, recordKvmFailure, type KvmProbe } from './vm/kvm-probe.ts';
+import { transportCount } from './vm/qemu-args.ts';
 import { runVm, type VmOutcome } from './vm/run-vm.ts';
 
 /** The targeted test_progs' name in a --full-selftests run, where 'test_progs' is the full build's. */
@@ -261,17 +264,20 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     return earlier;
   }
 
+  const machine = chooseMachine(await readFile(join(runDir, 'kernel.config'), 'utf8').catch(() => undefined), transportCount({ shares: view.shares }));
+  events.emit({ type: 'info', stage: 'vm', message: `machine ${machine.machine}: ${machine.reason}` });
+  const tscKhz = await hostTscKhz();
   let accel = await stage(stageLog, 'vm', 'choosing the accelerator', async (): Promise<KvmProbe> => {
     if (plan.accel === 'tcg') return { accel: 'tcg', reason: '--accel tcg' };
-    const probe = await probeKvm(exec, bzImage, join(plan.cache.root, 'kvm-probe.json'));
+    const probe = await probeKvm(exec, bzImage, join(plan.cache.root, 'kvm-probe.json'), undefined, undefined, machine.machine);
     if (plan.accel === 'kvm' && probe.accel !== 'kvm') throw new VmTestError('vmInfra', `--accel kvm, but ${probe.reason}`);
     return probe;
   }, (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
 
   // QEMU that could not run the guest is this stage failing; a guest that crashed or failed its tests is the verdict's.
-  const boot = (accelName: 'kvm' | 'tcg') => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs under ${accelName.toUpperCase()}`, () => runVm(exec, {
+  const boot = (accelName: 'kvm' | 'tcg') => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs on ${machine.machine} under ${accelName.toUpperCase()}`, () => runVm(exec, {
     spec: {
-      kernel: bzImage, initPath, runDir, accel: accelName, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares,
+      kernel: bzImage, initPath, runDir, accel: accelName, machine: machine.machine, tscKhz, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares,
       ...(plan.job.kind === 'shell' ? { shell: true, consoleFile: log('console.log') } : {}),
       ...(plan.job.kind === 'exec' ? { stderrFile: log('stderr.log') } : {}),
       ...(gdb ? { gdb } : {}),

@@ -17,6 +17,8 @@ const root = new URL('..', import.meta.url).pathname;
 export interface TestKernel {
   bzImage: string;
   headersDir: string;
+  /** Its .config, which says the machine it boots on (guest-machine.ts). */
+  configPath: string;
 }
 
 /** Copies the bzImage and headers of the requested series into dest, so later rebuilds cannot change them under a test. */
@@ -35,9 +37,11 @@ export async function defaultKernel(dest: string, options: { series?: string; no
     const k = await buildKernel({ exec: realExec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, logFile });
     const bzImage = join(dest, 'bzImage');
     await copyFile(k.bzImage, bzImage);
+    const configPath = join(dest, 'kernel.config');
+    await copyFile(k.configPath, configPath);
     const headersDir = join(dest, 'usr/include');
     await realExec.run({ command: 'cp', args: ['-a', join(k.buildDir, 'usr'), dest] });
-    return { bzImage, headersDir };
+    return { bzImage, headersDir, configPath };
   } finally {
     await lock.release();
   }

@@ -12,7 +12,7 @@ export function cpuShortfall(asked: number, consoleText: string): TestNode | und
   const online = cpusOnline(consoleText);
   if (online === undefined || online >= asked) return undefined;
   const node = newTest('guest-cpus', 'fail');
-  node.log = [`# FAIL: the guest brought up ${online} of the ${asked} vCPUs QEMU gave it: the race and atomicity suites need them all (does the kernel config have ACPI?)`];
+  node.log = [`# FAIL: the guest brought up ${online} of the ${asked} vCPUs QEMU gave it: the race and atomicity suites need them all (q35 lists them in ACPI's MADT, microvm in qboot's MP table: does the kernel config read the one its machine has?)`];
   node.errors.push(`the guest brought up ${online} of ${asked} vCPUs`);
   return node;
 }

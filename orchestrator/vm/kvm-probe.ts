@@ -2,7 +2,7 @@
 import { access, constants, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ExecPort } from '../exec/exec-port.ts';
-import { consoleArgs, machineArgs, type Accel } from './qemu-args.ts';
+import { consoleArgs, machineArgs, type Accel, type Machine } from './qemu-args.ts';
 
 export interface KvmProbe {
   accel: Accel;
@@ -19,6 +19,9 @@ export function judgeKvmProbe(stdout: string, stderr: string, exitCode: number |
   if (timedOut) return { accel: 'tcg', reason: `a KVM probe boot did not finish in time (KVM hangs); using TCG` };
   if (exitCode === 0 && /Kernel panic|Rebooting|reboot: /.test(stdout)) return { accel: 'kvm', reason: 'KVM ran a probe boot to its end' };
   if (/failed to initialize kvm|Could not access KVM|Permission denied/i.test(stderr)) return { accel: 'tcg', reason: `KVM cannot be opened (${stderr.trim().split('\n').pop()}); using TCG` };
+  // QEMU's own last word, when it gave one (here, on microvm: "failed to set MSR 0x10a", then an abort).
+  const said = stderr.trim().split('\n').filter((l) => l.trim()).pop();
+  if (said) return { accel: 'tcg', reason: `a KVM probe boot failed (exit ${exitCode ?? 'killed'}: ${said.slice(0, 160)}); using TCG` };
   return { accel: 'tcg', reason: `KVM probe boot printed nothing in time (exit ${exitCode ?? 'killed'}); using TCG` };
 }
 
@@ -29,7 +32,7 @@ export async function recordKvmFailure(cacheFile: string, reason: string): Promi
   await writeFile(cacheFile, JSON.stringify({ accel: 'tcg', reason, bootId }) + '\n');
 }
 
-export async function probeKvm(exec: ExecPort, kernel: string, cacheFile: string, qemu = 'qemu-system-x86_64', timeoutMs = 10000): Promise<KvmProbe> {
+export async function probeKvm(exec: ExecPort, kernel: string, cacheFile: string, qemu = 'qemu-system-x86_64', timeoutMs = 10000, machine: Machine = 'q35'): Promise<KvmProbe> {
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
@@ -43,13 +46,13 @@ export async function probeKvm(exec: ExecPort, kernel: string, cacheFile: string
   } catch {
     // no earlier probe
   }
-  // The same machine as the real run (q35, SMP): the failure here depends on it.
-  const machine = machineArgs({ kernel, initPath: '/', runDir: '/', accel: 'kvm', cpus: 2, memoryMb: 512 });
+  // The same machine as the real run (SMP): the failure here depends on it.
+  const args = machineArgs({ kernel, initPath: '/', runDir: '/', accel: 'kvm', machine, cpus: 2, memoryMb: 512 });
   const stop = new AbortController();
   let kvmError = '';
   const result = await exec.run({
     command: qemu,
-    args: [...machine, ...consoleArgs(), '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 root=/dev/nonexistent'],
+    args: [...args, ...consoleArgs(), '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 root=/dev/nonexistent'],
     timeoutMs,
     signal: stop.signal,
     onLine: (line, stream) => {

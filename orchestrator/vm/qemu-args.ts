@@ -1,13 +1,22 @@
 // QEMU's command line, built by small pure functions; each flag says why it is there.
 import type { GuestShare } from '../guest/guest-view.ts';
+import { VmTestError } from '../outcome.ts';
 
 export type Accel = 'kvm' | 'tcg';
+/** q35: PCI and ACPI, for any kernel. microvm: virtio-mmio only, for a kernel built for it (see guest-machine.ts). */
+export type Machine = 'q35' | 'microvm';
+/** microvm without ACPI has eight virtio-mmio transports (QEMU's hw/i386/microvm.c). */
+export const MICROVM_TRANSPORTS = 8;
 
 export interface VmSpec {
   kernel: string;
   initPath: string;
   runDir: string;
   accel: Accel;
+  /** q35 unless said otherwise. */
+  machine?: Machine;
+  /** The host's TSC rate (host-tsc.ts): a microvm guest under TCG has no HPET or PM timer to measure its own against. */
+  tscKhz?: number;
   cpus: number;
   memoryMb: number;
   /** Extra kernel command-line words. */
@@ -30,10 +39,23 @@ export const RESULTS_PORT = 'org.vm-test.results';
 export const STDERR_PORT = 'org.vm-test.stderr';
 export const RUN_TAG = 'vmtest-run';
 
+function isMicrovm(spec: Pick<VmSpec, 'machine'>): boolean {
+  return spec.machine === 'microvm';
+}
+
+/** A virtio device on the machine's transport: PCI on q35, virtio-mmio on microvm. */
+function virtio(spec: Pick<VmSpec, 'machine'>, device: 'virtio-9p' | 'virtio-serial'): string {
+  return `${device}-${isMicrovm(spec) ? 'device' : 'pci'}`;
+}
+
 export function machineArgs(spec: VmSpec): string[] {
   return [
     '-name', 'vm-test',
-    '-machine', 'q35',
+    ...(isMicrovm(spec)
+      // No ACPI, no PCI, no option ROMs: qboot writes the MP table that lists every vCPU, and QEMU puts each
+      // virtio-mmio device on the kernel command line (virtio_mmio.device=...).
+      ? ['-machine', 'microvm,acpi=off,x-option-roms=off,auto-kernel-cmdline=on']
+      : ['-machine', 'q35']),
     // TCG with one host thread per vCPU: the concurrency tests need real parallelism.
     '-accel', spec.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
     // All host features under KVM; under TCG, every feature QEMU can emulate.
@@ -64,7 +86,7 @@ export function rootArgs(spec: VmSpec): string[] {
   return [
     // The host's / as the guest's root, read-only: QEMU refuses every write, so the guest cannot touch the host.
     '-fsdev', 'local,id=root,path=/,security_model=none,readonly=on,multidevs=remap',
-    '-device', 'virtio-9p-pci,fsdev=root,mount_tag=/dev/root',
+    '-device', `${virtio(spec, 'virtio-9p')},fsdev=root,mount_tag=/dev/root`,
   ];
 }
 
@@ -72,7 +94,7 @@ export function runDirArgs(spec: VmSpec): string[] {
   return [
     // The run directory, read-write: the plan in, extra result files (test_progs -J) out.
     '-fsdev', `local,id=run,path=${spec.runDir},security_model=none,multidevs=remap`,
-    '-device', `virtio-9p-pci,fsdev=run,mount_tag=${RUN_TAG}`,
+    '-device', `${virtio(spec, 'virtio-9p')},fsdev=run,mount_tag=${RUN_TAG}`,
   ];
 }
 
@@ -80,14 +102,14 @@ export function shareArgs(spec: VmSpec): string[] {
   return (spec.shares ?? []).flatMap((share, i) => [
     // What the tests run (build outputs) on its own tag, so no tmpfs the init mounts can hide it; read-only when it is an input.
     '-fsdev', `local,id=share${i},path=${share.hostPath},security_model=none,${share.readonly ? 'readonly=on,' : ''}multidevs=remap`,
-    '-device', `virtio-9p-pci,fsdev=share${i},mount_tag=${share.tag}`,
+    '-device', `${virtio(spec, 'virtio-9p')},fsdev=share${i},mount_tag=${share.tag}`,
   ]);
 }
 
-export function resultsArgs(resultsFile: string, spec?: Pick<VmSpec, 'stderrFile' | 'shell'>): string[] {
+export function resultsArgs(resultsFile: string, spec?: Pick<VmSpec, 'stderrFile' | 'shell' | 'machine'>): string[] {
   return [
     // Test output travels on its own virtio-serial port, apart from kernel messages on the console.
-    '-device', 'virtio-serial-pci',
+    '-device', virtio(spec ?? {}, 'virtio-serial'),
     '-chardev', `file,id=results,path=${resultsFile}`,
     '-device', `virtserialport,chardev=results,name=${RESULTS_PORT}`,
     // vm-test exec: the command's stderr apart from its stdout.
@@ -119,6 +141,10 @@ export function kernelCommandLine(spec: VmSpec): string {
     // The emulated TSC is fine; skip the slow calibration and its warnings under TCG.
     'tsc=reliable',
     'no_timer_check',
+    // microvm has no ACPI and no keyboard controller to reset through: a triple fault resets at once, and -no-reboot exits.
+    ...(isMicrovm(spec) ? ['reboot=t'] : []),
+    // Without it the kernel marks the TSC unstable and keeps time in jiffies: coarse sleeps, slower tests.
+    ...(isMicrovm(spec) && spec.accel === 'tcg' && spec.tscKhz ? [`tsc_early_khz=${spec.tscKhz}`] : []),
     ...(spec.initrd
       ? [`rdinit=${spec.initPath}`]
       : ['root=/dev/root', 'rootfstype=9p', 'rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose', 'ro', `init=${spec.initPath}`]),
@@ -129,7 +155,15 @@ export function kernelCommandLine(spec: VmSpec): string {
   return words.join(' ');
 }
 
+/** Devices that each take a transport: the root, the run directory, the shares, the virtio-serial bus. */
+export function transportCount(spec: Pick<VmSpec, 'initrd' | 'shares'>): number {
+  return (spec.initrd ? 0 : 1) + 1 + (spec.shares?.length ?? 0) + 1;
+}
+
 export function qemuArgs(spec: VmSpec, resultsFile: string): string[] {
+  if (isMicrovm(spec) && transportCount(spec) > MICROVM_TRANSPORTS) {
+    throw new VmTestError('vmInfra', `microvm has ${MICROVM_TRANSPORTS} virtio-mmio transports; this guest needs ${transportCount(spec)} (shares: ${(spec.shares ?? []).map((s) => s.tag).join(', ')})`);
+  }
   return [
     ...machineArgs(spec),
     ...consoleArgs(spec),

@@ -38,7 +38,11 @@ test.serial('[kernel] the default request on allnoconfig keeps every option, and
   t.deepEqual(warnings, []);
   t.is(resolved.get('CONFIG_NET_9P_VIRTIO'), 'y');
   t.is(resolved.get('CONFIG_BPF_SYSCALL'), 'y');
-  t.is(resolved.get('CONFIG_ACPI'), 'y');
+  // Built for microvm: virtio-mmio, no PCI, no ACPI, and the MP table for the vCPUs.
+  t.is(resolved.get('CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES'), 'y');
+  t.is(resolved.get('CONFIG_X86_MPPARSE'), 'y');
+  t.is(resolved.get('CONFIG_PCI') ?? 'n', 'n');
+  t.is(resolved.get('CONFIG_ACPI') ?? 'n', 'n');
   t.is(resolved.get('CONFIG_IPV6') ?? 'n', 'n');
   t.is(resolved.get('CONFIG_MODULES') ?? 'n', 'n');
   t.is(resolved.get('CONFIG_DEBUG_INFO_BTF') ?? 'n', 'n');

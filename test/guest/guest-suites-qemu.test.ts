@@ -2,7 +2,7 @@
 // with the series. Every suite must pass there; and "teeth" variants show the checks can fail.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test from 'ava';
 import { guestSuites } from '../../guest-tests/index.ts';
 import { cacheLayout, resolveCacheRoot } from '../../orchestrator/cache.ts';
@@ -14,6 +14,9 @@ import type { GuestSuite } from '../../orchestrator/guest/suite-model.ts';
 import { assembleResults } from '../../orchestrator/results/assemble.ts';
 import { attributeSplats, scanSplats } from '../../orchestrator/results/splats.ts';
 import type { TestNode } from '../../orchestrator/results/tree.ts';
+import { chooseMachine } from '../../orchestrator/vm/guest-machine.ts';
+import { hostTscKhz } from '../../orchestrator/vm/host-tsc.ts';
+import { transportCount } from '../../orchestrator/vm/qemu-args.ts';
 import { runVm } from '../../orchestrator/vm/run-vm.ts';
 import { realExec } from '../helpers.ts';
 import { uapiHeaders } from './uapi-headers-fixture.ts';
@@ -85,8 +88,17 @@ test('[qemu] every guest suite passes on the patched kernel under TCG, and the t
   const INIT = join(runDir, 'init');
   await copyFile(new URL('../../rootfs/init', import.meta.url), INIT);
   const kernel = join(runDir, 'bzImage');
-  if (process.env.VM_TEST_GUEST_KERNEL) await copyFile(process.env.VM_TEST_GUEST_KERNEL, kernel);
-  else await copyFile((await defaultKernel(join(runDir, 'kernel'))).bzImage, kernel);
+  // VM_TEST_GUEST_KERNEL's config may sit beside it as kernel.config; without one, the kernel boots on q35.
+  let config: string | undefined;
+  if (process.env.VM_TEST_GUEST_KERNEL) {
+    await copyFile(process.env.VM_TEST_GUEST_KERNEL, kernel);
+    config = await readFile(join(dirname(process.env.VM_TEST_GUEST_KERNEL), 'kernel.config'), 'utf8').catch(() => undefined);
+  } else {
+    const built = await defaultKernel(join(runDir, 'kernel'));
+    await copyFile(built.bzImage, kernel);
+    config = await readFile(built.configPath, 'utf8');
+  }
+  const { machine } = chooseMachine(config, transportCount({}));
 
   const patched = await uapiHeaders('patched');
   const build = await prepareGuestSuites({ exec: realExec, headersDir: patched, outDir: join(runDir, 'bin'), timeoutSec: 240, logFile: join(runDir, 'gcc.log') });
@@ -100,7 +112,7 @@ test('[qemu] every guest suite passes on the patched kernel under TCG, and the t
 
   const started = Date.now();
   const outcome = await runVm(realExec, {
-    spec: { kernel, initPath: INIT, runDir, accel: 'tcg', cpus: 2, memoryMb: 1024 },
+    spec: { kernel, initPath: INIT, runDir, accel: 'tcg', machine, tscKhz: await hostTscKhz(), cpus: 2, memoryMb: 1024 },
     consoleLog: join(runDir, 'console.log'),
     resultsLog: join(runDir, 'results.log'),
     qemuStderrLog: join(runDir, 'qemu-stderr.log'),
@@ -115,7 +127,9 @@ test('[qemu] every guest suite passes on the patched kernel under TCG, and the t
   t.is(outcome.end, 'completed', `${outcome.detail}\n${consoleText.slice(-3000)}`);
   const splats = attributeSplats(scanSplats(consoleText), consoleText);
   t.deepEqual(splats.map((s) => `${s.kind}: ${s.title} (in ${s.test})`), [], 'no kernel splat');
-  const verdict = assembleResults({ resultsText: results, planned, splats, vm: outcome });
+  // Every vCPU came up (on microvm, from qboot's MP table): the race suites need both.
+  const verdict = assembleResults({ resultsText: results, planned, splats, vm: outcome, cpus: { asked: 2, consoleText } });
+  t.falsy(verdict.tree.tests.find((n) => n.name === 'guest-cpus'), `${machine}: ${verdict.headline}`);
   const byName = new Map(verdict.tree.tests.map((n) => [n.name, n]));
 
   for (const suite of guestSuites) {

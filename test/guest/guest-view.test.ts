@@ -28,6 +28,8 @@ test('each share is a read-only 9p device with its tag, and the init gets the mo
   const args = qemuArgs({ kernel: 'k', initPath: '/i', runDir: '/r', accel: 'tcg', cpus: 2, memoryMb: 512, shares: view.shares }, '/r/results.log');
   t.true(args.includes(`local,id=share0,path=${build},security_model=none,readonly=on,multidevs=remap`));
   t.true(args.includes('virtio-9p-pci,fsdev=share0,mount_tag=vmtest-build'));
+  t.true(qemuArgs({ kernel: 'k', initPath: '/i', runDir: '/r', accel: 'tcg', machine: 'microvm', cpus: 2, memoryMb: 512, shares: view.shares }, '/r/results.log')
+    .includes('virtio-9p-device,fsdev=share0,mount_tag=vmtest-build'));
   t.is(mountsText(view), 'vmtest-build\t/run/vm-test-build\tro\n');
   t.is(mountsText(guestView([])), '');
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { kernelCommandLine, qemuArgs, type VmSpec } from '../../orchestrator/vm/qemu-args.ts';
+import { kernelCommandLine, qemuArgs, transportCount, type VmSpec } from '../../orchestrator/vm/qemu-args.ts';
 import { judgeKvmProbe } from '../../orchestrator/vm/kvm-probe.ts';
 
 const spec: VmSpec = { kernel: '/k/bzImage', initPath: '/repo/rootfs/init', runDir: '/runs/r1', accel: 'tcg', cpus: 2, memoryMb: 1024 };
@@ -49,4 +49,34 @@ test('the KVM probe reads "KVM internal error" as unusable, kernel output as usa
   t.is(judgeKvmProbe('[    0.000000] Linux version 6.12.117\nKernel panic - not syncing: VFS: Unable to mount root fs\n', '', 0).accel, 'kvm');
   t.is(judgeKvmProbe('', 'qemu-system-x86_64: failed to initialize kvm: Permission denied', 1).accel, 'tcg');
   t.regex(judgeKvmProbe('', '', undefined).reason, /printed nothing/);
+  // Seen here on microvm: QEMU aborts on an MSR it cannot set.
+  t.deepEqual(judgeKvmProbe('', "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\nqemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.\n", undefined),
+    { accel: 'tcg', reason: "a KVM probe boot failed (exit killed: qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.); using TCG" });
+});
+
+test('microvm: no ACPI, no option ROMs, every virtio device on virtio-mmio, and a reboot by triple fault', (t) => {
+  const micro: VmSpec = { ...spec, machine: 'microvm', shares: [{ tag: 'vmtest-build', hostPath: '/b', guestPath: '/run/vm-test-build', readonly: true }] };
+  const args = qemuArgs(micro, 'r');
+  t.deepEqual(after(args, '-machine'), ['microvm,acpi=off,x-option-roms=off,auto-kernel-cmdline=on']);
+  const devices = after(args, '-device');
+  t.deepEqual(devices.filter((d) => /pci/.test(d)), []);
+  t.deepEqual(devices.filter((d) => d.startsWith('virtio-9p-device')).length, 3);
+  t.true(devices.includes('virtio-serial-device'));
+  t.regex(kernelCommandLine(micro), /(^| )reboot=t( |$)/);
+  t.deepEqual(after(qemuArgs(spec, 'r'), '-machine'), ['q35']);
+  t.notRegex(kernelCommandLine(spec), /reboot=/);
+});
+
+test('microvm refuses more devices than its eight virtio-mmio transports', (t) => {
+  const shares = Array.from({ length: 7 }, (_, i) => ({ tag: `s${i}`, hostPath: `/s${i}`, guestPath: `/g${i}`, readonly: true }));
+  t.is(transportCount({ shares }), 10);
+  t.throws(() => qemuArgs({ ...spec, machine: 'microvm', shares }, 'r'), { message: /microvm has 8 virtio-mmio transports; this guest needs 10/ });
+  t.notThrows(() => qemuArgs({ ...spec, shares }, 'r'));
+});
+
+test('microvm under TCG is told the host TSC rate; q35 and KVM are not', (t) => {
+  t.regex(kernelCommandLine({ ...spec, machine: 'microvm', tscKhz: 2596150 }), / tsc_early_khz=2596150( |$)/);
+  t.notRegex(kernelCommandLine({ ...spec, machine: 'microvm' }), /tsc_early_khz/);
+  t.notRegex(kernelCommandLine({ ...spec, tscKhz: 2596150 }), /tsc_early_khz/);
+  t.notRegex(kernelCommandLine({ ...spec, machine: 'microvm', accel: 'kvm', tscKhz: 2596150 }), /tsc_early_khz/);
 });
