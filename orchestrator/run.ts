@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { buildKernel } from './build/kernel-build.ts';
+import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
 import { buildFullSelftests, selftestsFragments } from './build/full-selftests-build.ts';
 import { buildTestProgs, runnerFragments } from './build/selftests-build.ts';
 import { KconfigRequest, parseFragment } from './kconfig/kconfig.ts';
-import type { RunEvents, StageName } from './events.ts';
+import { RunEvents, type StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
 import { DENYLIST_GUEST_PATH, describeSelection, fullTestProgsEntry, hasTestProgs, planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
 import { BUILD_SHARE, guestView, mountsText } from './guest/guest-view.ts';
@@ -91,6 +91,18 @@ interface StageLog {
   records: StageRecord[];
   /** The kernel tree, once the source stage knows it. */
   source?: RunOutcome['source'];
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A promise that never rejects, so work started early cannot fail unobserved while something else runs. */
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+}
+
+function unsettle<T>(settled: Settled<T>): T {
+  if (settled.ok) return settled.value;
+  throw settled.error;
 }
 
 async function stage<T>(log: StageLog, name: StageName, detail: string, body: () => Promise<T>, done?: (value: T) => { status?: StageRecord['status']; detail?: string }): Promise<T> {
@@ -190,9 +202,30 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     }, (t) => ({ status: t.reused ? 'cached' : 'ok', detail: `${t.head.slice(0, 12)} (tree ${t.treeId.slice(0, 12)})` }));
 
     const request = await kernelRequestFor(plan, tree.worktree, events);
-    const kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
-      () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, version: source.version, logFile: log('build.log'), signal }),
-      (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
+    // The targeted test_progs is built from the tree alone (tools/include, libbpf), never from the kernel's
+    // outputs: it builds while the kernel does, quietly, and reports as its own stage after it.
+    const targetedBuild = (buildDir: string, buildEvents: RunEvents, buildSignal?: AbortSignal) => buildTestProgs({ exec, events: buildEvents, cache: plan.cache, tree, buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal: buildSignal },
+      // exec and shell only put what there is on PATH: a selection this tree lacks is not an error.
+      plan.testProgsSelection, plan.allowMissingTests || plan.fullSelftests || plan.job.kind !== 'tests', plan.fullSelftests || plan.job.kind !== 'tests');
+    const overlap = new AbortController();
+    const stopOverlap = () => overlap.abort();
+    signal?.addEventListener('abort', stopOverlap);
+    const early = hasTestProgs(plan.testProgsSelection) && !plan.fullSelftests
+      ? settle(mkdir(buildDirFor(plan.cache, source.id, request), { recursive: true }).then(() => targetedBuild(buildDirFor(plan.cache, source.id, request), new RunEvents(), overlap.signal)))
+      : undefined;
+    let kernel: KernelBuild;
+    try {
+      kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
+        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, version: source.version, logFile: log('build.log'), signal }),
+        (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
+    } catch (error) {
+      // Nothing keeps running behind a failed kernel build.
+      overlap.abort();
+      await early;
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', stopOverlap);
+    }
     buildDir = kernel.buildDir;
     bzImage = join(runDir, 'bzImage');
     await copyFile(kernel.bzImage, bzImage);
@@ -209,10 +242,8 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
       const leftOut = plan.fullSelftests
         ? 'the targeted test_progs cannot make this selection (not in this tree, or it needs BPF skeletons): no comparison'
         : 'not in this tree yet; left out of this run';
-      const built = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only`,
-        () => buildTestProgs({ exec, events, cache: plan.cache, tree, buildDir: kernel.buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal },
-          // exec and shell only put what there is on PATH: a selection this tree lacks is not an error.
-          plan.testProgsSelection, plan.allowMissingTests || plan.fullSelftests || plan.job.kind !== 'tests', plan.fullSelftests || plan.job.kind !== 'tests'),
+      const built = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only${early ? ' (built beside the kernel)' : ''}`,
+        async () => early ? unsettle(await early) : targetedBuild(kernel.buildDir, events, signal),
         (b) => ({ status: b?.cached ? 'cached' : 'ok', detail: b ? `${b.binary} (${b.tests.join(', ')})` : leftOut }));
       if (built) {
         testProgsTests.push(plan.fullSelftests

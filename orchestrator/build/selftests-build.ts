@@ -153,7 +153,8 @@ export async function buildTestProgs(ctx: SelftestsContext, filters: TestProgsSe
   ctx.events.emit({ type: 'progress', stage: 'build', step: 'libbpf', done: 0 });
   const libbpf = await ctx.exec.run({
     command: 'make',
-    args: ['-C', join(ctx.tree.worktree, 'tools/lib/bpf'), `OUTPUT=${libbpfOut}/`, `DESTDIR=${libbpfRoot}`, 'prefix=', `CC=${cc}`, '-j2', 'all', 'install_headers'],
+    // The static library only: test_progs links libbpf.a, and "all" compiles every object a second time for libbpf.so (15.0 s against 7.4 s here, ccache warm).
+    args: ['-C', join(ctx.tree.worktree, 'tools/lib/bpf'), `OUTPUT=${libbpfOut}/`, `DESTDIR=${libbpfRoot}`, 'prefix=', `CC=${cc}`, '-j2', join(libbpfOut, 'libbpf.a'), 'install_headers'],
     env, logFile: ctx.logFile, signal: ctx.signal,
   });
   if (libbpf.exitCode !== 0) await fail('libbpf build', libbpf);

@@ -291,7 +291,7 @@ const rows: Row[] = [
       t.is(outcome.tested?.vm.accel, 'tcg');
       const qemu = exec.calls.filter((c) => c.command === 'qemu-system-x86_64').map((c) => (isProbe(c.args) ? 'probe' : after(c.args, '-accel')));
       t.deepEqual(qemu, ['probe', 'kvm', 'tcg,thread=multi']);
-      t.deepEqual(outcome.stages.filter((s) => s.stage === 'vm').map((s) => `${s.detail}: ${s.status}`), ['choosing the accelerator: ok', 'booting 2 vCPUs under KVM: failed', 'booting 2 vCPUs under TCG: ok']);
+      t.deepEqual(outcome.stages.filter((s) => s.stage === 'vm').map((s) => `${s.detail}: ${s.status}`), ['choosing the accelerator: ok', 'booting 2 vCPUs on microvm under KVM: failed', 'booting 2 vCPUs on microvm under TCG: ok']);
       t.regex(outcome.stages.find((s) => s.status === 'failed')!.result!, /^qemu-failed: QEMU reported "KVM internal error"/);
       // Later runs this boot go straight to TCG.
       t.is(JSON.parse(await readFile(join(plan.cache.root, 'kvm-probe.json'), 'utf8')).accel, 'tcg');
