@@ -211,7 +211,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     const stopOverlap = () => overlap.abort();
     signal?.addEventListener('abort', stopOverlap);
     const early = hasTestProgs(plan.testProgsSelection) && !plan.fullSelftests
-      ? settle(mkdir(buildDirFor(plan.cache, source.id, request), { recursive: true }).then(() => targetedBuild(buildDirFor(plan.cache, source.id, request), new RunEvents(), overlap.signal)))
+      ? settle(targetedBuild(buildDirFor(plan.cache, source.id, request), new RunEvents(), overlap.signal))
       : undefined;
     let kernel: KernelBuild;
     try {
