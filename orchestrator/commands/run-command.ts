@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
-import { BASE_FRAGMENTS, describePlan, planRun, type RunOptions } from '../plan/run-plan.ts';
+import { BASE_FRAGMENTS, SLIM_FRAGMENT, describePlan, planRun, type RunOptions } from '../plan/run-plan.ts';
 import { annotations, stepSummary } from '../report/github-report.ts';
 import { toJson } from '../report/json-report.ts';
 import { toJunit } from '../report/junit-report.ts';
@@ -15,10 +15,10 @@ import { exitCodeFor, describeFailure } from '../outcome.ts';
 import { runPipeline, type RunOutcome } from '../run.ts';
 import { repoRoot, type CliContext } from './context.ts';
 
-/** The fragments --kconfig can name, as kernel-config/ has them (the base ones are always merged). */
+/** The fragments --kconfig can name, as kernel-config/ has them (the base ones and slim are merged already). */
 function extraFragments(): string[] {
   const names = readdirSync(join(repoRoot(), 'kernel-config')).filter((f) => f.endsWith('.config')).map((f) => f.replace(/\.config$/, ''));
-  return names.filter((n) => !BASE_FRAGMENTS.includes(n)).sort();
+  return names.filter((n) => !BASE_FRAGMENTS.includes(n) && n !== SLIM_FRAGMENT).sort();
 }
 
 export function withRunOptions<T>(yargs: Argv<T>) {

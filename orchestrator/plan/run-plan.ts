@@ -92,6 +92,8 @@ export interface RunPlan {
 export const DEFAULT_SERIES = 'bpf-f-compare/v1';
 /** The fragments every run merges, in order; --kconfig adds more (a name in kernel-config/ or a path). */
 export const BASE_FRAGMENTS = ['vm', 'bpf'];
+/** After the base fragments, except with --full-selftests: what the default kernel leaves out. */
+export const SLIM_FRAGMENT = 'slim';
 
 export function fragmentPath(repoRoot: string, name: string, cwd: string): string {
   if (name.includes('/') || name.endsWith('.config')) return resolve(cwd, name);
@@ -114,7 +116,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
   if ('error' in kernel) throw new VmTestError('usage', options.kernel || !manifestKernel ? kernel.error : `${join(seriesDir, 'series.json')}: base.kernel: ${kernel.error}`);
 
   const fragments: KconfigFragment[] = [];
-  for (const name of [...BASE_FRAGMENTS, ...(options.kconfig ?? [])]) {
+  for (const name of [...BASE_FRAGMENTS, ...(options.fullSelftests ? [] : [SLIM_FRAGMENT]), ...(options.kconfig ?? [])]) {
     const path = fragmentPath(repoRoot, name, cwd);
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text === undefined) throw new VmTestError('usage', `--kconfig ${name}: no such fragment (${path})`, { file: path });

@@ -33,8 +33,10 @@ async function configure(request: KconfigRequest) {
   }
 }
 
-test.serial('[kernel] the default request on allnoconfig keeps every option, and nothing nobody asked for (no modules, no IPv6, no BTF)', async (t) => {
-  const { resolved, warnings } = await configure(new KconfigRequest([await fragment('vm'), await fragment('bpf')]));
+const defaultFragments = async () => [await fragment('vm'), await fragment('bpf'), await fragment('slim')];
+
+test.serial('[kernel] the default request on allnoconfig keeps every option, and nothing nobody asked for (no modules, no IP, no block layer, no BTF)', async (t) => {
+  const { resolved, warnings } = await configure(new KconfigRequest(await defaultFragments()));
   t.deepEqual(warnings, []);
   t.is(resolved.get('CONFIG_NET_9P_VIRTIO'), 'y');
   t.is(resolved.get('CONFIG_BPF_SYSCALL'), 'y');
@@ -46,15 +48,26 @@ test.serial('[kernel] the default request on allnoconfig keeps every option, and
   t.is(resolved.get('CONFIG_IPV6') ?? 'n', 'n');
   t.is(resolved.get('CONFIG_MODULES') ?? 'n', 'n');
   t.is(resolved.get('CONFIG_DEBUG_INFO_BTF') ?? 'n', 'n');
+  // slim.config: EXPERT, and with it no TCP/IP, block layer, VT, input layer or io_uring ...
+  for (const off of ['CONFIG_INET', 'CONFIG_BLOCK', 'CONFIG_VT', 'CONFIG_INPUT', 'CONFIG_IO_URING']) t.is(resolved.get(off) ?? 'n', 'n', off);
+  // ... while what was on without EXPERT stays on (a sample; the subset check covers the rest).
+  for (const on of ['CONFIG_FILE_LOCKING', 'CONFIG_DEBUG_BUGVERBOSE', 'CONFIG_UNIX98_PTYS', 'CONFIG_RSEQ', 'CONFIG_ADVISE_SYSCALLS', 'CONFIG_UNIX']) t.is(resolved.get(on), 'y', on);
+});
+
+test.serial('[kernel] --kconfig inet after slim puts TCP/IP back (IPv4 and IPv6), keeping every option', async (t) => {
+  const { resolved, warnings } = await configure(new KconfigRequest([...await defaultFragments(), await fragment('inet')]));
+  t.deepEqual(warnings, []);
+  t.is(resolved.get('CONFIG_INET'), 'y');
+  t.is(resolved.get('CONFIG_IPV6'), 'y');
 });
 
 test.serial('[kernel] --kconfig btf on allnoconfig keeps every option (vmlinux BTF)', async (t) => {
-  const { resolved } = await configure(new KconfigRequest([await fragment('vm'), await fragment('bpf'), await fragment('btf')]));
+  const { resolved } = await configure(new KconfigRequest([...await defaultFragments(), await fragment('btf')]));
   t.is(resolved.get('CONFIG_DEBUG_INFO_BTF'), 'y');
 });
 
 test.serial('[kernel] --kconfig debug on allnoconfig keeps every option (DWARF for gdb, the gdb scripts)', async (t) => {
-  const { resolved, warnings } = await configure(new KconfigRequest([await fragment('vm'), await fragment('bpf'), await fragment('debug')]));
+  const { resolved, warnings } = await configure(new KconfigRequest([...await defaultFragments(), await fragment('debug')]));
   t.deepEqual(warnings, []);
   t.is(resolved.get('CONFIG_DEBUG_INFO'), 'y');
   t.is(resolved.get('CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT'), 'y');
@@ -67,6 +80,9 @@ test.serial('[kernel] the full selftests request: ours all survive; the tree\'s 
   t.is(resolved.get('CONFIG_MODULES'), 'y');
   t.is(resolved.get('CONFIG_DEBUG_INFO_BTF'), 'y');
   t.is(resolved.get('CONFIG_NET_9P_VIRTIO'), 'y');
+  // slim.config is not merged here: their tests need TCP/IP and the block layer.
+  t.is(resolved.get('CONFIG_INET'), 'y');
+  t.is(resolved.get('CONFIG_BLOCK'), 'y');
   // Their config asks for both DWARF4 and the toolchain default: one side of that choice must lose.
   t.regex(dropped, /tools\/testing\/selftests\/bpf\/config(\.x86_64)?:\d+: CONFIG_DEBUG_INFO_DWARF(4|_TOOLCHAIN_DEFAULT)=y was requested/);
   t.is(warnings.length, 1);

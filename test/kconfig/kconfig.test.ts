@@ -1,6 +1,12 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { checkSubset, describeDropped, KconfigRequest, parseDotConfig, parseFragment } from '../../orchestrator/kconfig/kconfig.ts';
+import { planRun } from '../../orchestrator/plan/run-plan.ts';
+
+const repoRoot = new URL('../..', import.meta.url).pathname;
+const fragmentNames = async (options: Parameters<typeof planRun>[0]) =>
+  (await planRun({ cacheDir: '/nonexistent/vm-test-cache', ...options }, repoRoot, repoRoot, {}, 2)).fragments.map((f) => basename(f.file));
 
 test('parses set, unset and comment lines with their line numbers', (t) => {
   const { fragment, errors } = parseFragment('a.config', '# why\nCONFIG_A=y\n\n# CONFIG_B is not set\nCONFIG_C="x y"\nCONFIG_D=0x10\n');
@@ -33,7 +39,7 @@ test('the subset check reports an option olddefconfig dropped, with where it was
 });
 
 test('the shipped fragments parse cleanly', async (t) => {
-  for (const name of ['vm', 'bpf', 'btf']) {
+  for (const name of ['vm', 'bpf', 'slim', 'btf', 'debug', 'inet', 'test-progs-keys']) {
     const { errors, fragment } = parseFragment(name, await readFile(new URL(`../../kernel-config/${name}.config`, import.meta.url), 'utf8'));
     t.deepEqual(errors, [], name);
     t.true(fragment.entries.length > 0);
@@ -53,4 +59,10 @@ test('entries from a file we do not own are advisory; ours win when both name an
   t.true(request.entries.get('CONFIG_A')!.advisory);
   t.is(request.entries.get('CONFIG_B')!.advisory, undefined);
   t.is(request.entries.get('CONFIG_B')!.value, 'y');
+});
+
+test('the default run merges vm, bpf, then slim; a --kconfig fragment after slim (so inet wins); --full-selftests leaves slim out', async (t) => {
+  t.deepEqual(await fragmentNames({}), ['vm.config', 'bpf.config', 'slim.config']);
+  t.deepEqual(await fragmentNames({ kconfig: ['inet'] }), ['vm.config', 'bpf.config', 'slim.config', 'inet.config']);
+  t.deepEqual(await fragmentNames({ fullSelftests: true }), ['vm.config', 'bpf.config']);
 });
