@@ -10,7 +10,7 @@ import { VmTestError } from '../outcome.ts';
 import type { PreparedTree } from '../source/workspace.ts';
 import { buildEnv, compilerFor } from './build-env.ts';
 import { buildFailure, progressStep } from './make-output.ts';
-import { initialEstimate, progressAt } from './build-estimate.ts';
+import { initialEstimate, isWorkStep, progressAt } from './build-estimate.ts';
 
 export interface KernelBuild {
   buildDir: string;
@@ -43,7 +43,8 @@ export interface KernelBuildContext {
 interface Stamp {
   treeId: string;
   configHash: string;
-  steps: number;
+  /** The work steps (isWorkStep) of the largest build seen in this directory: the next one's estimate. */
+  work?: number;
 }
 
 /** The step count of another finished build of the same source (another config), as a first estimate. */
@@ -51,7 +52,7 @@ async function siblingSteps(sourceDir: string): Promise<number | undefined> {
   const dirs = await readdir(sourceDir).catch(() => [] as string[]);
   for (const d of dirs.filter((x) => x.startsWith('build-'))) {
     const s = await readStamp(join(sourceDir, d, 'vm-test-stamp.json'));
-    if (s?.steps) return s.steps;
+    if (s?.work) return s.work;
   }
   return undefined;
 }
@@ -156,15 +157,15 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
 
   const { modules } = await configureKernel(ctx, buildDir, make);
 
-  // Build: progress is make's step lines against an estimate: this build's last count, a sibling's, or the table.
+  // Build: progress is make's work steps against an estimate: this build's last count, a sibling's, or the table.
   let steps = 0;
-  const estimate = initialEstimate(stamp?.steps, await siblingSteps(dirname(buildDir)), ctx.version);
+  const estimate = initialEstimate(stamp?.work, await siblingSteps(dirname(buildDir)), ctx.version);
   const buildStarted = Date.now();
   // Modules when the config has them: Module.symvers is what out-of-tree modules (bpf_testmod) link against.
   const kernel = await make(['bzImage', 'headers_install', ...(modules ? ['modules'] : [])], {
     onLine: (line) => {
       const step = progressStep(line);
-      if (!step) return;
+      if (!step || !isWorkStep(step)) return;
       steps++;
       const p = progressAt(steps, estimate, Date.now() - buildStarted);
       ctx.events.emit({ type: 'progress', stage: 'build', step, done: steps, ...(p.total ? { total: p.total } : {}), ...(p.etaSec !== undefined ? { etaSec: p.etaSec } : {}) });
@@ -172,7 +173,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   });
   if (kernel.aborted) throw new VmTestError('interrupted', 'kernel build interrupted', { logPath: ctx.logFile });
   if (kernel.exitCode !== 0) throw await buildFailure('kernel build', kernel, ctx.logFile, ctx.tree.worktree);
-  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, steps: Math.max(steps, stamp?.steps ?? 0) };
+  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, work: Math.max(steps, stamp?.work ?? 0) };
   await writeFile(stampPath + '.tmp', JSON.stringify(newStamp, null, 2) + '\n');
   await rename(stampPath + '.tmp', stampPath);
   return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started, treeId: ctx.tree.treeId };

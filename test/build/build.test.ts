@@ -89,7 +89,11 @@ test('a denylist is read in the selftests\' format; a line that is not a name is
 });
 
 test('a build\'s progress: an estimate from its last count, a sibling\'s or the table; corrected past it; an ETA from the rate', async (t) => {
-  const { initialEstimate, progressAt, KNOWN_STEPS } = await import('../../orchestrator/build/build-estimate.ts');
+  const { initialEstimate, progressAt, isWorkStep, KNOWN_STEPS } = await import('../../orchestrator/build/build-estimate.ts');
+  t.true(isWorkStep('CC kernel/bpf/hashtab.o'));
+  t.true(isWorkStep('LD vmlinux.o'));
+  t.false(isWorkStep('HDRINST usr/include/linux/bpf.h'), 'a header copy is not counted');
+  t.false(isWorkStep('AR kernel/bpf/built-in.a'));
   t.is(initialEstimate(1200, 900, '7.2.6'), 1200);
   t.is(initialEstimate(undefined, 900, '7.2.6'), 900);
   t.is(initialEstimate(undefined, undefined, '7.2.6'), KNOWN_STEPS['7.2']);
