@@ -99,7 +99,7 @@ export interface DroppedOption {
   actual: string;
 }
 
-/** Every requested option must have survived olddefconfig with the value asked for. */
+/** Every requested option must have survived allnoconfig or olddefconfig with the value asked for. */
 export function checkSubset(request: KconfigRequest, resolved: Map<string, string>): DroppedOption[] {
   const dropped: DroppedOption[] = [];
   for (const entry of request.entries.values()) {

@@ -90,8 +90,8 @@ const boot = (run: GuestRun): Answer => async (req) => {
 /** The processes of a run that passes, leaving on disk what the stages check for. */
 function pipelineRules(): Rule[] {
   return [
-    // olddefconfig: every requested option survives.
-    on('make', has('olddefconfig'), async (req) => {
+    // allnoconfig: every requested option survives.
+    on('make', has('allnoconfig'), async (req) => {
       const build = valueOf(req.args, 'O=');
       await copyFile(join(build, 'vm-test-request.config'), join(build, '.config'));
       return {};
@@ -251,10 +251,10 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'a requested option dropped by olddefconfig',
+    name: 'a requested option dropped by allnoconfig',
     rules: () => [
       // BPF_JIT's dependencies are not met, so it goes, and the two options that depend on it with it.
-      on('make', has('olddefconfig'), async (req) => {
+      on('make', has('allnoconfig'), async (req) => {
         const build = valueOf(req.args, 'O=');
         const request = await readFile(join(build, 'vm-test-request.config'), 'utf8');
         await writeFile(join(build, '.config'), request.replace(/^CONFIG_(BPF_JIT\w*)=y$/gm, '# CONFIG_$1 is not set'));
@@ -262,7 +262,7 @@ const rows: Row[] = [
       }),
     ],
     kind: 'configDropped',
-    headline: /^3 requested kernel option\(s\) did not survive olddefconfig:\n {2}\S+kernel-config\/bpf\.config:5: CONFIG_BPF_JIT=y was requested but the resolved \.config has CONFIG_BPF_JIT is not set \(defined at kernel\/bpf\/Kconfig:10; its dependencies are not met: depends on BPF && HAVE_CBPF_JIT \|\| HAVE_EBPF_JIT\)\n/,
+    headline: /^3 requested kernel option\(s\) did not survive allnoconfig:\n {2}\S+kernel-config\/bpf\.config:5: CONFIG_BPF_JIT=y was requested but the resolved \.config has CONFIG_BPF_JIT is not set \(defined at kernel\/bpf\/Kconfig:10; its dependencies are not met: depends on BPF && HAVE_CBPF_JIT \|\| HAVE_EBPF_JIT\)\n/,
     failed: 'build',
     evidence: { file: join(repoRoot, 'kernel-config/bpf.config'), line: 5, log: 'build.log' },
     check(t, outcome, exec) {
