@@ -57,6 +57,8 @@ export interface VmRunRequest {
 }
 
 const BEGIN = /^# vm-test: begin (.+)$/;
+/** rootfs/init's markers as it also writes them to /dev/kmsg: "[    1.35] vm-test: begin test_progs". */
+const KMSG_MARKER = /^\s*(?:\[[ \d.]+\]\s*)?vm-test: (init started|begin \S+|end \S+ exit=\d+)/;
 /** Console lines where the kernel says it is stuck (they keep the console busy, so silence never comes). */
 const STALL = /rcu: INFO: \S+ (?:self-)?detected stalls?|rcu: INFO: \S+ self-detected stall|watchdog: BUG: soft lockup|NMI watchdog: Watchdog detected hard LOCKUP|INFO: task \S+ blocked for more than/;
 /** After its timeout the init sends SIGTERM, then SIGKILL 5 s later; allow for that and the end marker. */
@@ -98,6 +100,9 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   let fatalReport: { line: string; at: number } | undefined;
   let lastResults = Date.now();
   let sawConsole = false;
+  // init's kmsg copies of its markers: the console is flushed on a panic, the virtio-serial queue may not be.
+  let consoleInit = false;
+  let consoleRunning: string | undefined;
 
   // Tail the results file (and the stderr port's, with vm-test exec): QEMU appends to them as the guest writes.
   const onResultsLine = (line: string) => {
@@ -168,6 +173,10 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
         consoleOut.write(line + '\n');
         if (STALL.test(line)) stallReport = line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim();
         if (!fatalReport && FATAL.test(line)) fatalReport = { line: line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim(), at: Date.now() };
+        const marker = KMSG_MARKER.exec(line);
+        if (marker?.[1] === 'init started') consoleInit = true;
+        else if (marker?.[1]?.startsWith('begin ')) consoleRunning = marker[1].slice('begin '.length);
+        else if (marker?.[1]?.startsWith('end ')) consoleRunning = undefined;
         request.events.emit({ type: 'console-line', line });
       } else {
         stderrOut.write(line + '\n');
@@ -213,8 +222,10 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   if (result.exitCode !== 0 && !sawConsole) {
     return { ...base, end: 'qemu-failed', detail: `QEMU exited with ${result.exitCode} before the guest printed anything: ${result.stderr.split('\n').slice(-3).join(' | ')}` };
   }
-  if (!initStarted) return { ...base, end: 'boot-failure', detail: 'the guest stopped before init reported in' };
-  return { ...base, end: 'crashed', detail: `the guest stopped before the plan ended${running ? `, while running ${running}` : ''}` };
+  // A panic right after init reported in can take the results channel's last lines with it; the console has them.
+  if (!initStarted && !consoleInit) return { ...base, end: 'boot-failure', detail: 'the guest stopped before init reported in' };
+  const last = running ?? consoleRunning;
+  return { ...base, runningTest: last, end: 'crashed', detail: `the guest stopped before the plan ended${last ? `, while running ${last}` : ''}` };
 }
 
 /** Follows a file QEMU appends to, line by line; drain() reads what arrived since the last call. */

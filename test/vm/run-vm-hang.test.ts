@@ -78,3 +78,24 @@ test('after an oops during a test, a quiet results channel ends the VM as crashe
   t.is(outcome.end, 'crashed');
   t.regex(outcome.detail, /^the kernel reported "Oops: invalid opcode: 0000 \[#1\] SMP NOPTI" during test_progs, which then printed nothing for 0.8 s/);
 });
+
+test('a panic that takes the results channel\'s lines with it is still a crash during the test the console names', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const resultsLog = join(tmp.path, 'results.log');
+  // The serial console is flushed on a panic; the virtio-serial queue was not: results.log stays empty.
+  const panicking: ExecPort = {
+    async run(req) {
+      for (const line of ['[    1.30] vm-test: init started', '[    1.31] vm-test: begin before', '[    1.32] vm-test: end before exit=0', '[    1.33] vm-test: begin panics', '[    1.40] Kernel panic - not syncing: sysrq triggered crash']) req.onLine?.(line, 'stdout');
+      return fakeResult({ exitCode: 0 });
+    },
+  };
+  const outcome = await runVm(panicking, {
+    spec: { kernel: 'k', initPath: '/i', runDir: tmp.path, accel: 'tcg', cpus: 2, memoryMb: 512 },
+    consoleLog: join(tmp.path, 'console.log'), resultsLog, qemuStderrLog: join(tmp.path, 'qemu-stderr.log'), commandFile: join(tmp.path, 'cmd'),
+    timeoutMs: 60_000, silenceTimeoutMs: 60_000, events: new RunEvents(),
+  });
+  t.is(outcome.end, 'crashed');
+  t.is(outcome.runningTest, 'panics');
+  t.regex(outcome.detail, /while running panics/);
+});
