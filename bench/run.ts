@@ -85,8 +85,8 @@ if (argv.cold || argv['fresh-cache']) {
   for (const target of TARGETS) {
     if (argv.cold) {
       // Empty cache and empty ccache: a first run on a new machine. Each such row starts on a disk that
-      // has written back the rows before it: the import writes 95 000 files, and right after the cold
-      // cache was deleted it took 100.9 s, against 43.8 s for the cold row before it (2026-12-03).
+      // has written back the rows before it (the import writes 95 000 files). On 2026-12-03 the import
+      // still ranged from 46 s to 100 s with the sync: this disk varies.
       await $`sync`;
       const cache = join(scratch, 'cold-cache');
       const cold = await vmTest([...target.args], { VM_TEST_CACHE_DIR: cache });
