@@ -26,7 +26,7 @@ import {
 } from './splat-patterns.ts';
 import type { Splat, SplatKind } from './tree.ts';
 
-export { attributeSplats } from './splat-attribution.ts';
+export { attributeSplats, consolePlanState } from './splat-attribution.ts';
 export { applyAllowlist, loadAllowlist, type Allowlist, type AllowlistEntry } from './splat-allowlist.ts';
 
 const LOOKAHEAD = 3000;

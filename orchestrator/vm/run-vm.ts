@@ -1,8 +1,9 @@
 // Run one VM: QEMU with the console streamed to a log, the results port tailed live, and every timeout enforced.
 import { createWriteStream } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import type { RunEvents } from '../events.ts';
 import { describeCommand, type ExecPort } from '../exec/exec-port.ts';
+import { consolePlanState } from '../results/splats.ts';
 import { qemuArgs, type VmSpec } from './qemu-args.ts';
 
 export type VmEnd =
@@ -57,8 +58,6 @@ export interface VmRunRequest {
 }
 
 const BEGIN = /^# vm-test: begin (.+)$/;
-/** rootfs/init's markers as it also writes them to /dev/kmsg: "[    1.35] vm-test: begin test_progs". */
-const KMSG_MARKER = /^\s*(?:\[[ \d.]+\]\s*)?vm-test: (init started|begin \S+|end \S+ exit=\d+)/;
 /** Console lines where the kernel says it is stuck (they keep the console busy, so silence never comes). */
 const STALL = /rcu: INFO: \S+ (?:self-)?detected stalls?|rcu: INFO: \S+ self-detected stall|watchdog: BUG: soft lockup|NMI watchdog: Watchdog detected hard LOCKUP|INFO: task \S+ blocked for more than/;
 /** After its timeout the init sends SIGTERM, then SIGKILL 5 s later; allow for that and the end marker. */
@@ -100,9 +99,6 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   let fatalReport: { line: string; at: number } | undefined;
   let lastResults = Date.now();
   let sawConsole = false;
-  // init's kmsg copies of its markers: the console is flushed on a panic, the virtio-serial queue may not be.
-  let consoleInit = false;
-  let consoleRunning: string | undefined;
 
   // Tail the results file (and the stderr port's, with vm-test exec): QEMU appends to them as the guest writes.
   const onResultsLine = (line: string) => {
@@ -173,10 +169,6 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
         consoleOut.write(line + '\n');
         if (STALL.test(line)) stallReport = line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim();
         if (!fatalReport && FATAL.test(line)) fatalReport = { line: line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim(), at: Date.now() };
-        const marker = KMSG_MARKER.exec(line);
-        if (marker?.[1] === 'init started') consoleInit = true;
-        else if (marker?.[1]?.startsWith('begin ')) consoleRunning = marker[1].slice('begin '.length);
-        else if (marker?.[1]?.startsWith('end ')) consoleRunning = undefined;
         request.events.emit({ type: 'console-line', line });
       } else {
         stderrOut.write(line + '\n');
@@ -222,9 +214,11 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   if (result.exitCode !== 0 && !sawConsole) {
     return { ...base, end: 'qemu-failed', detail: `QEMU exited with ${result.exitCode} before the guest printed anything: ${result.stderr.split('\n').slice(-3).join(' | ')}` };
   }
-  // A panic right after init reported in can take the results channel's last lines with it; the console has them.
-  if (!initStarted && !consoleInit) return { ...base, end: 'boot-failure', detail: 'the guest stopped before init reported in' };
-  const last = running ?? consoleRunning;
+  // The results channel ended early. Once (2026-12-03) it lacked even init's line after a sysrq panic in a
+  // test; the console carries init's kmsg copies of the markers.
+  const fromConsole = consolePlanState(await readFile(request.consoleLog, 'utf8').catch(() => ''));
+  if (!initStarted && !fromConsole.initStarted) return { ...base, end: 'boot-failure', detail: 'the guest stopped before init reported in' };
+  const last = running ?? fromConsole.running;
   return { ...base, runningTest: last, end: 'crashed', detail: `the guest stopped before the plan ended${last ? `, while running ${last}` : ''}` };
 }
 

@@ -13,7 +13,8 @@ const root = new URL('../..', import.meta.url).pathname;
 const fragment = async (name: string): Promise<KconfigFragment> =>
   parseFragment(`kernel-config/${name}.config`, await readFile(join(root, 'kernel-config', `${name}.config`), 'utf8')).fragment;
 
-async function configure(request: KconfigRequest) {
+/** Configures request on the default tree; then, when asked, runs olddefconfig over the result as configure once did. */
+async function configure(request: KconfigRequest, options: { thenOlddefconfig?: boolean } = {}) {
   const tmp = await tempDir('vm-test-kconfig-');
   const events = new RunEvents();
   const seen: RunEvent[] = [];
@@ -24,9 +25,11 @@ async function configure(request: KconfigRequest) {
       const make = (targets: string[]) => realExec.run({ command: 'make', args: ['-C', tree.worktree, `O=${join(tmp.path, 'o')}`, ...targets], logFile });
       await realExec.run({ command: 'mkdir', args: ['-p', join(tmp.path, 'o')] });
       await configureKernel({ request, logFile, events, exec: realExec, tree }, join(tmp.path, 'o'), make);
-      const resolved = parseDotConfig(await readFile(join(tmp.path, 'o/.config'), 'utf8'));
+      const text = await readFile(join(tmp.path, 'o/.config'), 'utf8');
+      const resolved = parseDotConfig(text);
       const dropped = await readFile(join(tmp.path, 'kconfig-dropped.txt'), 'utf8').catch(() => '');
-      return { resolved, warnings: seen.filter((e) => e.type === 'warn'), dropped };
+      const afterOlddefconfig = options.thenOlddefconfig && (await make(['olddefconfig']), await readFile(join(tmp.path, 'o/.config'), 'utf8'));
+      return { resolved, warnings: seen.filter((e) => e.type === 'warn'), dropped, text, afterOlddefconfig };
     });
   } finally {
     await tmp.cleanup();
@@ -52,6 +55,11 @@ test.serial('[kernel] the default request on allnoconfig keeps every option, and
   for (const off of ['CONFIG_INET', 'CONFIG_BLOCK', 'CONFIG_VT', 'CONFIG_INPUT', 'CONFIG_IO_URING']) t.is(resolved.get(off) ?? 'n', 'n', off);
   // ... while what was on without EXPERT stays on (a sample; the subset check covers the rest).
   for (const on of ['CONFIG_FILE_LOCKING', 'CONFIG_DEBUG_BUGVERBOSE', 'CONFIG_UNIX98_PTYS', 'CONFIG_RSEQ', 'CONFIG_ADVISE_SYSCALLS', 'CONFIG_UNIX']) t.is(resolved.get(on), 'y', on);
+});
+
+test.serial('[kernel] allnoconfig leaves nothing for olddefconfig to do, so configure runs no olddefconfig after it', async (t) => {
+  const { text, afterOlddefconfig } = await configure(new KconfigRequest(await defaultFragments()), { thenOlddefconfig: true });
+  t.is(afterOlddefconfig, text);
 });
 
 test.serial('[kernel] --kconfig inet after slim puts TCP/IP back (IPv4 and IPv6), keeping every option', async (t) => {

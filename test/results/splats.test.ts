@@ -5,7 +5,7 @@ import { messageLines } from '../../orchestrator/results/printk-prefix.ts';
 import {
   BARE_ANCHOR, CUT_HERE, END_MARKER, END_TRACE, REGISTER_LINE, classicWarningTitle, isBoundary, reportKind, warningSite,
 } from '../../orchestrator/results/splat-patterns.ts';
-import { applyAllowlist, attributeSplats, loadAllowlist, scanSplats } from '../../orchestrator/results/splats.ts';
+import { applyAllowlist, attributeSplats, consolePlanState, loadAllowlist, scanSplats } from '../../orchestrator/results/splats.ts';
 import { SPLAT_KINDS, type Splat } from '../../orchestrator/results/tree.ts';
 
 const fixtures = new URL('../fixtures/results/', import.meta.url);
@@ -540,4 +540,13 @@ test('never throws on garbage (fuzz), and finds nothing in plain text', (t) => {
   }
   t.deepEqual(scanSplats(read('kunit/test_is_test_passed-all_passed.log')), []);
   t.deepEqual(scanSplats(''), []);
+});
+
+test('the console\'s markers say which test a guest died in, and whether init reported in (real 7.2.6 captures)', (t) => {
+  // A general protection fault inside test_progs: begun, never ended.
+  t.deepEqual(consolePlanState(read('splats/oops-7.2.6-real-gpf.log')), { initStarted: false, running: 'test_progs' });
+  // A BUG_ON that test_progs outlived until its timeout: it ended (exit=124), so nothing was running.
+  t.deepEqual(consolePlanState(read('splats/bug-7.2.6-real-bug-on.log')), { initStarted: false });
+  t.deepEqual(consolePlanState('[    1.30] vm-test: init started\n[    1.31] vm-test: begin gc-race\n'), { initStarted: true, running: 'gc-race' });
+  t.deepEqual(consolePlanState(''), { initStarted: false });
 });

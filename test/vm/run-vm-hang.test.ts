@@ -4,9 +4,19 @@ import test from 'ava';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunEvents } from '../../orchestrator/events.ts';
-import { runVm } from '../../orchestrator/vm/run-vm.ts';
+import { runVm, type VmRunRequest } from '../../orchestrator/vm/run-vm.ts';
 import { fakeResult, tempDir } from '../helpers.ts';
 import type { ExecPort } from '../../orchestrator/exec/exec-port.ts';
+
+/** A run of the fake QEMU in dir: a minute's limits unless the test says otherwise. */
+function vmRequest(dir: string, overrides: Partial<VmRunRequest> = {}): VmRunRequest {
+  return {
+    spec: { kernel: 'k', initPath: '/i', runDir: dir, accel: 'tcg', cpus: 2, memoryMb: 512 },
+    consoleLog: join(dir, 'console.log'), resultsLog: join(dir, 'results.log'), qemuStderrLog: join(dir, 'qemu-stderr.log'), commandFile: join(dir, 'cmd'),
+    timeoutMs: 60_000, silenceTimeoutMs: 60_000, events: new RunEvents(),
+    ...overrides,
+  };
+}
 
 /** A QEMU that starts a test, then prints an RCU stall every 100 ms until it is stopped. */
 function stuckQemu(resultsLog: string): ExecPort {
@@ -26,12 +36,9 @@ test('a test past its timeout plus the grace is judged hung, though the console 
   t.teardown(tmp.cleanup);
   const resultsLog = join(tmp.path, 'results.log');
   const started = Date.now();
-  const outcome = await runVm(stuckQemu(resultsLog), {
-    spec: { kernel: 'k', initPath: '/i', runDir: tmp.path, accel: 'tcg', cpus: 2, memoryMb: 512 },
-    consoleLog: join(tmp.path, 'console.log'), resultsLog, qemuStderrLog: join(tmp.path, 'qemu-stderr.log'), commandFile: join(tmp.path, 'cmd'),
-    timeoutMs: 60_000, silenceTimeoutMs: 60_000, events: new RunEvents(),
+  const outcome = await runVm(stuckQemu(resultsLog), vmRequest(tmp.path, {
     testTimeouts: new Map([['compare-contract', 1]]), hangGraceMs: 500,
-  });
+  }));
   t.true(Date.now() - started < 5000, `stopped after ${Date.now() - started} ms`);
   t.is(outcome.end, 'timeout');
   t.is(outcome.runningTest, 'compare-contract');
@@ -43,11 +50,9 @@ test('without a per-test limit only the whole-VM timeout applies', async (t) => 
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
   const resultsLog = join(tmp.path, 'results.log');
-  const outcome = await runVm(stuckQemu(resultsLog), {
-    spec: { kernel: 'k', initPath: '/i', runDir: tmp.path, accel: 'tcg', cpus: 2, memoryMb: 512 },
-    consoleLog: join(tmp.path, 'console.log'), resultsLog, qemuStderrLog: join(tmp.path, 'qemu-stderr.log'), commandFile: join(tmp.path, 'cmd'),
-    timeoutMs: 1500, silenceTimeoutMs: 60_000, events: new RunEvents(),
-  });
+  const outcome = await runVm(stuckQemu(resultsLog), vmRequest(tmp.path, {
+    timeoutMs: 1500,
+  }));
   t.is(outcome.end, 'timeout');
   t.regex(outcome.detail, /ran past the 1.5 s timeout while running compare-contract/);
 });
@@ -68,12 +73,9 @@ test('after an oops during a test, a quiet results channel ends the VM as crashe
     },
   };
   const started = Date.now();
-  const outcome = await runVm(oopsing, {
-    spec: { kernel: 'k', initPath: '/i', runDir: tmp.path, accel: 'tcg', cpus: 2, memoryMb: 512 },
-    consoleLog: join(tmp.path, 'console.log'), resultsLog, qemuStderrLog: join(tmp.path, 'qemu-stderr.log'), commandFile: join(tmp.path, 'cmd'),
-    timeoutMs: 60_000, silenceTimeoutMs: 60_000, events: new RunEvents(),
+  const outcome = await runVm(oopsing, vmRequest(tmp.path, {
     testTimeouts: new Map([['test_progs', 300]]), crashQuietMs: 800,
-  });
+  }));
   t.true(Date.now() - started < 5000);
   t.is(outcome.end, 'crashed');
   t.regex(outcome.detail, /^the kernel reported "Oops: invalid opcode: 0000 \[#1\] SMP NOPTI" during test_progs, which then printed nothing for 0.8 s/);
@@ -82,19 +84,14 @@ test('after an oops during a test, a quiet results channel ends the VM as crashe
 test('a panic that takes the results channel\'s lines with it is still a crash during the test the console names', async (t) => {
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
-  const resultsLog = join(tmp.path, 'results.log');
-  // The serial console is flushed on a panic; the virtio-serial queue was not: results.log stays empty.
+  // The console has every marker; results.log stays empty, as the results channel was once after a panic.
   const panicking: ExecPort = {
     async run(req) {
       for (const line of ['[    1.30] vm-test: init started', '[    1.31] vm-test: begin before', '[    1.32] vm-test: end before exit=0', '[    1.33] vm-test: begin panics', '[    1.40] Kernel panic - not syncing: sysrq triggered crash']) req.onLine?.(line, 'stdout');
       return fakeResult({ exitCode: 0 });
     },
   };
-  const outcome = await runVm(panicking, {
-    spec: { kernel: 'k', initPath: '/i', runDir: tmp.path, accel: 'tcg', cpus: 2, memoryMb: 512 },
-    consoleLog: join(tmp.path, 'console.log'), resultsLog, qemuStderrLog: join(tmp.path, 'qemu-stderr.log'), commandFile: join(tmp.path, 'cmd'),
-    timeoutMs: 60_000, silenceTimeoutMs: 60_000, events: new RunEvents(),
-  });
+  const outcome = await runVm(panicking, vmRequest(tmp.path));
   t.is(outcome.end, 'crashed');
   t.is(outcome.runningTest, 'panics');
   t.regex(outcome.detail, /while running panics/);
