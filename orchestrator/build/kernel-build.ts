@@ -43,7 +43,7 @@ export interface KernelBuildContext {
 interface Stamp {
   treeId: string;
   configHash: string;
-  /** The work steps (isWorkStep) of the largest build seen in this directory: the next one's estimate. */
+  /** The work steps (isWorkStep) of this directory's first, cold, build: another config's first estimate. */
   work?: number;
 }
 
@@ -176,7 +176,9 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   });
   if (kernel.aborted) throw new VmTestError('interrupted', 'kernel build interrupted', { logPath: ctx.logFile });
   if (kernel.exitCode !== 0) throw await buildFailure('kernel build', kernel, ctx.logFile, ctx.tree.worktree);
-  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, work: Math.max(steps, stamp?.work ?? 0) };
+  // The count of this directory's first build, the cold one: an incremental build's says nothing of a cold build's size.
+  const work = stamp ? stamp.work : steps;
+  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, ...(work ? { work } : {}) };
   await writeFile(stampPath + '.tmp', JSON.stringify(newStamp, null, 2) + '\n');
   await rename(stampPath + '.tmp', stampPath);
   return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started, treeId: ctx.tree.treeId };
