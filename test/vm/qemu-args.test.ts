@@ -80,3 +80,7 @@ test('microvm under TCG is told the host TSC rate; q35 and KVM are not', (t) => 
   t.notRegex(kernelCommandLine({ ...spec, tscKhz: 2596150 }), /tsc_early_khz/);
   t.notRegex(kernelCommandLine({ ...spec, machine: 'microvm', accel: 'kvm', tscKhz: 2596150 }), /tsc_early_khz/);
 });
+
+test('grace periods are expedited: map-in-map waits for one per slot replacement', (t) => {
+  t.regex(kernelCommandLine(spec), /(^| )rcupdate\.rcu_expedited=1( |$)/);
+});
