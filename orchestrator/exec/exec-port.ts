@@ -1,5 +1,6 @@
 // One injected port for every external process: unit tests pass a fake, the CLI passes execa.
 import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 
 export interface ExecRequest {
@@ -15,8 +16,10 @@ export interface ExecRequest {
   logFile?: string;
   /** Aborting kills the process (Ctrl-C, a global timeout). */
   signal?: AbortSignal;
-  /** Text for stdin. */
-  input?: string;
+  /** Text for stdin, or a stream piped into it (a generated git fast-import stream). */
+  input?: string | Readable;
+  /** Pipe stdout here, neither captured nor split into lines (a decompressor feeding a parser). */
+  stdoutTo?: NodeJS.WritableStream;
   /**
    * The terminal is the process's own (vm-test shell): stdin, stdout and stderr inherited, and no
    * process group of its own, so it stays in the terminal's foreground. Nothing is captured.
@@ -87,9 +90,10 @@ export function createExecaPort(): ExecPort {
         env: request.env,
         extendEnv: true,
         reject: false,
-        input: request.input,
+        input: typeof request.input === 'string' ? request.input : undefined,
         ...(request.interactive ? { stdio: 'inherit' as const } : { stdin: request.input === undefined ? 'ignore' as const : 'pipe' as const }),
         lines: false,
+        ...(request.stdoutTo ? { buffer: { stdout: false } } : {}),
         stripFinalNewline: true,
         maxBuffer: KEEP_BYTES,
         // Its own process group, so stopping it stops make's compilers and everything else it started.
@@ -142,7 +146,13 @@ export function createExecaPort(): ExecPort {
       };
       const out = splitter('stdout');
       const err = splitter('stderr');
-      subprocess.stdout?.on('data', (c: Buffer) => out.push(c));
+      // A stream is piped by hand: execa would wait for it to end even after the process has exited.
+      if (request.input !== undefined && typeof request.input !== 'string' && subprocess.stdin) {
+        subprocess.stdin.on('error', () => undefined);
+        request.input.pipe(subprocess.stdin);
+      }
+      if (request.stdoutTo) subprocess.stdout?.pipe(request.stdoutTo);
+      else subprocess.stdout?.on('data', (c: Buffer) => out.push(c));
       subprocess.stderr?.on('data', (c: Buffer) => err.push(c));
       const result = await subprocess;
       liveGroups.delete(subprocess);

@@ -3,14 +3,14 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, realpath, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { worktreeFor, type CacheLayout } from '../cache.ts';
+import type { CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { aptState, aptUpdate, availableVersions, downloadSourceTarball, type DebPackageVersion } from './debian-archive.ts';
 import { VmTestError } from '../outcome.ts';
 import { git, gitOutput } from './git.ts';
 import { describeKernelSpec, type KernelSpec } from './kernel-spec.ts';
-import { adoptAsWorktree } from './workspace.ts';
+import { importTarball } from './tarball-import.ts';
 
 export interface KernelSource {
   /** Stable name of this source in the cache. */
@@ -98,7 +98,7 @@ async function ensureBareRepo(ctx: SourceContext, gitDir: string): Promise<void>
  * index, ignoring its .gitignore files (Debian's ignores all of /). Several imports share one
  * repository, so switching between them in the worktree touches only the files that differ.
  */
-export async function commitDirectory(ctx: SourceContext, gitDir: string, tree: string, message: string, keepIndex?: string): Promise<string> {
+export async function commitDirectory(ctx: SourceContext, gitDir: string, tree: string, message: string): Promise<string> {
   await ensureBareRepo(ctx, gitDir);
   const index = join(gitDir, `vm-test-import-${process.pid}.index`);
   await rm(index, { force: true });
@@ -110,8 +110,6 @@ export async function commitDirectory(ctx: SourceContext, gitDir: string, tree: 
     const treeId = await gitOutput(ctx.exec, ['write-tree'], opts);
     const commit = treeId && await gitOutput(ctx.exec, ['commit-tree', treeId, '-m', message], opts);
     if (!commit) throw new VmTestError('infra', `could not write the imported commit in ${gitDir}`, { logPath: ctx.logFile });
-    // The index describes tree's files as they are: whoever adopts tree as a worktree takes it along.
-    if (keepIndex) await rename(index, keepIndex);
     return commit;
   } finally {
     await rm(index, { force: true });
@@ -160,26 +158,17 @@ async function resolveDeb(ctx: SourceContext, spec: Extract<KernelSpec, { kind: 
 
   ctx.events.emit({ type: 'info', stage: 'source', message: `fetching ${spec.package} ${chosen.version} from ${chosen.from} and importing it into the cache, once` });
   const { tarball, cleanup } = await downloadSourceTarball(fetchCtx, state, spec.package, chosen.version);
-  const unpack = join(dir, 'unpack');
   try {
-    await rm(unpack, { recursive: true, force: true });
-    await mkdir(unpack, { recursive: true });
-    // Debian's tarball is xz in many blocks: xz decompresses them on every core while tar writes.
-    const untar = await ctx.exec.run({ command: 'tar', args: ['-x', '--use-compress-program=xz -T0', '-f', tarball, '-C', unpack, '--strip-components=1'], logFile: ctx.logFile, signal: ctx.signal });
-    if (untar.exitCode !== 0) throw new VmTestError('infra', `could not unpack ${tarball}`, { file: tarball, logPath: ctx.logFile, excerpt: untar.tail.slice(-5) });
-    const importIndex = join(dir, 'unpack.index');
-    const commit = await commitDirectory(ctx, gitDir, unpack, `${spec.package} ${chosen.version} (pristine import from ${chosen.from})`, importIndex);
-    await git(ctx.exec, ['update-ref', versionRef(chosen.version), commit], { gitDir });
-    // The source's first worktree is these very files (a second version is checked out over it as usual).
-    await adoptAsWorktree(ctx, gitDir, worktreeFor(ctx.cache, sourceId(spec)), unpack, importIndex, commit);
-    await rm(importIndex, { force: true });
+    await ensureBareRepo(ctx, gitDir);
+    const imported = await importTarball({ exec: ctx.exec, gitDir, tarball, ref: versionRef(chosen.version), message: `${spec.package} ${chosen.version} (pristine import from ${chosen.from})`, logFile: ctx.logFile, signal: ctx.signal });
+    if ('error' in imported) throw new VmTestError('infra', `could not import ${spec.package} ${chosen.version}: ${imported.error}`, { file: tarball, logPath: ctx.logFile, excerpt: imported.excerpt });
+    const commit = imported.commit;
     const record = { spec: describeKernelSpec(spec), pristineCommit: commit, version: await versionAt(ctx, gitDir, commit), origin: `${spec.package} ${chosen.version} from ${chosen.from}` };
     imports[chosen.version] = record;
     await writeFile(`${importsPath}.tmp`, JSON.stringify(imports, null, 2) + '\n');
     await rename(`${importsPath}.tmp`, importsPath);
     return record;
   } finally {
-    await rm(unpack, { recursive: true, force: true });
     await cleanup();
   }
 }

@@ -1,11 +1,10 @@
 // The guest suites for real: compiled against the patched tree's headers, run in QEMU (TCG, 2 vCPUs) on a kernel
 // with the series. Every suite must pass there; and "teeth" variants show the checks can fail.
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import { guestSuites } from '../../guest-tests/index.ts';
-import { cacheLayout, resolveCacheRoot } from '../../orchestrator/cache.ts';
+import { resolveCacheRoot } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
 import { C_DIR, generateSuiteC, type GeneratedProgram } from '../../orchestrator/guest/c-program.ts';
 import { planText, type GuestTest } from '../../orchestrator/guest/guest-plan.ts';
