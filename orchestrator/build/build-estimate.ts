@@ -24,9 +24,13 @@ export const KNOWN_STEPS: Record<string, number> = {
   '7.2': 1042,
 };
 
-/** The estimate a build starts from: its own last count, another build's of the same source, or the table. */
-export function initialEstimate(own: number | undefined, sibling: number | undefined, version: string | undefined): number | undefined {
-  if (own) return own;
+/**
+ * The estimate a first build starts from: another build's count of the same source, or the table. An
+ * incremental build (its directory built before) has none: it may be 3 steps or 350, and a total taken
+ * from a cold build would show 5 % and an ETA of 8 minutes for a 3-minute build. It shows its count only.
+ */
+export function initialEstimate(incremental: boolean, sibling: number | undefined, version: string | undefined): number | undefined {
+  if (incremental) return undefined;
   if (sibling) return sibling;
   const key = version?.split('.').slice(0, 2).join('.');
   return key ? KNOWN_STEPS[key] : undefined;

@@ -160,9 +160,9 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
 
   const { modules } = await configureKernel(ctx, buildDir, make);
 
-  // Build: progress is make's work steps against an estimate: this build's last count, a sibling's, or the table.
+  // Build: progress is make's work steps, against an estimate (a sibling's count, or the table) on a first build.
   let steps = 0;
-  const estimate = initialEstimate(stamp?.work, await siblingSteps(dirname(buildDir)), ctx.version);
+  const estimate = initialEstimate(!!stamp && existsSync(bzImage), await siblingSteps(dirname(buildDir)), ctx.version);
   const buildStarted = Date.now();
   // Modules when the config has them: Module.symvers is what out-of-tree modules (bpf_testmod) link against.
   const kernel = await make(['bzImage', 'headers_install', ...(modules ? ['modules'] : [])], {

@@ -94,10 +94,10 @@ test('a build\'s progress: an estimate from its last count, a sibling\'s or the 
   t.true(isWorkStep('LD vmlinux.o'));
   t.false(isWorkStep('HDRINST usr/include/linux/bpf.h'), 'a header copy is not counted');
   t.false(isWorkStep('AR kernel/bpf/built-in.a'));
-  t.is(initialEstimate(1200, 900, '7.2.6'), 1200);
-  t.is(initialEstimate(undefined, 900, '7.2.6'), 900);
-  t.is(initialEstimate(undefined, undefined, '7.2.6'), KNOWN_STEPS['7.2']);
-  t.is(initialEstimate(undefined, undefined, '5.4.1'), undefined);
+  t.is(initialEstimate(true, 900, '7.2.6'), undefined, 'an incremental build shows its count only');
+  t.is(initialEstimate(false, 900, '7.2.6'), 900);
+  t.is(initialEstimate(false, undefined, '7.2.6'), KNOWN_STEPS['7.2']);
+  t.is(initialEstimate(false, undefined, '5.4.1'), undefined);
   t.deepEqual(progressAt(100, 1000, 60_000), { total: 1000, percent: 10, etaSec: 540 });
   t.deepEqual(progressAt(5, 1000, 2000), { total: 1000, percent: 0 }, 'no ETA from the first seconds');
   t.is(progressAt(1100, 1000, 600_000).total, 1122, 'past the estimate, the total moves with the count');
