@@ -142,6 +142,7 @@ for (const target of base ? TARGETS : []) {
   row(`${target.name}: revision switch, kernel/bpf/hashtab.c only, to verdict (median of ${runs})`, secs(median(switchTimes)), '<= 25 s');
   const bpfHSwitch = await vmTest(['--series', bpfH]);
   row(`${target.name}: revision switch, include/linux/bpf.h changed, to verdict (once)`, secs(bpfHSwitch.wallMs), '<= 150 s');
+  row('  of which source import / git am / kernel and test_progs / guest suites / VM', stageTimes(bpfHSwitch.meta));
   const back = await vmTest([...target.args]);
   row('  and back (once)', secs(back.wallMs));
 }
