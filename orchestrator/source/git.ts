@@ -1,4 +1,5 @@
 // Thin git helper over the exec port: argument arrays, fixed identity, errors as values.
+import type { Readable } from 'node:stream';
 import type { ExecPort, ExecResult } from '../exec/exec-port.ts';
 
 /**
@@ -28,6 +29,8 @@ export const GIT_IDENTITY_ENV = {
 
 export interface GitOptions {
   gitDir?: string;
+  /** stdin: text, or a stream (a fast-import stream). */
+  input?: string | Readable;
   workTree?: string;
   cwd?: string;
   env?: Record<string, string>;
@@ -46,6 +49,7 @@ export function git(exec: ExecPort, args: readonly string[], options: GitOptions
     env: { ...GIT_IDENTITY_ENV, ...NO_AUTO_GC_ENV, ...options.env },
     logFile: options.logFile,
     signal: options.signal,
+    input: options.input,
   });
 }
 

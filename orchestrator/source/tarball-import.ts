@@ -4,7 +4,7 @@
 import { PassThrough } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
 import type { ExecPort, ExecResult } from '../exec/exec-port.ts';
-import { NO_AUTO_GC_ENV } from './git.ts';
+import { GIT_IDENTITY_ENV, git, gitOutput } from './git.ts';
 
 export interface TarballImport {
   exec: ExecPort;
@@ -21,8 +21,8 @@ export interface TarballImport {
 
 export type TarballImportResult = { commit: string; files: number } | { error: string; excerpt: string[] };
 
-/** The fixed identity and date of every import, so that one tarball always gives one commit id. */
-const COMMITTER = 'vm-test <vm-test@localhost> 946684800 +0000';
+/** The fixed identity and date of every commit of ours (fast-import reads them from the stream, not the environment). */
+const COMMITTER = `${GIT_IDENTITY_ENV.GIT_COMMITTER_NAME} <${GIT_IDENTITY_ENV.GIT_COMMITTER_EMAIL}> ${Date.parse(GIT_IDENTITY_ENV.GIT_COMMITTER_DATE) / 1000} +0000`;
 
 /** fast-import takes a path as the rest of the line, except one that starts with a quote or holds a newline. */
 export function fastImportPath(path: string): string {
@@ -89,11 +89,9 @@ export async function importTarball(request: TarballImport): Promise<TarballImpo
   request.signal?.addEventListener('abort', () => stopXz.abort(), { once: true });
   let ended = false;
   let gitStoppedEarly = false;
-  const fastImport = request.exec.run({
-    command: 'git',
-    // One pack, even for a small tarball; level-1 compression and no deltas: it is written once and read once, by the checkout.
-    args: [`--git-dir=${request.gitDir}`, '-c', 'pack.compression=1', '-c', 'fastimport.unpackLimit=0', 'fast-import', '--quiet', '--done', '--force', '--depth=0'],
-    env: NO_AUTO_GC_ENV,
+  // One pack, even for a small tarball; level-1 compression and no deltas: it is written once and read once, by the checkout.
+  const fastImport = git(request.exec, ['-c', 'pack.compression=1', '-c', 'fastimport.unpackLimit=0', 'fast-import', '--quiet', '--done', '--force', '--depth=0'], {
+    gitDir: request.gitDir,
     input: stream,
     logFile: request.logFile,
     signal: request.signal,
@@ -136,7 +134,7 @@ export async function importTarball(request: TarballImport): Promise<TarballImpo
   stream.end();
   const done: ExecResult = await fastImport;
   if (done.exitCode !== 0) return { error: `git fast-import into ${request.gitDir} exited ${done.spawnError ?? done.exitCode}`, excerpt: done.tail.slice(-10) };
-  const rev = await request.exec.run({ command: 'git', args: [`--git-dir=${request.gitDir}`, 'rev-parse', '--verify', `${request.ref}^{commit}`] });
-  if (rev.exitCode !== 0) return { error: `git fast-import left no ${request.ref} in ${request.gitDir}`, excerpt: rev.tail.slice(-5) };
-  return { commit: rev.stdout.trim(), files: tree.length };
+  const commit = await gitOutput(request.exec, ['rev-parse', '--verify', `${request.ref}^{commit}`], { gitDir: request.gitDir });
+  if (!commit) return { error: `git fast-import left no ${request.ref} in ${request.gitDir}`, excerpt: done.tail.slice(-5) };
+  return { commit, files: tree.length };
 }
