@@ -1,6 +1,6 @@
 // The cache's worktree for a source: checked out at the pristine commit plus a series, never in the user's tree.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, lutimes, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { worktreeFor, type CacheLayout } from '../cache.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
@@ -50,6 +50,52 @@ export async function ensureWorktree(ctx: WorkspaceContext, source: KernelSource
   return worktree;
 }
 
+/** Paths that differ between two commits (both sides of a rename); undefined if git could not tell. */
+async function changedPaths(ctx: WorkspaceContext, worktree: string, from: string, to: string): Promise<string[] | undefined> {
+  const out = await gitOutput(ctx.exec, ['diff', '--name-only', '--no-renames', '-z', from, to], { cwd: worktree });
+  return out?.split('\0').filter(Boolean);
+}
+
+/** Of these paths, the ones whose worktree file is as HEAD has it (no local edit, staged or not). */
+async function cleanPaths(ctx: WorkspaceContext, worktree: string, paths: string[]): Promise<string[]> {
+  if (paths.length === 0) return paths;
+  const out = await gitOutput(ctx.exec, ['diff', '--name-only', '--no-renames', '-z', 'HEAD'], { cwd: worktree });
+  if (out === undefined) return []; // not known: keep no old times
+  const edited = new Set(out.split('\0').filter(Boolean));
+  return paths.filter((p) => !edited.has(p));
+}
+
+async function timesOf(worktree: string, paths: string[]): Promise<Map<string, Date>> {
+  const times = new Map<string, Date>();
+  for (const path of paths) {
+    const info = await lstat(join(worktree, path)).catch(() => undefined);
+    if (info) times.set(path, info.mtime);
+  }
+  return times;
+}
+
+/**
+ * A file that the pristine checkout and git am rewrote with the very bytes it had before gets its old mtime
+ * back, so make rebuilds what the switch changed and not everything that includes bpf.h (which every
+ * revision of the series patches). Safe for make: any object newer than that mtime was compiled from
+ * these bytes, which the file held from then until now (a file with a local edit is left out: its time is
+ * that of the edit). Files that did change keep their new time.
+ */
+export async function keepTimesOfUnchanged(ctx: WorkspaceContext, worktree: string, before: string, after: string, times: Map<string, Date>): Promise<number> {
+  if (times.size === 0) return 0;
+  const changedList = await changedPaths(ctx, worktree, before, after);
+  if (!changedList) return 0; // not known: every file keeps its new time
+  const changed = new Set(changedList);
+  let kept = 0;
+  for (const [path, mtime] of times) {
+    if (changed.has(path)) continue;
+    await lutimes(join(worktree, path), mtime, mtime).then(() => kept++, () => undefined);
+  }
+  // The index's stat data for those files is stale now: refresh it, so git status stays cheap and clean.
+  if (kept) await git(ctx.exec, ['update-index', '-q', '--refresh'], { cwd: worktree });
+  return kept;
+}
+
 async function readIndex(path: string): Promise<AppliedIndex> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as AppliedIndex;
@@ -82,6 +128,10 @@ export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, s
     return { worktree, head: known, treeId: treeId!, reused: true, warnings: knownWarnings };
   }
 
+  // git am starts from the pristine commit: the series' files go back to it and forward again. Their times
+  // before, so that the ones that end as they were keep them (keepTimesOfUnchanged).
+  // Not a file that differs from HEAD in the worktree: its time is that of bytes the reset throws away.
+  const revertedTimes = current && current !== source.pristineCommit ? await timesOf(worktree, await cleanPaths(ctx, worktree, (await changedPaths(ctx, worktree, current, source.pristineCommit)) ?? [])) : new Map<string, Date>();
   const reset = await git(ctx.exec, ['checkout', '-q', '--detach', '-f', source.pristineCommit], opts);
   if (reset.exitCode !== 0) throw new VmTestError('infra', `git checkout ${source.pristineCommit} failed in ${worktree}`, { logPath: ctx.logFile, excerpt: reset.tail });
   if (!series) {
@@ -90,6 +140,7 @@ export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, s
   }
   const applied = await applySeries({ exec: ctx.exec, worktree, logFile: ctx.logFile, signal: ctx.signal }, series);
   if ('failure' in applied) return applied;
+  if (current) await keepTimesOfUnchanged(ctx, worktree, current, applied.head, revertedTimes);
   index[key] = applied.warnings.length ? { head: applied.head, warnings: applied.warnings } : applied.head;
   await writeFile(indexPath, JSON.stringify(index, null, 2) + '\n');
   const treeId = await gitOutput(ctx.exec, ['rev-parse', 'HEAD^{tree}'], opts);
