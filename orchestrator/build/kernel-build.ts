@@ -1,6 +1,7 @@
 // Build stage for the kernel: configure with a subset check, bzImage, UAPI headers (and modules), incremental.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { buildDirIn, type CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
@@ -61,13 +62,14 @@ export function buildDirFor(cache: CacheLayout, sourceId: string, request: Kconf
   return buildDirIn(cache, sourceId, request.hash());
 }
 
-async function readStamp(path: string): Promise<Stamp | undefined> {
+async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Stamp;
+    return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch {
     return undefined;
   }
 }
+const readStamp = (path: string) => readJson<Stamp>(path);
 
 /** Why an option was dropped: unknown to this tree's Kconfig, or its dependencies are not met. */
 async function explainDropped(ctx: Pick<KernelBuildContext, 'exec' | 'tree'>, dropped: DroppedOption): Promise<string> {
@@ -93,7 +95,7 @@ type Make = (targets: string[]) => Promise<{ exitCode?: number; tail: string[] }
  * KCONFIG_ALLCONFIG, or the request filled in by olddefconfig. Then checks that every requested
  * option survived: ours are errors, the tree's are warnings.
  */
-export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 'logFile' | 'events' | 'exec' | 'tree'>, buildDir: string, make: Make): Promise<{ modules: boolean }> {
+export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 'logFile' | 'events' | 'exec' | 'tree'>, buildDir: string, make: Make): Promise<{ modules: boolean; advisory: string[]; resolver: string }> {
   const request = ctx.request;
   const configPath = join(buildDir, '.config');
   const requestPath = join(buildDir, 'vm-test-request.config');
@@ -109,14 +111,10 @@ export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 
       throw new VmTestError('buildFailed', `make ${targets[0]} failed (exit ${configure.exitCode})`, { logPath: ctx.logFile, excerpt: configure.tail.slice(-10) });
     }
   }
-  const resolver = configureSteps.at(-1)![0];
+  const resolver = configureSteps.at(-1)![0]!;
   const allDropped = checkSubset(request, parseDotConfig(await readFile(configPath, 'utf8')));
-  const advisory = allDropped.filter((d) => d.entry.advisory);
-  if (advisory.length > 0) {
-    const lines = advisory.map((d) => describeDropped(d));
-    await writeFile(join(dirname(ctx.logFile), 'kconfig-dropped.txt'), lines.join('\n') + '\n');
-    ctx.events.emit({ type: 'warn', stage: 'build', message: `${advisory.length} option(s) from the tree's selftests config did not survive ${resolver} (listed in kconfig-dropped.txt), e.g. ${lines[0]}` });
-  }
+  const advisory = allDropped.filter((d) => d.entry.advisory).map((d) => describeDropped(d));
+  await reportAdvisory(ctx, advisory, resolver);
   const dropped = allDropped.filter((d) => !d.entry.advisory);
   if (dropped.length > 0) {
     const lines = await Promise.all(dropped.map(async (d) => describeDropped(d, await explainDropped(ctx, d))));
@@ -129,7 +127,47 @@ export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 
     });
   }
 
-  return { modules: parseDotConfig(await readFile(configPath, 'utf8')).get('CONFIG_MODULES') === 'y' };
+  return { modules: parseDotConfig(await readFile(configPath, 'utf8')).get('CONFIG_MODULES') === 'y', advisory, resolver };
+}
+
+/** The tree's own selftests options that the resolver dropped: a warning, and their list in the run directory. */
+async function reportAdvisory(ctx: Pick<KernelBuildContext, 'logFile' | 'events'>, lines: string[], resolver: string): Promise<void> {
+  if (lines.length === 0) return;
+  await writeFile(join(dirname(ctx.logFile), 'kconfig-dropped.txt'), lines.join('\n') + '\n');
+  ctx.events.emit({ type: 'warn', stage: 'build', message: `${lines.length} option(s) from the tree's selftests config did not survive ${resolver} (listed in kconfig-dropped.txt), e.g. ${lines[0]}` });
+}
+
+/** What a build directory's .config was resolved from, written once configure and its subset check passed. */
+interface Configured {
+  treeId: string;
+  configHash: string;
+  /** The compiler's --version line: Kconfig asks the compiler what it supports. */
+  compiler: string;
+  /** sha256 of the .config it wrote: a .config edited by hand since is configured again. */
+  dotConfig: string;
+  modules: boolean;
+  advisory: string[];
+  resolver: string;
+}
+
+const sha256Of = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+
+/** A path whose change can change what Kconfig resolves: a Kconfig file, the kconfig tool and the scripts Kconfig runs, the top Makefile. */
+export const affectsKconfig = (path: string): boolean => /(^|\/)Kconfig[^/]*$/.test(path) || path.startsWith('scripts/') || path === 'Makefile';
+
+/**
+ * The earlier configure's result still holds when the request and the compiler are the same and no
+ * Kconfig input differs between the tree it ran on and this one (git compares the two trees: tens of ms,
+ * where allnoconfig takes 2 s). Undefined when configure must run.
+ */
+async function stillConfigured(ctx: KernelBuildContext, configuredPath: string, configHash: string, compiler: string): Promise<Configured | undefined> {
+  const configured = await readJson<Configured>(configuredPath);
+  if (!configured || configured.configHash !== configHash || configured.compiler !== compiler || !compiler) return undefined;
+  if (configured.dotConfig !== (await sha256Of(join(dirname(configuredPath), '.config')).catch(() => ''))) return undefined;
+  if (configured.treeId === ctx.tree.treeId) return configured;
+  const diff = await ctx.exec.run({ command: 'git', args: ['diff', '--name-only', '--no-renames', '-z', configured.treeId, ctx.tree.treeId], cwd: ctx.tree.worktree });
+  if (diff.exitCode !== 0) return undefined;
+  return diff.stdout.split('\0').some((p) => p && affectsKconfig(p)) ? undefined : configured;
 }
 
 export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild> {
@@ -158,7 +196,23 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
     return { buildDir, bzImage, headersDir, configPath, cached: true, elapsedMs: Date.now() - started, treeId: stamp.treeId };
   }
 
-  const { modules } = await configureKernel(ctx, buildDir, make);
+  // Configure, unless nothing it depends on changed since it last ran here (a series switch that touches no Kconfig).
+  const configuredPath = join(buildDir, 'vm-test-configured.json');
+  const version = await ctx.exec.run({ command: 'gcc', args: ['--version'] });
+  const compiler = version.exitCode === 0 ? version.stdout.split('\n')[0]!.trim() : '';
+  let modules: boolean;
+  const configured = existsSync(configPath) ? await stillConfigured(ctx, configuredPath, configHash, compiler) : undefined;
+  if (configured) {
+    modules = configured.modules;
+    await reportAdvisory(ctx, configured.advisory, configured.resolver);
+    ctx.events.emit({ type: 'info', stage: 'build', message: `kernel config: as resolved for tree ${configured.treeId.slice(0, 12)} (no Kconfig input changed since)` });
+  } else {
+    await rm(configuredPath, { force: true });
+    const result = await configureKernel(ctx, buildDir, make);
+    modules = result.modules;
+    const next: Configured = { treeId: ctx.tree.treeId, configHash, compiler, dotConfig: await sha256Of(configPath), modules, advisory: result.advisory, resolver: result.resolver };
+    await writeFile(configuredPath, JSON.stringify(next, null, 2) + '\n');
+  }
 
   // Build: progress is make's work steps, against an estimate (a sibling's count, or the table) on a first build.
   let steps = 0;
