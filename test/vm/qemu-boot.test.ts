@@ -150,6 +150,8 @@ test.serial('[qemu] a guest that brings up one of its two vCPUs (acpi=off: SeaBI
   t.is(short.kind, 'testsFailed');
   t.is(short.tree.tests.find((n) => n.name === 'guest-cpus')?.status, 'fail');
   const both = await bootWithPlan(join(tmp.path, 'both'), planned);
+  // Once (2026-12-04) this boot gave empty results and nothing else: say how it ended, and its console's end.
+  t.is(both.outcome.end, 'completed', `${both.outcome.detail}\n--- console.log, last lines:\n${both.console.split('\n').slice(-40).join('\n')}`);
   t.regex(both.results, /# online: 2\b/);
   const fine = assembleResults({ resultsText: both.results, planned, splats: [], vm: both.outcome, cpus: { asked: 2, consoleText: both.console } });
   t.is(fine.kind, 'passed', fine.headline);
