@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
 import { buildFullSelftests, selftestsFragments } from './build/full-selftests-build.ts';
 import { buildTestProgs, runnerFragments } from './build/selftests-build.ts';
-import { KconfigRequest, parseFragment } from './kconfig/kconfig.ts';
+import { KconfigRequest, describeParseError, parseFragment } from './kconfig/kconfig.ts';
 import { RunEvents, type StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
 import { DENYLIST_GUEST_PATH, describeSelection, fullTestProgsEntry, hasTestProgs, planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
@@ -441,7 +441,7 @@ export async function kernelRequestFor(plan: RunPlan, worktree: string, events?:
   for (const { name, why } of extra) {
     const path = join(plan.repoRoot, 'kernel-config', `${name}.config`);
     const { fragment, errors } = parseFragment(path, await readFile(path, 'utf8'));
-    if (errors.length) throw new VmTestError('infra', `${path}:${errors[0]!.line}: not a Kconfig line`, { file: path, line: errors[0]!.line });
+    if (errors.length) throw new VmTestError('infra', describeParseError(errors[0]!), { file: path, line: errors[0]!.line });
     events?.emit({ type: 'info', stage: 'build', message: `adding kernel-config/${name}.config: ${why}` });
     // Before the user's own fragments, so theirs still win.
     fragments.splice(BASE_FRAGMENTS.length, 0, fragment);

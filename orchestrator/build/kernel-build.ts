@@ -71,16 +71,22 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 }
 const readStamp = (path: string) => readJson<Stamp>(path);
 
-/** Why an option was dropped: unknown to this tree's Kconfig, or its dependencies are not met. */
-async function explainDropped(ctx: Pick<KernelBuildContext, 'exec' | 'tree'>, dropped: DroppedOption): Promise<string> {
-  const symbol = dropped.entry.name.replace(/^CONFIG_/, '');
+/** Where this tree's Kconfig defines an option (file:line), or undefined when no Kconfig file does. */
+async function kconfigDefinition(ctx: Pick<KernelBuildContext, 'exec' | 'tree'>, name: string): Promise<string | undefined> {
+  const symbol = name.replace(/^CONFIG_/, '');
   const grep = await ctx.exec.run({
     command: 'git',
     args: ['grep', '-n', '-E', `^\\s*(menu)?config ${symbol}$`, '--', '*Kconfig*'],
     cwd: ctx.tree.worktree,
   });
-  if (grep.exitCode !== 0 || !grep.stdout.trim()) return 'unknown option: no Kconfig file in this tree defines it';
-  const where = grep.stdout.trim().split('\n')[0]!.split(':').slice(0, 2).join(':');
+  if (grep.exitCode !== 0 || !grep.stdout.trim()) return undefined;
+  return grep.stdout.trim().split('\n')[0]!.split(':').slice(0, 2).join(':');
+}
+
+/** Why an option was dropped: unknown to this tree's Kconfig, or its dependencies are not met. */
+async function explainDropped(ctx: Pick<KernelBuildContext, 'exec' | 'tree'>, dropped: DroppedOption): Promise<string> {
+  const where = await kconfigDefinition(ctx, dropped.entry.name);
+  if (!where) return 'unknown option: no Kconfig file in this tree defines it';
   const text = await readFile(join(ctx.tree.worktree, where.split(':')[0]!), 'utf8').catch(() => '');
   const after = text.split('\n').slice(Number(where.split(':')[1])).join('\n');
   const block = after.split(/\n(?=\S)|\n\s*(?:menu)?config /)[0] ?? '';
@@ -95,7 +101,7 @@ type Make = (targets: string[]) => Promise<{ exitCode?: number; tail: string[] }
  * KCONFIG_ALLCONFIG, or the request filled in by olddefconfig. Then checks that every requested
  * option survived: ours are errors, the tree's are warnings.
  */
-export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 'logFile' | 'events' | 'exec' | 'tree'>, buildDir: string, make: Make): Promise<{ modules: boolean; advisory: string[]; resolver: string }> {
+export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 'logFile' | 'events' | 'exec' | 'tree'>, buildDir: string, make: Make): Promise<{ modules: boolean; advisory: string[]; resolver: string; undefinedHere: string[] }> {
   const request = ctx.request;
   const configPath = join(buildDir, '.config');
   const requestPath = join(buildDir, 'vm-test-request.config');
@@ -115,7 +121,14 @@ export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 
   const allDropped = checkSubset(request, parseDotConfig(await readFile(configPath, 'utf8')));
   const advisory = allDropped.filter((d) => d.entry.advisory).map((d) => describeDropped(d));
   await reportAdvisory(ctx, advisory, resolver);
-  const dropped = allDropped.filter((d) => !d.entry.advisory);
+  // An `if-defined` option this tree's Kconfig does not define is not checked here (said so); one it defines is.
+  const undefinedHere: string[] = [];
+  const dropped: DroppedOption[] = [];
+  for (const d of allDropped.filter((d) => !d.entry.advisory)) {
+    if (d.entry.ifDefined && !(await kconfigDefinition(ctx, d.entry.name))) undefinedHere.push(`${d.entry.name} (${d.entry.file}:${d.entry.line})`);
+    else dropped.push(d);
+  }
+  reportUndefined(ctx, undefinedHere);
   if (dropped.length > 0) {
     const lines = await Promise.all(dropped.map(async (d) => describeDropped(d, await explainDropped(ctx, d))));
     const first = dropped[0]!.entry;
@@ -127,7 +140,13 @@ export async function configureKernel(ctx: Pick<KernelBuildContext, 'request' | 
     });
   }
 
-  return { modules: parseDotConfig(await readFile(configPath, 'utf8')).get('CONFIG_MODULES') === 'y', advisory, resolver };
+  return { modules: parseDotConfig(await readFile(configPath, 'utf8')).get('CONFIG_MODULES') === 'y', advisory, resolver, undefinedHere };
+}
+
+/** The `if-defined` options this tree does not define: named, so a reader knows they were not checked. */
+function reportUndefined(ctx: Pick<KernelBuildContext, 'events'>, names: string[]): void {
+  if (names.length === 0) return;
+  ctx.events.emit({ type: 'info', stage: 'build', message: `not in this tree's Kconfig, so not checked (if-defined): ${names.join(', ')}` });
 }
 
 /** The tree's own selftests options that the resolver dropped: a warning, and their list in the run directory. */
@@ -148,6 +167,8 @@ interface Configured {
   modules: boolean;
   advisory: string[];
   resolver: string;
+  /** The if-defined options this tree does not define (reported again when configure is skipped). */
+  undefinedHere?: string[];
 }
 
 const sha256Of = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
@@ -205,12 +226,13 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   if (configured) {
     modules = configured.modules;
     await reportAdvisory(ctx, configured.advisory, configured.resolver);
+    reportUndefined(ctx, configured.undefinedHere ?? []);
     ctx.events.emit({ type: 'info', stage: 'build', message: `kernel config: as resolved for tree ${configured.treeId.slice(0, 12)} (no Kconfig input changed since)` });
   } else {
     await rm(configuredPath, { force: true });
     const result = await configureKernel(ctx, buildDir, make);
     modules = result.modules;
-    const next: Configured = { treeId: ctx.tree.treeId, configHash, compiler, dotConfig: await sha256Of(configPath), modules, advisory: result.advisory, resolver: result.resolver };
+    const next: Configured = { treeId: ctx.tree.treeId, configHash, compiler, dotConfig: await sha256Of(configPath), modules, advisory: result.advisory, resolver: result.resolver, undefinedHere: result.undefinedHere };
     await writeFile(configuredPath, JSON.stringify(next, null, 2) + '\n');
   }
 

@@ -9,6 +9,12 @@ export interface KconfigEntry {
    * newer kernels, and for options whose dependencies this architecture lacks.
    */
   advisory?: boolean;
+  /**
+   * Written after a `# vm-test: if-defined` line: checked only where the tree's Kconfig defines the
+   * option. For an option that one kernel has and another folded into a new one (PROC_SYSCTL into
+   * SYSCTL in 7.3); an option the tree defines but could not set is still an error.
+   */
+  ifDefined?: boolean;
   /** 'y', 'm', 'n', a number or a quoted string, exactly as written. */
   value: string;
   file: string;
@@ -24,28 +30,49 @@ export interface KconfigParseError {
   file: string;
   line: number;
   text: string;
+  /** What is wrong with the line, when it is more than "not Kconfig". */
+  reason?: string;
 }
 
 const SET = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/;
 const UNSET = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/;
+/** A comment that is an instruction to vm-test about the option on the next line (Kconfig reads it as a comment). */
+const DIRECTIVE = /^#\s*vm-test:\s*(.*?)\s*$/;
+const DIRECTIVES = ['if-defined'];
+
+/** A parse error as the user reads it: file:line, what is wrong, the line. */
+export function describeParseError(e: KconfigParseError): string {
+  return `${e.file}:${e.line}: ${e.reason ?? 'not a Kconfig line (expected CONFIG_NAME=value or "# CONFIG_NAME is not set")'}: ${e.text.trim()}`;
+}
 
 export function parseFragment(file: string, text: string, options: { advisory?: boolean } = {}): { fragment: KconfigFragment; errors: KconfigParseError[] } {
   const entries: KconfigEntry[] = [];
   const errors: KconfigParseError[] = [];
+  // The `# vm-test: if-defined` line waiting for its option, if any.
+  let pending: { line: number; text: string } | undefined;
+  const push = (name: string, value: string, lineNo: number) => {
+    entries.push({ name, value, file, line: lineNo, ...(options.advisory ? { advisory: true } : {}), ...(pending ? { ifDefined: true } : {}) });
+    pending = undefined;
+  };
   text.split('\n').forEach((raw, index) => {
     const line = raw.trim();
     const lineNo = index + 1;
     if (line === '') return;
     const unset = UNSET.exec(line);
-    if (unset) {
-      entries.push({ name: unset[1]!, value: 'n', file, line: lineNo, ...(options.advisory ? { advisory: true } : {}) });
+    if (unset) return push(unset[1]!, 'n', lineNo);
+    const directive = DIRECTIVE.exec(line);
+    if (directive) {
+      if (!DIRECTIVES.includes(directive[1]!)) errors.push({ file, line: lineNo, text: raw, reason: `unknown vm-test directive "${directive[1]}" (known: ${DIRECTIVES.join(', ')})` });
+      else if (pending) errors.push({ file, line: pending.line, text: pending.text, reason: 'a vm-test directive with no option line after it' });
+      else pending = { line: lineNo, text: raw };
       return;
     }
     if (line.startsWith('#')) return;
     const set = SET.exec(line);
-    if (set) entries.push({ name: set[1]!, value: set[2]!, file, line: lineNo, ...(options.advisory ? { advisory: true } : {}) });
+    if (set) push(set[1]!, set[2]!, lineNo);
     else errors.push({ file, line: lineNo, text: raw });
   });
+  if (pending) errors.push({ file, line: pending.line, text: pending.text, reason: 'a vm-test directive with no option line after it' });
   return { fragment: { file, entries }, errors };
 }
 

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cacheLayout, resolveCacheRoot, type CacheLayout } from '../cache.ts';
-import { parseFragment, KconfigRequest, type KconfigFragment } from '../kconfig/kconfig.ts';
+import { describeParseError, parseFragment, KconfigRequest, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { SELFTESTS_CONFIGS, SELFTESTS_DIR } from '../build/full-selftests-build.ts';
 import { VmTestError } from '../outcome.ts';
 import { FALLBACK_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
@@ -123,7 +123,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     const { fragment, errors } = parseFragment(path, text);
     if (errors.length > 0) {
       const e = errors[0]!;
-      throw new VmTestError('usage', `${e.file}:${e.line}: not a Kconfig line (expected CONFIG_NAME=value or "# CONFIG_NAME is not set"): ${e.text}`, { file: e.file, line: e.line });
+      throw new VmTestError('usage', describeParseError(e), { file: e.file, line: e.line });
     }
     fragments.push(fragment);
   }

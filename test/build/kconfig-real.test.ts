@@ -29,7 +29,8 @@ async function configure(request: KconfigRequest, options: { thenOlddefconfig?: 
       const resolved = parseDotConfig(text);
       const dropped = await readFile(join(tmp.path, 'kconfig-dropped.txt'), 'utf8').catch(() => '');
       const afterOlddefconfig = options.thenOlddefconfig && (await make(['olddefconfig']), await readFile(join(tmp.path, 'o/.config'), 'utf8'));
-      return { resolved, warnings: seen.filter((e) => e.type === 'warn'), dropped, text, afterOlddefconfig };
+      const infos = seen.flatMap((e) => (e.type === 'info' ? [e.message] : []));
+      return { resolved, warnings: seen.filter((e) => e.type === 'warn'), infos, dropped, text, afterOlddefconfig };
     });
   } finally {
     await tmp.cleanup();
@@ -39,8 +40,11 @@ async function configure(request: KconfigRequest, options: { thenOlddefconfig?: 
 const defaultFragments = async () => [await fragment('vm'), await fragment('bpf'), await fragment('slim')];
 
 test.serial('[kernel] the default request on allnoconfig keeps every option, and nothing nobody asked for (no modules, no IP, no block layer, no BTF)', async (t) => {
-  const { resolved, warnings } = await configure(new KconfigRequest(await defaultFragments()));
+  const { resolved, warnings, infos } = await configure(new KconfigRequest(await defaultFragments()));
   t.deepEqual(warnings, []);
+  // Our if-defined options are all defined in 7.2.6: a misspelt one would be skipped here, not checked.
+  t.deepEqual(infos.filter((m) => m.includes('if-defined')), []);
+  t.is(resolved.get('CONFIG_PROC_SYSCTL'), 'y');
   t.is(resolved.get('CONFIG_NET_9P_VIRTIO'), 'y');
   t.is(resolved.get('CONFIG_BPF_SYSCALL'), 'y');
   // Built for microvm: virtio-mmio, no PCI, no ACPI, and the MP table for the vCPUs.
@@ -55,6 +59,17 @@ test.serial('[kernel] the default request on allnoconfig keeps every option, and
   for (const off of ['CONFIG_INET', 'CONFIG_BLOCK', 'CONFIG_VT', 'CONFIG_INPUT', 'CONFIG_IO_URING']) t.is(resolved.get(off) ?? 'n', 'n', off);
   // ... while what was on without EXPERT stays on (a sample; the subset check covers the rest).
   for (const on of ['CONFIG_FILE_LOCKING', 'CONFIG_DEBUG_BUGVERBOSE', 'CONFIG_UNIX98_PTYS', 'CONFIG_RSEQ', 'CONFIG_ADVISE_SYSCALLS', 'CONFIG_UNIX']) t.is(resolved.get(on), 'y', on);
+});
+
+test.serial('[kernel] an if-defined option this tree does not define is named and not checked; one it defines but cannot set still fails', async (t) => {
+  const extra = parseFragment('extra.config', '# vm-test: if-defined\nCONFIG_VM_TEST_NO_SUCH_OPTION=y\n').fragment;
+  const { resolved, infos } = await configure(new KconfigRequest([...await defaultFragments(), extra]));
+  t.is(resolved.get('CONFIG_VM_TEST_NO_SUCH_OPTION'), undefined);
+  t.true(infos.some((m) => m.includes('not checked (if-defined): CONFIG_VM_TEST_NO_SUCH_OPTION (extra.config:2)')), infos.join('\n'));
+  // KVM_INTEL is defined (arch/x86/kvm/Kconfig) but needs KVM, which nothing turns on.
+  const unmet = parseFragment('unmet.config', '# vm-test: if-defined\nCONFIG_KVM_INTEL=y\n').fragment;
+  const error = await t.throwsAsync(configure(new KconfigRequest([...await defaultFragments(), unmet])));
+  t.regex(error!.message, /unmet\.config:2: CONFIG_KVM_INTEL=y was requested .*defined at arch\/x86\/kvm\/Kconfig:\d+; its dependencies are not met/);
 });
 
 test.serial('[kernel] allnoconfig leaves nothing for olddefconfig to do, so configure runs no olddefconfig after it', async (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { checkSubset, describeDropped, KconfigRequest, parseDotConfig, parseFragment } from '../../orchestrator/kconfig/kconfig.ts';
+import { checkSubset, describeDropped, describeParseError, KconfigRequest, parseDotConfig, parseFragment } from '../../orchestrator/kconfig/kconfig.ts';
 import { planRun } from '../../orchestrator/plan/run-plan.ts';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -17,6 +17,22 @@ test('parses set, unset and comment lines with their line numbers', (t) => {
 test('a line that is not Kconfig is an error naming file and line', (t) => {
   const { errors } = parseFragment('bad.config', 'CONFIG_A=y\nCONFIG_B y\n');
   t.deepEqual(errors, [{ file: 'bad.config', line: 2, text: 'CONFIG_B y' }]);
+});
+
+test('a "# vm-test: if-defined" line marks the option on the next line only', (t) => {
+  const { fragment, errors } = parseFragment('a.config', 'CONFIG_A=y\n# vm-test: if-defined\n# why: folded into B in 7.3\nCONFIG_OLD=y\nCONFIG_B=y\n#vm-test:if-defined\n# CONFIG_GONE is not set\n');
+  t.deepEqual(errors, []);
+  t.deepEqual(fragment.entries.map((e) => [e.name, e.ifDefined ?? false, e.line]), [['CONFIG_A', false, 1], ['CONFIG_OLD', true, 4], ['CONFIG_B', false, 5], ['CONFIG_GONE', true, 7]]);
+  // Kconfig reads the directive as a comment: the request text is unchanged by it.
+  t.is(new KconfigRequest([fragment]).toConfigText(), 'CONFIG_A=y\nCONFIG_OLD=y\nCONFIG_B=y\n# CONFIG_GONE is not set\n');
+});
+
+test('an unknown vm-test directive, or one with no option after it, is an error naming file and line', (t) => {
+  const unknown = parseFragment('a.config', 'CONFIG_A=y\n# vm-test: if-known\nCONFIG_B=y\n').errors;
+  t.is(unknown.length, 1);
+  t.is(describeParseError(unknown[0]!), 'a.config:2: unknown vm-test directive "if-known" (known: if-defined): # vm-test: if-known');
+  t.deepEqual(parseFragment('b.config', 'CONFIG_A=y\n# vm-test: if-defined\n').errors.map((e) => [e.line, e.reason]), [[2, 'a vm-test directive with no option line after it']]);
+  t.deepEqual(parseFragment('c.config', '# vm-test: if-defined\n# vm-test: if-defined\nCONFIG_A=y\n').errors.map((e) => e.line), [1]);
 });
 
 test('later fragments win, and the hash follows the merged request', (t) => {
