@@ -5,6 +5,7 @@
 // print_test_result; "#%-7d"/"#%-7s" padding). So the lines since the previous result line belong to the next one.
 // Without -v a failing run repeats the failed tests after "All error logs:"; the run ends with
 // "Summary: %d/%d PASSED, %d SKIPPED, %d FAILED" (tests/subtests passed; calculate_summary_and_print_errors).
+// 7.x may add " (%d not built)" after SKIPPED, and 7.3 counts failures as tests/subtests too: "%d/%d FAILED".
 // test_progs prints nothing after its Summary, so a result line after it (or a second Summary) is a second run:
 // the runs then become top-level nodes "run 1", "run 2", ..., each judged on its own.
 import { splitLines, stripPrintkPrefix } from './printk-prefix.ts';
@@ -17,6 +18,10 @@ export interface TestProgsSummary {
   passedSubtests: number;
   skipped: number;
   failed: number;
+  /** Subtests that failed, where the runner says (7.3's "%d/%d FAILED", -J's "failed_subtest"). */
+  failedSubtests?: number;
+  /** Selected tests whose BPF objects were not built (7.x's "(%d not built)"). */
+  notBuilt?: number;
 }
 
 export interface TestProgsResult {
@@ -31,7 +36,7 @@ export interface TestProgsResult {
 const TEST_LINE = /^#(\d+)\s+(\S.*?):(OK|FAIL|SKIP)(?: \(SKIP: (\d+)\/(\d+)\))?\s*$/;
 // Test names are C identifiers; a subtest name may hold "/" and ":" itself.
 const SUBTEST_LINE = /^#(\d+)\/(\d+)\s+([^/\s]+)\/(.*):(OK|FAIL|SKIP)\s*$/;
-const SUMMARY_LINE = /^Summary: (\d+)\/(\d+) PASSED, (\d+) SKIPPED, (\d+) FAILED\s*$/;
+const SUMMARY_LINE = /^Summary: (\d+)\/(\d+) PASSED, (\d+) SKIPPED(?: \((\d+) not built\))?, (\d+)(?:\/(\d+))? FAILED\s*$/;
 const ERROR_LOGS_LINE = /^All error logs:\s*$/;
 // crash_handler: prints the running test as FAIL, then this on stderr, then a backtrace.
 const SIGNAL_LINE = /^(?:\[\d+\]: )?Caught signal #(\d+)!/;
@@ -157,7 +162,14 @@ function feed(s: State, line: string): void {
   if ((m = SUBTEST_LINE.exec(line))) return onSubtest(s, m);
   if ((m = TEST_LINE.exec(line))) return onTest(s, m);
   if ((m = SUMMARY_LINE.exec(line))) {
-    s.summary = { passed: Number(m[1]), passedSubtests: Number(m[2]), skipped: Number(m[3]), failed: Number(m[4]) };
+    s.summary = {
+      passed: Number(m[1]),
+      passedSubtests: Number(m[2]),
+      skipped: Number(m[3]),
+      failed: Number(m[5]),
+      ...(m[6] === undefined ? {} : { failedSubtests: Number(m[6]) }),
+      ...(m[4] === undefined ? {} : { notBuilt: Number(m[4]) }),
+    };
     s.summaryLine = line;
     s.pending = [];
     return;
@@ -239,7 +251,7 @@ export function parseTestProgsJson(json: string): TestProgsResult {
   const counts = [data.success, data.success_subtest, data.skipped, data.failed];
   if (counts.every((n) => typeof n === 'number')) {
     const [passed, passedSubtests, skipped, failed] = counts as number[];
-    result.summary = { passed: passed!, passedSubtests: passedSubtests!, skipped: skipped!, failed: failed! };
+    result.summary = { passed: passed!, passedSubtests: passedSubtests!, skipped: skipped!, failed: failed!, ...(typeof data.failed_subtest === 'number' ? { failedSubtests: data.failed_subtest } : {}) };
   } else errors.push('test_progs JSON lacks the success/success_subtest/skipped/failed counts');
   const entries = Array.isArray(data.results) ? data.results : [];
   if (!Array.isArray(data.results)) errors.push('test_progs JSON has no "results" array');

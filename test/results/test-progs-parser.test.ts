@@ -35,6 +35,24 @@ test('fixture map-cmp-delete-fail.json (-J output) parses to its .expected.json'
   t.deepEqual(project(parseTestProgsJson(fixture('map-cmp-delete-fail.json'))), expected);
 });
 
+test('7.3.4 (real captures): "%d/%d FAILED" is read as failed tests/subtests, and -J\'s "failed_subtest" too; the pass is a pass', (t) => {
+  const pass = parseTestProgs(fixture('map-cmp-delete-pass-7.3.4.log'));
+  t.is(summarize(pass.tests).status, 'pass');
+  const failJson = parseTestProgsJson(fixture('map-cmp-delete-fail-7.3.4.json'));
+  t.deepEqual(failJson.summary, { passed: 0, passedSubtests: 0, skipped: 0, failed: 1, failedSubtests: 1 });
+  t.deepEqual(failJson.errors, []);
+  t.is(failJson.tests[0]!.children[0]!.status, 'fail');
+  t.deepEqual(parseTestProgsJson(fixture('map-cmp-delete-pass-7.3.4.json')).summary, { passed: 1, passedSubtests: 1, skipped: 0, failed: 0, failedSubtests: 0 });
+});
+
+test('a Summary with "(N not built)" (7.x, tests whose BPF objects were not built) ends the run like any other', (t) => {
+  const text = '#1/1     map_cmp_delete/contract:OK\n#1       map_cmp_delete:OK\n#2       other:SKIP\nSummary: 2/1 PASSED, 1 SKIPPED (3 not built), 0 FAILED\n';
+  const result = parseTestProgs(text);
+  t.deepEqual(result.summary, { passed: 2, passedSubtests: 1, skipped: 1, failed: 0, notBuilt: 3 });
+  t.deepEqual(result.errors, []);
+  t.false(result.tests.some((n) => n.status === 'crashed'));
+});
+
 test('a failing subtest carries the lines printed before its "#N/M" line, once despite the recap', (t) => {
   const [test0] = parseTestProgs(fixture('map-cmp-delete-fail.log')).tests;
   const contract = test0!.children[0]!;
