@@ -22,18 +22,28 @@ export function isWorkStep(step: string): boolean {
 export const KNOWN_STEPS: Record<string, number> = {
   '6.12': 920,
   '7.2': 1042,
+  '7.3': 1032,
 };
 
+/** The table's entry for this VERSION.PATCHLEVEL, or for the nearest one of the same major version (7.4 takes 7.3's). */
+function knownSteps(version: string | undefined): number | undefined {
+  const [major, minor] = (version ?? '').split('.').map(Number);
+  if (major === undefined || minor === undefined || Number.isNaN(major) || Number.isNaN(minor)) return undefined;
+  const sameMajor = Object.keys(KNOWN_STEPS).map((k) => k.split('.').map(Number) as [number, number]).filter(([m]) => m === major);
+  const nearest = sameMajor.sort((a, b) => Math.abs(a[1] - minor) - Math.abs(b[1] - minor))[0];
+  return nearest ? KNOWN_STEPS[nearest.join('.')] : undefined;
+}
+
 /**
- * The estimate a first build starts from: another build's count of the same source, or the table. An
+ * The estimate a first build starts from: another build's count of the same source, or the table (a
+ * version it lacks takes the nearest of its major version: the count corrects it as the build goes). An
  * incremental build (its directory built before) has none: it may be 3 steps or 350, and a total taken
  * from a cold build would show 5 % and an ETA of 8 minutes for a 3-minute build. It shows its count only.
  */
 export function initialEstimate(incremental: boolean, sibling: number | undefined, version: string | undefined): number | undefined {
   if (incremental) return undefined;
   if (sibling) return sibling;
-  const key = version?.split('.').slice(0, 2).join('.');
-  return key ? KNOWN_STEPS[key] : undefined;
+  return knownSteps(version);
 }
 
 export interface Progress {

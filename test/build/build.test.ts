@@ -97,7 +97,11 @@ test('a build\'s progress: an estimate from its last count, a sibling\'s or the 
   t.is(initialEstimate(true, 900, '7.2.6'), undefined, 'an incremental build shows its count only');
   t.is(initialEstimate(false, 900, '7.2.6'), 900);
   t.is(initialEstimate(false, undefined, '7.2.6'), KNOWN_STEPS['7.2']);
-  t.is(initialEstimate(false, undefined, '5.4.1'), undefined);
+  t.is(initialEstimate(false, undefined, '7.3.4'), KNOWN_STEPS['7.3']);
+  t.is(initialEstimate(false, undefined, '7.5.0'), KNOWN_STEPS['7.3'], 'a newer 7.x than the table: the nearest one');
+  t.is(initialEstimate(false, undefined, '6.6.60'), KNOWN_STEPS['6.12']);
+  t.is(initialEstimate(false, undefined, '5.4.1'), undefined, 'no 5.x in the table: no guess');
+  t.is(initialEstimate(false, undefined, undefined), undefined);
   t.deepEqual(progressAt(100, 1000, 60_000), { total: 1000, percent: 10, etaSec: 540 });
   t.deepEqual(progressAt(5, 1000, 2000), { total: 1000, percent: 0 }, 'no ETA from the first seconds');
   t.is(progressAt(1100, 1000, 600_000).total, 1122, 'past the estimate, the total moves with the count');
