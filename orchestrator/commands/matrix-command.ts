@@ -9,6 +9,8 @@ import { VmTestError } from '../outcome.ts';
 import { repoRoot, type CliContext } from './context.ts';
 
 export interface MatrixEntry {
+  /** The job's and its artifact's name: the revision, and the kernel's version when it is not the revision's default. */
+  name: string;
   /** patches/<series>/<revision> */
   series: string;
   revision: string;
@@ -30,9 +32,14 @@ export async function buildMatrix(root: string): Promise<{ include: MatrixEntry[
   const include: MatrixEntry[] = [];
   for (const name of await listRevisions(patchesRoot)) {
     const series = await loadSeries(join(patchesRoot, name), patchesRoot);
-    const kernel = kernelFor(series.manifest.base);
-    const baseKey = createHash('sha256').update(kernel).digest('hex').slice(0, 12);
-    include.push({ series: name, revision: name.split('/').pop()!, kernel, cache_key: `vm-test-${baseKey}-${configHash}-${series.hash}` });
+    const revision = name.split('/').pop()!;
+    // The revision's default kernel, then each other kernel its manifest says it is checked on.
+    const targets = [{ kernel: kernelFor(series.manifest.base), name: revision }];
+    for (const [i, also] of (series.manifest.base?.alsoChecked ?? []).entries()) targets.push({ kernel: also.kernel, name: `${revision}-on-${also.version ?? `kernel-${i + 2}`}` });
+    for (const { kernel, name: jobName } of targets) {
+      const baseKey = createHash('sha256').update(kernel).digest('hex').slice(0, 12);
+      include.push({ name: jobName, series: name, revision, kernel, cache_key: `vm-test-${baseKey}-${configHash}-${series.hash}` });
+    }
   }
   return { include };
 }

@@ -9,12 +9,20 @@ import { git, gitOutput } from '../source/git.ts';
 import { isProblem, parsePatchFile, type PatchFile } from './mbox.ts';
 import { seriesFromMbox } from './series-file.ts';
 
+/** Another kernel the revision is checked on (CI and the matrix run it there too), beside its default. */
+export interface CheckedKernel {
+  /** A --kernel spec. */
+  kernel: string;
+  version?: string;
+  checked?: string;
+}
+
 export interface SeriesManifest {
   series?: string;
   revision?: string;
   subject?: string;
   /** The --kernel this revision is tested on by default, and where it was posted. */
-  base?: { kernel?: string; version?: string; checked?: string; postedFor?: { tree: string; commit: string } };
+  base?: { kernel?: string; version?: string; checked?: string; postedFor?: { tree: string; commit: string }; alsoChecked?: CheckedKernel[] };
   cover?: string;
   patches?: string[];
   tests?: { test_progs?: string[] };
@@ -61,6 +69,10 @@ export async function loadSeries(dir: string, patchesRoot: string, limit?: numbe
     }
     if (manifest.patches !== undefined && (!Array.isArray(manifest.patches) || manifest.patches.some((p) => typeof p !== 'string'))) {
       throw new VmTestError('usage', `${manifestPath}: "patches" must be a list of file names`, { file: manifestPath });
+    }
+    const also = manifest.base?.alsoChecked;
+    if (also !== undefined && (!Array.isArray(also) || also.some((k) => typeof k !== 'object' || k === null || typeof k.kernel !== 'string'))) {
+      throw new VmTestError('usage', `${manifestPath}: "base.alsoChecked" must be a list of objects with a "kernel" (a --kernel spec)`, { file: manifestPath });
     }
   }
   let names = manifest.patches;

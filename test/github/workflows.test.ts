@@ -62,10 +62,15 @@ test('the matrix the workflow fans out over is what vm-test matrix prints, with 
   const matrix = await buildMatrix(root);
   t.true(matrix.include.length >= 2);
   for (const entry of matrix.include) for (const field of used) t.true(field in entry, `matrix entry lacks ${field}`);
-  t.deepEqual(matrix.include.map((e) => e.series), ['bpf-f-compare/v1', 'bpf-f-compare/v1-6.12']);
-  // Each revision on the kernel its manifest names: the series as posted on 7.2.6, the backport on 6.12.
-  t.is(matrix.include.find((e) => e.revision === 'v1')!.kernel, 'deb:linux-source-7.2=7.2.6-1~bpo13+1@trixie-backports');
-  t.is(matrix.include.find((e) => e.revision === 'v1-6.12')!.kernel, 'deb:linux-source-6.12=6.12.117-1~deb12u1@bookworm-security');
+  t.deepEqual(matrix.include.map((e) => [e.name, e.series]), [['v1', 'bpf-f-compare/v1'], ['v1-on-7.3.4', 'bpf-f-compare/v1'], ['v1-6.12', 'bpf-f-compare/v1-6.12']]);
+  // Each revision on the kernel its manifest names: the series as posted on 7.2.6, the backport on 6.12;
+  // and the series as posted on the other kernel its manifest says it is checked on, the newest in the archive.
+  t.is(matrix.include.find((e) => e.name === 'v1')!.kernel, 'deb:linux-source-7.2=7.2.6-1~bpo13+1@trixie-backports');
+  t.is(matrix.include.find((e) => e.name === 'v1-on-7.3.4')!.kernel, 'deb:linux-source-7.3=7.3.4-1~bpo13+1@trixie-backports');
+  t.is(matrix.include.find((e) => e.name === 'v1-6.12')!.kernel, 'deb:linux-source-6.12=6.12.117-1~deb12u1@bookworm-security');
+  // Job and artifact names are unique, and artifact names may not hold a slash.
+  t.is(new Set(matrix.include.map((e) => e.name)).size, matrix.include.length);
+  t.false(matrix.include.some((e) => /[/\\:"<>|*?]/.test(e.name)));
 });
 
 test('a newer push cancels an older run of the same branch; jobs have timeouts', async (t) => {

@@ -155,3 +155,16 @@ test('a missing series names both forms; a file of only a cover letter, or of a 
   const dir = await t.throwsAsync(loadSeries(join(tmp.path, 'b4dir'), tmp.path), { instanceOf: VmTestError });
   t.regex(dir!.message, /no patch files .*; for the series in x\.mbx, name the file: --series .*b4dir\/x\.mbx$/);
 });
+
+test('a manifest whose base.alsoChecked is not a list of kernels is a usage error naming the file', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const dir = join(tmp.path, 'patches', 's', 'v1');
+  const patch = await readFile(new URL('../../patches/bpf-f-compare/v1/0001-bpf-add-BPF_F_COMPARE-flag-and-compare-fields-to-map.patch', import.meta.url), 'utf8');
+  await writeFiles(dir, { '0001-a.patch': patch, 'series.json': JSON.stringify({ base: { kernel: 'deb:linux-source-7.2', alsoChecked: ['deb:linux-source-7.3'] } }) });
+  const error = await t.throwsAsync(loadSeries(dir, join(tmp.path, 'patches')), { instanceOf: VmTestError });
+  t.is(error!.kind, 'usage');
+  t.regex(error!.message, /series\.json: "base\.alsoChecked" must be a list of objects with a "kernel"/);
+  await writeFile(join(dir, 'series.json'), JSON.stringify({ base: { kernel: 'deb:linux-source-7.2', alsoChecked: [{ kernel: 'deb:linux-source-7.3', version: '7.3.4' }] } }));
+  t.is((await loadSeries(dir, join(tmp.path, 'patches'))).manifest.base!.alsoChecked![0]!.version, '7.3.4');
+});
