@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
+import { describeParseError, parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
 import { buildEnv, compilerFor } from './build-env.ts';
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
@@ -24,7 +24,7 @@ export async function selftestsFragments(worktree: string): Promise<KconfigFragm
     const { fragment, errors } = parseFragment(`${SELFTESTS_DIR}/${name}`, text, { advisory: true });
     if (errors.length > 0) {
       const e = errors[0]!;
-      throw new VmTestError('usage', `${e.file}:${e.line}: not a Kconfig line: ${e.text}`, { file: path, line: e.line });
+      throw new VmTestError('usage', describeParseError(e), { file: path, line: e.line });
     }
     fragments.push(fragment);
   }
