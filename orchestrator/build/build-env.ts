@@ -1,7 +1,31 @@
-// Environment shared by every compile: ccache outside the repo, reproducible kernel build stamps.
+// Environment shared by every compile: ccache outside the repo (behind vm-test-cc), reproducible kernel build stamps.
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CacheLayout } from '../cache.ts';
 
-export function buildEnv(cache: CacheLayout): Record<string, string> {
+/** The compiler wrapper in the repository: ccache, except for units that .incbin a file (see the script). */
+export const COMPILER_WRAPPER_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'vm-test-cc');
+
+/** Where the wrapper is installed: a fixed path, since kbuild rebuilds every object whose command line (CC included) changed. */
+export function compilerWrapperPath(cache: CacheLayout): string {
+  return join(cache.root, 'bin', 'vm-test-cc');
+}
+
+/** Copies the wrapper into the cache when its bytes differ from the repository's (atomically: a build may be using it). */
+export async function installCompilerWrapper(cache: CacheLayout): Promise<string> {
+  const path = compilerWrapperPath(cache);
+  const text = await readFile(COMPILER_WRAPPER_SOURCE);
+  if (existsSync(path) && (await readFile(path)).equals(text)) return path;
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(`${path}.tmp-${process.pid}`, text);
+  await chmod(`${path}.tmp-${process.pid}`, 0o755);
+  await rename(`${path}.tmp-${process.pid}`, path);
+  return path;
+}
+
+export function buildEnv(cache: CacheLayout, incbinHeaders: readonly string[] = []): Record<string, string> {
   return {
     CCACHE_DIR: cache.ccache,
     // Paths under the cache become relative, so build directories with other names share hits.
@@ -13,6 +37,8 @@ export function buildEnv(cache: CacheLayout): Record<string, string> {
     // empty ccache: plain gcc 31.5 s, ccache's default mode 49.1 s, depend mode 31.4 s; the rerun
     // was 100 of 100 direct hits. Compiles without a dependency file fall back to the default mode.
     CCACHE_DEPEND: '1',
+    // The tree's headers that hold .incbin: vm-test-cc compiles a unit that includes one without ccache.
+    VM_TEST_INCBIN_HEADERS: incbinHeaders.join('\n'),
     // Fixed stamps: an unchanged tree and config give a byte-identical bzImage.
     KBUILD_BUILD_TIMESTAMP: 'Sat Jan  1 00:00:00 UTC 2000',
     KBUILD_BUILD_USER: 'vm-test',
@@ -21,6 +47,7 @@ export function buildEnv(cache: CacheLayout): Record<string, string> {
   };
 }
 
-export function compilerFor(ccache: boolean): string {
-  return ccache ? 'ccache gcc' : 'gcc';
+/** CC for make: gcc through vm-test-cc (ccache that never serves an object embedding a file by .incbin), or plain gcc. */
+export function compilerFor(ccache: boolean, cache: CacheLayout): string {
+  return ccache ? `${compilerWrapperPath(cache)} gcc` : 'gcc';
 }

@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeParseError, parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
-import { buildEnv, compilerFor } from './build-env.ts';
+import { buildEnv, compilerFor, installCompilerWrapper } from './build-env.ts';
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
 import { buildFailure } from './make-output.ts';
 import { findTestDefinitions, skeletonsIncluded } from './selftests-build.ts';
@@ -110,7 +110,8 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   for (const a of aside) await rename(a.from, a.to);
   let result;
   try {
-    const cc = compilerFor(ctx.ccache);
+    if (ctx.ccache) await installCompilerWrapper(ctx.cache);
+    const cc = compilerFor(ctx.ccache, ctx.cache);
     result = await ctx.exec.run({
       command: 'make',
       args: [

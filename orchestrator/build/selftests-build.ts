@@ -9,7 +9,7 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
 import { gitOutput } from '../source/git.ts';
 import type { PreparedTree } from '../source/workspace.ts';
-import { buildEnv, compilerFor } from './build-env.ts';
+import { buildEnv, compilerFor, installCompilerWrapper } from './build-env.ts';
 import { buildFailure } from './make-output.ts';
 import { describeSelection, type TestProgsSelection } from '../guest/guest-plan.ts';
 
@@ -144,8 +144,9 @@ export async function buildTestProgs(ctx: SelftestsContext, filters: TestProgsSe
 
   await mkdir(libbpfOut, { recursive: true });
   await mkdir(join(runnerDir, 'prog_tests'), { recursive: true });
+  if (ctx.ccache) await installCompilerWrapper(ctx.cache);
   const env = buildEnv(ctx.cache);
-  const cc = compilerFor(ctx.ccache);
+  const cc = compilerFor(ctx.ccache, ctx.cache);
   const fail = async (what: string, result: { exitCode?: number; tail: string[] }): Promise<never> => {
     throw await buildFailure(what, result, ctx.logFile, ctx.tree.worktree);
   };
