@@ -9,7 +9,8 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import { checkSubset, describeDropped, parseDotConfig, type DroppedOption, type KconfigRequest } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
 import type { PreparedTree } from '../source/workspace.ts';
-import { buildEnv, compilerFor } from './build-env.ts';
+import { buildEnv, compilerFor, installCompilerWrapper } from './build-env.ts';
+import { checkImageHoldsBuilt, type ImageCheck } from './kernel-identity.ts';
 import { buildFailure, progressStep } from './make-output.ts';
 import { initialEstimate, isWorkStep, progressAt } from './build-estimate.ts';
 
@@ -23,6 +24,10 @@ export interface KernelBuild {
   cached: boolean;
   /** The tree the kernel in buildDir was built from. */
   treeId: string;
+  /** The GNU build ID of the vmlinux built: the guest must report the same one. */
+  buildId?: string;
+  /** Whether the bzImage was seen to carry that vmlinux (its decompressed payload holds the build ID). */
+  imageCheck: ImageCheck;
   elapsedMs: number;
 }
 
@@ -196,8 +201,9 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const buildDir = buildDirFor(ctx.cache, ctx.sourceId, ctx.request);
   await mkdir(buildDir, { recursive: true });
   await mkdir(ctx.cache.ccache, { recursive: true });
-  const env = buildEnv(ctx.cache);
-  const cc = compilerFor(ctx.ccache);
+  if (ctx.ccache) await installCompilerWrapper(ctx.cache);
+  const env = buildEnv(ctx.cache, ctx.ccache ? await incbinHeaders(ctx) : []);
+  const cc = compilerFor(ctx.ccache, ctx.cache);
   const make = (targets: string[], extra: { onLine?: (l: string) => void } = {}) =>
     ctx.exec.run({
       command: 'make',
@@ -214,7 +220,13 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const configHash = ctx.request.hash();
   const stamp = await readStamp(stampPath);
   if (stamp && stamp.treeId === ctx.tree.treeId && stamp.configHash === configHash && existsSync(bzImage) && existsSync(join(headersDir, 'linux/bpf.h'))) {
-    return { buildDir, bzImage, headersDir, configPath, cached: true, elapsedMs: Date.now() - started, treeId: stamp.treeId };
+    const imageCheck = await checkImageHoldsBuilt(bzImage, join(buildDir, 'vmlinux'));
+    if (imageCheck.holdsBuilt !== false) {
+      return { buildDir, bzImage, headersDir, configPath, cached: true, elapsedMs: Date.now() - started, treeId: stamp.treeId, buildId: imageCheck.built, imageCheck };
+    }
+    // A bzImage left stale by an earlier build (before vm-test-cc): its payload is made again.
+    ctx.events.emit({ type: 'warn', stage: 'build', message: `${bzImage} holds a kernel with build ID ${describeIds(imageCheck.inImage)}, not the vmlinux beside it (${imageCheck.built}): making its compressed payload again` });
+    await discardPayload(buildDir);
   }
 
   // Configure, unless nothing it depends on changed since it last ran here (a series switch that touches no Kconfig).
@@ -252,10 +264,47 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   });
   if (kernel.aborted) throw new VmTestError('interrupted', 'kernel build interrupted', { logPath: ctx.logFile });
   if (kernel.exitCode !== 0) throw await buildFailure('kernel build', kernel, ctx.logFile, ctx.tree.worktree);
+  const imageCheck = await verifiedImage(ctx, buildDir, bzImage, () => make(['bzImage']));
   // The count of this directory's first build, the cold one: an incremental build's says nothing of a cold build's size.
   const work = stamp ? stamp.work : steps;
   const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, ...(work ? { work } : {}) };
   await writeFile(stampPath + '.tmp', JSON.stringify(newStamp, null, 2) + '\n');
   await rename(stampPath + '.tmp', stampPath);
-  return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started, treeId: ctx.tree.treeId };
+  return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started, treeId: ctx.tree.treeId, buildId: imageCheck.built, imageCheck };
+}
+
+const describeIds = (ids: readonly string[] | undefined): string => ids?.length ? ids.join(' or ') : 'none';
+
+/** The files that carry the compressed kernel into the bzImage: removed, make writes them again from vmlinux. */
+async function discardPayload(buildDir: string): Promise<void> {
+  for (const f of ['arch/x86/boot/compressed/piggy.o', 'arch/x86/boot/compressed/piggy.S', 'arch/x86/boot/compressed/vmlinux', 'arch/x86/boot/vmlinux.bin', 'arch/x86/boot/bzImage', 'vm-test-stamp.json']) {
+    await rm(join(buildDir, f), { force: true });
+  }
+}
+
+/**
+ * The bzImage must carry the vmlinux just linked. If it does not (an object that embeds another file came
+ * from a cache), its payload is made once more; a second mismatch is an infrastructure error naming both IDs.
+ */
+async function verifiedImage(ctx: KernelBuildContext, buildDir: string, bzImage: string, remake: () => Promise<{ exitCode?: number; tail: string[] }>): Promise<ImageCheck> {
+  const vmlinux = join(buildDir, 'vmlinux');
+  let check = await checkImageHoldsBuilt(bzImage, vmlinux);
+  if (check.holdsBuilt === false) {
+    ctx.events.emit({ type: 'warn', stage: 'build', message: `${bzImage} holds a kernel with build ID ${describeIds(check.inImage)}, not the vmlinux just built (${check.built}): making its compressed payload again` });
+    await discardPayload(buildDir);
+    const again = await remake();
+    if (again.exitCode !== 0) throw await buildFailure('kernel build (bzImage again)', again, ctx.logFile, ctx.tree.worktree);
+    check = await checkImageHoldsBuilt(bzImage, vmlinux);
+  }
+  if (check.holdsBuilt === false) {
+    throw new VmTestError('infra', `the bzImage built does not hold the vmlinux built: vmlinux has build ID ${check.built}, the bzImage's kernel ${describeIds(check.inImage)}`, { file: bzImage, logPath: ctx.logFile });
+  }
+  if (check.problem) ctx.events.emit({ type: 'info', stage: 'build', message: `bzImage not checked against vmlinux on the host: ${check.problem}; the guest's build ID is still checked` });
+  return check;
+}
+
+/** The tree's headers holding .incbin, for vm-test-cc (7.2.6 has none; a unit including one must not come from ccache). */
+async function incbinHeaders(ctx: Pick<KernelBuildContext, 'exec' | 'tree'>): Promise<string[]> {
+  const grep = await ctx.exec.run({ command: 'git', args: ['grep', '-l', '-F', 'incbin', '--', '*.h', '*.inc'], cwd: ctx.tree.worktree });
+  return grep.exitCode === 0 ? grep.stdout.split('\n').filter(Boolean) : [];
 }
