@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CacheLayout } from '../cache.ts';
+import type { ExecPort } from '../exec/exec-port.ts';
 
 /** The compiler wrapper in the repository: ccache, except for units that .incbin a file (see the script). */
 export const COMPILER_WRAPPER_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'vm-test-cc');
@@ -50,4 +51,23 @@ export function buildEnv(cache: CacheLayout, incbinHeaders: readonly string[] = 
 /** CC for make: gcc through vm-test-cc (ccache that never serves an object embedding a file by .incbin), or plain gcc. */
 export function compilerFor(ccache: boolean, cache: CacheLayout): string {
   return ccache ? `${compilerWrapperPath(cache)} gcc` : 'gcc';
+}
+
+/**
+ * The tools a kernel's configure and build ask for their version or features (Kconfig's cc-option, ld-option,
+ * PAHOLE_VERSION, openssl's ML-DSA check, ...), each with how to ask. A tool that is absent is part of the answer.
+ */
+export const TOOLCHAIN: readonly (readonly [string, ...string[]])[] = [
+  ['gcc', '--version'], ['ld', '--version'], ['as', '--version'], ['ar', '--version'], ['nm', '--version'], ['objcopy', '--version'],
+  ['pahole', '--version'], ['openssl', 'version'], ['python3', '--version'], ['rustc', '--version'], ['bindgen', '--version'],
+];
+
+/** Each tool's first version line ("absent" when it does not run): the configure skip and the build stamp key on it. */
+export async function toolchainFingerprint(exec: ExecPort): Promise<string> {
+  const lines = await Promise.all(TOOLCHAIN.map(async ([command, ...args]) => {
+    const r = await exec.run({ command, args });
+    const first = r.exitCode === 0 ? r.stdout.split('\n')[0]!.trim() : 'absent';
+    return `${command}: ${first}`;
+  }));
+  return lines.join('\n');
 }

@@ -9,7 +9,7 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import { checkSubset, describeDropped, parseDotConfig, type DroppedOption, type KconfigRequest } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
 import type { PreparedTree } from '../source/workspace.ts';
-import { buildEnv, compilerFor, installCompilerWrapper } from './build-env.ts';
+import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
 import { checkImageHoldsBuilt, type ImageCheck } from './kernel-identity.ts';
 import { buildFailure, progressStep } from './make-output.ts';
 import { initialEstimate, isWorkStep, progressAt } from './build-estimate.ts';
@@ -49,6 +49,9 @@ export interface KernelBuildContext {
 interface Stamp {
   treeId: string;
   configHash: string;
+  /** The tools' versions (toolchainFingerprint) and the build's fixed stamps: another toolchain builds another kernel. */
+  toolchain?: string;
+  recipe?: string;
   /** The work steps (isWorkStep) of this directory's first, cold, build: another config's first estimate. */
   work?: number;
 }
@@ -165,8 +168,8 @@ async function reportAdvisory(ctx: Pick<KernelBuildContext, 'logFile' | 'events'
 interface Configured {
   treeId: string;
   configHash: string;
-  /** The compiler's --version line: Kconfig asks the compiler what it supports. */
-  compiler: string;
+  /** Every tool's version line (build-env.ts TOOLCHAIN): Kconfig asks the compiler, linker, pahole, openssl what they support. */
+  toolchain: string;
   /** sha256 of the .config it wrote: a .config edited by hand since is configured again. */
   dotConfig: string;
   modules: boolean;
@@ -182,13 +185,13 @@ const sha256Of = async (path: string) => createHash('sha256').update(await readF
 export const affectsKconfig = (path: string): boolean => /(^|\/)Kconfig[^/]*$/.test(path) || path.startsWith('scripts/') || path === 'Makefile';
 
 /**
- * The earlier configure's result still holds when the request and the compiler are the same and no
+ * The earlier configure's result still holds when the request and the toolchain are the same and no
  * Kconfig input differs between the tree it ran on and this one (git compares the two trees: tens of ms,
  * where allnoconfig takes 2 s). Undefined when configure must run.
  */
-async function stillConfigured(ctx: KernelBuildContext, configuredPath: string, configHash: string, compiler: string): Promise<Configured | undefined> {
+async function stillConfigured(ctx: KernelBuildContext, configuredPath: string, configHash: string, toolchain: string): Promise<Configured | undefined> {
   const configured = await readJson<Configured>(configuredPath);
-  if (!configured || configured.configHash !== configHash || configured.compiler !== compiler || !compiler) return undefined;
+  if (!configured || configured.configHash !== configHash || configured.toolchain !== toolchain) return undefined;
   if (configured.dotConfig !== (await sha256Of(join(dirname(configuredPath), '.config')).catch(() => ''))) return undefined;
   if (configured.treeId === ctx.tree.treeId) return configured;
   const diff = await ctx.exec.run({ command: 'git', args: ['diff', '--name-only', '--no-renames', '-z', configured.treeId, ctx.tree.treeId], cwd: ctx.tree.worktree });
@@ -219,7 +222,9 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const headersDir = join(buildDir, 'usr/include');
   const configHash = ctx.request.hash();
   const stamp = await readStamp(stampPath);
-  if (stamp && stamp.treeId === ctx.tree.treeId && stamp.configHash === configHash && existsSync(bzImage) && existsSync(join(headersDir, 'linux/bpf.h'))) {
+  const toolchain = await toolchainFingerprint(ctx.exec);
+  const recipe = buildRecipe(ctx.cache);
+  if (stamp && stamp.treeId === ctx.tree.treeId && stamp.configHash === configHash && stamp.toolchain === toolchain && stamp.recipe === recipe && existsSync(bzImage) && existsSync(join(headersDir, 'linux/bpf.h'))) {
     const imageCheck = await checkImageHoldsBuilt(bzImage, join(buildDir, 'vmlinux'));
     if (imageCheck.holdsBuilt !== false) {
       return { buildDir, bzImage, headersDir, configPath, cached: true, elapsedMs: Date.now() - started, treeId: stamp.treeId, buildId: imageCheck.built, imageCheck };
@@ -231,10 +236,8 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
 
   // Configure, unless nothing it depends on changed since it last ran here (a series switch that touches no Kconfig).
   const configuredPath = join(buildDir, 'vm-test-configured.json');
-  const version = await ctx.exec.run({ command: 'gcc', args: ['--version'] });
-  const compiler = version.exitCode === 0 ? version.stdout.split('\n')[0]!.trim() : '';
   let modules: boolean;
-  const configured = existsSync(configPath) ? await stillConfigured(ctx, configuredPath, configHash, compiler) : undefined;
+  const configured = existsSync(configPath) ? await stillConfigured(ctx, configuredPath, configHash, toolchain) : undefined;
   if (configured) {
     modules = configured.modules;
     await reportAdvisory(ctx, configured.advisory, configured.resolver);
@@ -244,7 +247,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
     await rm(configuredPath, { force: true });
     const result = await configureKernel(ctx, buildDir, make);
     modules = result.modules;
-    const next: Configured = { treeId: ctx.tree.treeId, configHash, compiler, dotConfig: await sha256Of(configPath), modules, advisory: result.advisory, resolver: result.resolver, undefinedHere: result.undefinedHere };
+    const next: Configured = { treeId: ctx.tree.treeId, configHash, toolchain, dotConfig: await sha256Of(configPath), modules, advisory: result.advisory, resolver: result.resolver, undefinedHere: result.undefinedHere };
     await writeFile(configuredPath, JSON.stringify(next, null, 2) + '\n');
   }
 
@@ -267,10 +270,16 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const imageCheck = await verifiedImage(ctx, buildDir, bzImage, () => make(['bzImage']));
   // The count of this directory's first build, the cold one: an incremental build's says nothing of a cold build's size.
   const work = stamp ? stamp.work : steps;
-  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, ...(work ? { work } : {}) };
+  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, toolchain, recipe, ...(work ? { work } : {}) };
   await writeFile(stampPath + '.tmp', JSON.stringify(newStamp, null, 2) + '\n');
   await rename(stampPath + '.tmp', stampPath);
   return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started, treeId: ctx.tree.treeId, buildId: imageCheck.built, imageCheck };
+}
+
+/** What the build's output depends on besides the tree, the config and the tools: the fixed build stamps (build-env.ts). */
+function buildRecipe(cache: CacheLayout): string {
+  const env = buildEnv(cache);
+  return JSON.stringify(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('KBUILD_'))));
 }
 
 const describeIds = (ids: readonly string[] | undefined): string => ids?.length ? ids.join(' or ') : 'none';

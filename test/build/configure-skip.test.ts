@@ -28,13 +28,16 @@ async function fixture(root: string) {
   return { tree, base: await treeId(), commit };
 }
 
-/** make and gcc --version as fakes (what configure writes, what the build leaves); git is the real one. */
-function port(compiler: { version: string }) {
+/** make, gcc --version and pahole --version as fakes (what configure writes, what the build leaves); git is the real one. */
+function port(compiler: { version: string; pahole?: string }) {
   const configures: string[][] = [];
+  const builds: string[][] = [];
   return {
     configures,
+    builds,
     async run(req: ExecRequest) {
       if (req.command === 'gcc') return fakeResult({ stdout: `${compiler.version}\nCopyright\n` });
+      if (req.command === 'pahole') return compiler.pahole ? fakeResult({ stdout: `${compiler.pahole}\n` }) : fakeResult({ exitCode: 127 });
       if (req.command !== 'make') return realExec.run(req);
       const out = req.args.find((a) => a.startsWith('O='))!.slice(2);
       if (req.args.includes('allnoconfig')) {
@@ -42,6 +45,7 @@ function port(compiler: { version: string }) {
         // Every requested option survives: the request is the .config.
         await copyFile(req.args.find((a) => a.startsWith('KCONFIG_ALLCONFIG='))!.split('=')[1]!, join(out, '.config'));
       } else {
+        builds.push([...req.args]);
         for (const f of ['arch/x86/boot/bzImage', 'usr/include/linux/bpf.h']) {
           await mkdir(dirname(join(out, f)), { recursive: true });
           await writeFile(join(out, f), 'built\n');
@@ -101,4 +105,24 @@ test('configure runs again only when the request, a Kconfig input, the compiler 
 test('Kconfig inputs: Kconfig files, the scripts Kconfig runs, the top Makefile; not sources or headers', (t) => {
   for (const p of ['Kconfig', 'init/Kconfig', 'arch/x86/Kconfig.cpu', 'scripts/kconfig/conf.c', 'scripts/Kconfig.include', 'Makefile']) t.true(affectsKconfig(p), p);
   for (const p of ['kernel/bpf/hashtab.c', 'include/linux/bpf.h', 'kernel/bpf/Makefile', 'Documentation/kbuild/kconfig.rst']) t.false(affectsKconfig(p), p);
+});
+
+test('another pahole (Kconfig reads PAHOLE_VERSION) configures again, and a tree built by another toolchain is built again, not reused', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const { tree, base } = await fixture(tmp.path);
+  const tools = { version: 'gcc (Debian 12.2.0-14) 12.2.0', pahole: 'v1.24' };
+  const exec = port(tools);
+  const cache = cacheLayout(join(tmp.path, 'cache'));
+  const build = () => buildKernel({ exec, events: new RunEvents(), cache, sourceId: 'src', tree: { worktree: tree, head: 'HEAD', treeId: base, reused: false }, request: request('CONFIG_BPF=y\n'), jobs: 1, ccache: false, logFile: join(tmp.path, 'build.log') });
+  t.false((await build()).cached);
+  t.true((await build()).cached, 'same tree, config and tools: up to date');
+  t.is(exec.builds.length, 1);
+  tools.pahole = 'v1.30';
+  const again = await build();
+  t.false(again.cached, 'the same tree and config under another pahole is not "up to date"');
+  t.is(exec.configures.length, 2, 'and configure runs again: PAHOLE_VERSION is a Kconfig symbol');
+  t.is(exec.builds.length, 2);
+  tools.pahole = undefined;
+  t.false((await build()).cached, 'pahole gone is another toolchain too');
 });
