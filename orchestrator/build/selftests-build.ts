@@ -1,7 +1,7 @@
 // A targeted test_progs: the runner plus only the selected prog_tests, no BPF objects, no bpftool.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
@@ -9,7 +9,8 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
 import { gitOutput } from '../source/git.ts';
 import type { PreparedTree } from '../source/workspace.ts';
-import { buildEnv, compilerFor, installCompilerWrapper } from './build-env.ts';
+import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
+import { changedInputs, cmdFileInputs, depfileInputs, linkTraceInputs, readManifest, recordInputs, writeManifest } from './input-manifest.ts';
 import { buildFailure } from './make-output.ts';
 import { describeSelection, type TestProgsSelection } from '../guest/guest-plan.ts';
 
@@ -66,6 +67,81 @@ export interface SelftestsContext {
   ccache: boolean;
   logFile: string;
   signal?: AbortSignal;
+  /** toolchainFingerprint's answer, when the caller has it already (the kernel build asks too). */
+  toolchain?: string;
+}
+
+/**
+ * How the targeted test_progs is made, with paths as {names}: the cache key hashes this value, and the build
+ * runs exactly these arguments, so a change to a flag here is a change of key.
+ */
+export interface TestProgsRecipe {
+  /** make's arguments for libbpf.a and its headers. */
+  libbpfMake: string[];
+  /** gcc's arguments for each runner and test object, before -c <file> -o <object>. */
+  cflags: string[];
+  /** gcc's arguments for the link; {objects} stands for the objects. */
+  link: string[];
+}
+
+export interface RecipePaths {
+  tree: string;
+  src: string;
+  tools: string;
+  libbpfOut: string;
+  libbpfRoot: string;
+  runnerDir: string;
+  /** CC: gcc, or gcc behind vm-test-cc (ccache gives the objects gcc would; not part of the key). */
+  cc: string;
+}
+
+/** 7.x's selftests lib.mk builds everything with _GNU_SOURCE (test_loader.c needs strverscmp); 6.12's does not. */
+export function gnuSourceIn(libMk: string): boolean {
+  return /^CFLAGS \+= -D_GNU_SOURCE=?\s*$/m.test(libMk);
+}
+
+export function testProgsRecipe(gnuSource: boolean): TestProgsRecipe {
+  return {
+    // The static library only: test_progs links libbpf.a, and "all" compiles every object a second time for libbpf.so (15.0 s against 7.4 s here, ccache warm).
+    libbpfMake: ['-C', '{tree}/tools/lib/bpf', 'OUTPUT={libbpfOut}/', 'DESTDIR={libbpfRoot}', 'prefix=', 'CC={cc}', '-j2', '{libbpfOut}/libbpf.a', 'install_headers'],
+    cflags: [
+      '-g', '-O0', '-rdynamic', '-std=gnu11', ...(gnuSource ? ['-D_GNU_SOURCE='] : []), '-Wall', '-Werror', '-fno-omit-frame-pointer',
+      // object.d beside each object: the headers it read, for the inputs checked before a reuse.
+      '-MD',
+      '-I{src}', '-I{libbpfRoot}/include', '-I{tools}/include', '-I{tools}/lib', '-I{tools}/arch/x86/include', '-I{tools}/include/uapi', '-I{runnerDir}',
+    ],
+    // -t: ld names every file it opens (libelf.so, libc_nonshared.a, crt1.o, ...) on stdout, for the same check.
+    link: ['-rdynamic', '-o', '{output}', '{objects}', '{libbpfOut}/libbpf.a', '-lelf', '-lz', '-lrt', '-lpthread', '-Wl,-t'],
+  };
+}
+
+/** The targeted test_progs' directory key: what is known before the build (the inputs recorded after it are checked apart). */
+export function testProgsKey(inputs: { recipe: TestProgsRecipe; toolchain: string; toolsTree: string | undefined; files: readonly string[] }): string {
+  return createHash('sha256').update(JSON.stringify({ recipe: inputs.recipe, toolchain: inputs.toolchain, toolsTree: inputs.toolsTree, files: inputs.files })).digest('hex').slice(0, 16);
+}
+
+/** A recipe's arguments with the {names} filled in; an argument that is exactly {objects} becomes the objects. */
+export function expandRecipe(args: readonly string[], paths: RecipePaths, link: { objects: string[]; output: string } = { objects: [], output: '' }): string[] {
+  const values: Record<string, string> = { ...paths, output: link.output };
+  return args.flatMap((arg) => arg === '{objects}' ? link.objects : [arg.replace(/\{(\w+)\}/g, (all, name: string) => values[name] ?? all)]);
+}
+
+/** What the compiles and the link read: each object's .d, libbpf's .cmd files (fixdep's), the linker's trace. */
+async function inputsRead(objects: readonly string[], libbpfOut: string, libbpfSrc: string, linkStdout: string, runnerDir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const object of objects) {
+    const depfile = object.replace(/\.o$/, '.d');
+    const text = await readFile(depfile, 'utf8').catch(() => undefined);
+    // Without it the inputs are not known, and a reuse could not be checked.
+    if (text === undefined) throw new VmTestError('infra', `the compile of ${object} wrote no ${depfile} (gcc -MD): the headers test_progs was built from are not known`, { file: depfile });
+    out.push(...depfileInputs(text, runnerDir));
+  }
+  const staticObjs = join(libbpfOut, 'staticobjs');
+  for (const name of (await readdir(staticObjs).catch(() => [] as string[])).filter((f) => f.endsWith('.o.cmd'))) {
+    out.push(...cmdFileInputs(await readFile(join(staticObjs, name), 'utf8'), libbpfSrc));
+  }
+  out.push(...linkTraceInputs(linkStdout, runnerDir));
+  return out;
 }
 
 export interface TestDefinition {
@@ -130,54 +206,56 @@ export async function buildTestProgs(ctx: SelftestsContext, filters: TestProgsSe
     throw new VmTestError('usage', `test(s) ${needy.map((t) => `${t.name} (${t.file} needs ${t.needs.join(', ')})`).join('; ')} use BPF skeletons, which the targeted test_progs build does not make`, { file: join(testsDir, needy[0]!.file) });
   }
 
-  // Keyed on what the runner is built from: the selftests, libbpf and the tools headers.
-  const treeOf = (path: string) => gitOutput(ctx.exec, ['rev-parse', `HEAD:${path}`], { cwd: ctx.tree.worktree });
-  const inputs = await Promise.all(['tools/testing/selftests/bpf', 'tools/lib/bpf', 'tools/include', 'kernel/bpf/disasm.c'].map(treeOf));
+  // The key names what is known before the build: the recipe, the toolchain, the whole tools tree (the runner's
+  // sources, libbpf, the tools headers, the Makefiles the source lists come from) and the selected files. What
+  // the compile and the link read besides (host headers, libc, a symlink out of tools/ such as disasm.h) is
+  // recorded after the build from the dependency files and the linker's trace, and checked before a reuse.
+  const tools = join(ctx.tree.worktree, 'tools');
+  const libMk = await readFile(join(src, '../lib.mk'), 'utf8').catch(() => '');
+  const recipe = testProgsRecipe(gnuSourceIn(libMk));
+  const toolchain = ctx.toolchain ?? await toolchainFingerprint(ctx.exec);
+  const toolsTree = await gitOutput(ctx.exec, ['rev-parse', 'HEAD:tools'], { cwd: ctx.tree.worktree });
   const files = [...new Set(selected.map((t) => t.file))];
-  const key = createHash('sha256').update(JSON.stringify({ inputs, files })).digest('hex').slice(0, 16);
+  const key = testProgsKey({ recipe, toolchain, toolsTree, files });
   const outDir = join(ctx.buildDir, 'vm-test-selftests');
-  const libbpfOut = join(outDir, 'libbpf');
+  // libbpf builds incrementally (make) across trees, but never across recipes or toolchains: make would call it up to date.
+  const libbpfKey = createHash('sha256').update(JSON.stringify({ make: recipe.libbpfMake, toolchain })).digest('hex').slice(0, 12);
+  const libbpfOut = join(outDir, `libbpf-${libbpfKey}`);
   const libbpfRoot = join(outDir, 'libbpf-root');
   const runnerDir = join(outDir, `test_progs-${key}`);
   const binary = join(runnerDir, 'test_progs');
-  if (existsSync(binary)) return { binary, tests: selected.map((t) => t.name), cached: true, elapsedMs: Date.now() - started };
+  const manifestPath = join(runnerDir, 'inputs.json');
+  const tests = selected.map((t) => t.name);
+  const manifest = existsSync(binary) ? await readManifest(manifestPath) : undefined;
+  const changed = manifest ? await changedInputs(manifest) : undefined;
+  if (changed && changed.length === 0) return { binary, tests, cached: true, elapsedMs: Date.now() - started };
+  if (changed) ctx.events.emit({ type: 'info', stage: 'build', message: `test_progs: ${changed.length} input(s) changed since ${binary} was built (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}); building it again` });
+  await rm(manifestPath, { force: true });
 
   await mkdir(libbpfOut, { recursive: true });
   await mkdir(join(runnerDir, 'prog_tests'), { recursive: true });
   if (ctx.ccache) await installCompilerWrapper(ctx.cache);
   const env = buildEnv(ctx.cache);
   const cc = compilerFor(ctx.ccache, ctx.cache);
+  const paths: RecipePaths = { tree: ctx.tree.worktree, src, tools, libbpfOut, libbpfRoot, runnerDir, cc };
   const fail = async (what: string, result: { exitCode?: number; tail: string[] }): Promise<never> => {
     throw await buildFailure(what, result, ctx.logFile, ctx.tree.worktree);
   };
 
   ctx.events.emit({ type: 'progress', stage: 'build', step: 'libbpf', done: 0 });
-  const libbpf = await ctx.exec.run({
-    command: 'make',
-    // The static library only: test_progs links libbpf.a, and "all" compiles every object a second time for libbpf.so (15.0 s against 7.4 s here, ccache warm).
-    args: ['-C', join(ctx.tree.worktree, 'tools/lib/bpf'), `OUTPUT=${libbpfOut}/`, `DESTDIR=${libbpfRoot}`, 'prefix=', `CC=${cc}`, '-j2', join(libbpfOut, 'libbpf.a'), 'install_headers'],
-    env, logFile: ctx.logFile, signal: ctx.signal,
-  });
+  const libbpf = await ctx.exec.run({ command: 'make', args: expandRecipe(recipe.libbpfMake, paths), env, logFile: ctx.logFile, signal: ctx.signal });
   if (libbpf.exitCode !== 0) await fail('libbpf build', libbpf);
 
   const makefile = await readFile(join(src, 'Makefile'), 'utf8').catch(() => '');
   const runnerFiles = runnerSources(makefile);
   if (!runnerFiles) throw new VmTestError('infra', `${join(src, 'Makefile')}: no "TRUNNER_EXTRA_SOURCES := test_progs.c ..." for the test_progs runner`, { file: join(src, 'Makefile') });
   // TRUNNER_LIB_SOURCES (find_bit.c) live in tools/lib.
-  const located = runnerFiles.map((f) => existsSync(join(src, f)) ? join(src, f) : join(ctx.tree.worktree, 'tools/lib', f));
+  const located = runnerFiles.map((f) => existsSync(join(src, f)) ? join(src, f) : join(tools, 'lib', f));
   if (/#include "verification_cert\.h"/.test(await readFile(join(src, 'test_progs.c'), 'utf8'))) {
     await writeFile(join(runnerDir, 'verification_cert.h'), certificateHeader(await makeVerificationCert(ctx, src, runnerDir)));
   }
   await writeFile(join(runnerDir, 'prog_tests/tests.h'), '/* Generated by vm-test: the selected tests only */\n' + selected.map((t) => `DEFINE_TEST(${t.name})`).join('\n') + '\n');
-  const tools = join(ctx.tree.worktree, 'tools');
-  // 7.x's selftests lib.mk builds everything with _GNU_SOURCE (test_loader.c needs strverscmp); 6.12's does not.
-  const libMk = await readFile(join(src, '../lib.mk'), 'utf8').catch(() => '');
-  const gnuSource = /^CFLAGS \+= -D_GNU_SOURCE=?\s*$/m.test(libMk) ? ['-D_GNU_SOURCE='] : [];
-  const cflags = [
-    '-g', '-O0', '-rdynamic', '-std=gnu11', ...gnuSource, '-Wall', '-Werror', '-fno-omit-frame-pointer',
-    `-I${src}`, `-I${join(libbpfRoot, 'include')}`, `-I${join(tools, 'include')}`, `-I${join(tools, 'lib')}`,
-    `-I${join(tools, 'arch/x86/include')}`, `-I${join(tools, 'include/uapi')}`, `-I${runnerDir}`,
-  ];
+  const cflags = expandRecipe(recipe.cflags, paths);
   const sources = [...located, ...files.map((f) => join(testsDir, f))];
   const objects: string[] = [];
   let done = 0;
@@ -197,11 +275,12 @@ export async function buildTestProgs(ctx: SelftestsContext, filters: TestProgsSe
   }));
   const link = await ctx.exec.run({
     command: 'gcc',
-    args: ['-rdynamic', '-o', `${binary}.tmp`, ...objects.sort(), join(libbpfOut, 'libbpf.a'), '-lelf', '-lz', '-lrt', '-lpthread'],
+    args: expandRecipe(recipe.link, paths, { objects: objects.sort(), output: `${binary}.tmp` }),
     cwd: runnerDir, env, logFile: ctx.logFile, signal: ctx.signal,
   });
   if (link.exitCode !== 0) await fail('linking test_progs', link);
   await rename(`${binary}.tmp`, binary);
+  await writeManifest(manifestPath, await recordInputs((await inputsRead(objects, libbpfOut, join(tools, 'lib/bpf'), link.stdout, runnerDir)).filter((p) => !p.startsWith(outDir + '/'))));
   return { binary, tests: selected.map((t) => t.name), cached: false, elapsedMs: Date.now() - started };
 }
 
