@@ -2,9 +2,11 @@
 // the fixed C it includes (orchestrator/guest/c/), compile each statically.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { guestSuites } from '../../guest-tests/index.ts';
+import { toolchainFingerprint } from '../build/build-env.ts';
+import { changedInputs, depfileInputs, linkTraceInputs, recordInputs, type InputManifest } from '../build/input-manifest.ts';
 import { compilerErrors } from '../build/make-output.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
@@ -131,19 +133,60 @@ function regionAt(program: GeneratedProgram, sources: GuestSuiteSources, file: s
   return sources.includes.includes(file) ? C_FILE_ROLES[basename(file)] : undefined;
 }
 
-async function compile(exec: ExecPort, program: GeneratedProgram, sources: GuestSuiteSources, binary: string, uapi: UapiHeaders, logFile: string, signal?: AbortSignal): Promise<void> {
+/** What a binary's stamp holds: the key known before the compile, and every file the compile and the link read. */
+interface CompileStamp {
+  key: string;
+  inputs: InputManifest;
+}
+
+async function readStamp(path: string): Promise<CompileStamp | undefined> {
+  try {
+    const stamp = JSON.parse(await readFile(path, 'utf8')) as CompileStamp;
+    return typeof stamp.key === 'string' && stamp.inputs && typeof stamp.inputs.files === 'object' ? stamp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface CompileContext {
+  exec: ExecPort;
+  uapi: UapiHeaders;
+  /** toolchainFingerprint: the compiler, assembler and linker that made a binary. */
+  toolchain: string;
+  /** Hashes of inputs already read in this check (libc.a and the UAPI headers are shared by every suite). */
+  memo: Map<string, Promise<string>>;
+  logFile: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Compile one suite unless its binary is up to date: same program, c/ files, gcc arguments and toolchain (the key),
+ * and every header, archive and start file the last compile and link read (gcc -MD and ld -t, re-hashed: the UAPI
+ * headers, the host's libc headers, libc.a) reads the same.
+ */
+async function compile(ctx: CompileContext, program: GeneratedProgram, sources: GuestSuiteSources, binary: string): Promise<void> {
+  const { exec, uapi, logFile, signal } = ctx;
   const source = sources.program;
-  const args = gccArgs(source, binary, uapi.includeDir);
+  const depfile = `${binary}.d`;
+  // -MD -MF: the headers read; -Wl,-t: ld names every file it opens (crt1.o, libc.a, libgcc.a) on stdout.
+  const args = gccArgs(source, binary, uapi.includeDir, ['-MD', '-MF', depfile, '-Wl,-t']);
   const stampFile = `${binary}.stamp`;
   const hash = createHash('sha256').update(program.text);
   for (const file of sources.includes) hash.update('\0').update(basename(file)).update('\0').update(await readFile(file));
-  const stamp = hash.update('\0').update(await readFile(uapi.bpfHeader)).update('\0').update(args.join('\0')).digest('hex');
-  if (existsSync(binary) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) return;
+  const key = hash.update('\0').update(args.join('\0')).update('\0').update(ctx.toolchain).digest('hex');
+  const stamp = existsSync(binary) ? await readStamp(stampFile) : undefined;
+  if (stamp?.key === key && (await changedInputs(stamp.inputs, ctx.memo)).length === 0) return;
+  await Promise.all([rm(stampFile, { force: true }), rm(depfile, { force: true })]);
   const result = await exec.run({ command: 'gcc', args, logFile, timeoutMs: COMPILE_TIMEOUT_MS, signal });
   if (result.spawnError) throw new VmTestError('missingTool', `gcc could not be started (${result.spawnError}); install gcc and libc6-dev`, { logPath: logFile });
   if (result.aborted) throw new VmTestError('interrupted', `guest suite ${program.suite}: compile interrupted`);
   if (result.exitCode === 0 && !result.timedOut) {
-    await writeFile(stampFile, stamp);
+    const deps = await readFile(depfile, 'utf8').catch(() => undefined);
+    // Without the dependency file the headers are not known: no stamp, so the next run compiles again.
+    if (deps !== undefined) {
+      const read = [...depfileInputs(deps, dirname(binary)), ...linkTraceInputs(result.stdout, dirname(binary))];
+      await writeFile(stampFile, JSON.stringify({ key, inputs: await recordInputs(read) } satisfies CompileStamp) + '\n');
+    }
     return;
   }
   const lines = [...result.stderr.split('\n'), ...result.stdout.split('\n')];
@@ -179,6 +222,8 @@ export async function prepareGuestSuites(opts: {
   timeoutSec: number;
   logFile: string;
   signal?: AbortSignal;
+  /** toolchainFingerprint's answer, when the caller has it already (the kernel build asks too). */
+  toolchain?: string;
 }): Promise<GuestSuiteBuild> {
   const suites = selectSuites(opts.select);
   const uapi = await detectUapi(opts.headersDir);
@@ -187,11 +232,12 @@ export async function prepareGuestSuites(opts: {
   const tests: GuestTest[] = [];
   const sources: GuestSuiteSources[] = [];
   const programs = generate(suites, uapi);
+  const compileCtx: CompileContext = { exec: opts.exec, uapi, toolchain: opts.toolchain ?? await toolchainFingerprint(opts.exec), memo: new Map(), logFile: opts.logFile, signal: opts.signal };
   for (const program of programs) {
     const written = await writeProgram(outDir, program);
     const binary = join(outDir, program.suite);
     sources.push(written);
-    await compile(opts.exec, program, written, binary, uapi, opts.logFile, opts.signal);
+    await compile(compileCtx, program, written, binary);
     tests.push({ name: program.suite, kind: 'ktap', argv: [binary], timeoutSec: opts.timeoutSec });
   }
   const readme = await writeReadme(outDir, programs, uapi, uapi.includeDir);

@@ -56,13 +56,15 @@ test('gcc runs statically with the tree headers first, and each suite becomes a 
   // What a run keeps: each program, each c/ copy once, and the README with the gcc command.
   t.deepEqual(build.cSources.map((f) => basename(f)), ['gc-race.c', 'map-in-map.c', 'vmt-runtime.h', 'vmt-compare.h', 'vmt-gc-race.h', 'vmt-runtime.c', 'vmt-compare.c', 'vmt-gc-race.c', 'vmt-main.c', 'vmt-inner-map.h', 'vmt-inner-map.c', 'README']);
   t.regex(await readFile(join(out.path, 'README'), 'utf8'), new RegExp(`^  gcc -static -O2 -pthread .*-I ${include} -o gc-race gc-race\\.c$`, 'm'));
-  t.is(exec.calls.length, 2);
-  const args = exec.calls[0]!.args;
-  t.is(exec.calls[0]!.command, 'gcc');
+  // The other calls ask the tools their versions (the binaries' stamps key on the toolchain).
+  const compiles = exec.calls.filter((c) => c.args.includes('-static'));
+  t.is(compiles.length, 2);
+  const args = compiles[0]!.args;
+  t.is(compiles[0]!.command, 'gcc');
   t.true(args.includes('-static') && args.includes('-pthread') && args.includes('-O2'));
   t.true(args.indexOf('-I') >= 0 && args[args.indexOf('-I') + 1] === include);
   t.true(args.indexOf('-I') < args.indexOf(join(out.path, 'gc-race.c')));
-  t.is(exec.calls[0]!.logFile, join(out.path, 'gcc.log'));
+  t.is(compiles[0]!.logFile, join(out.path, 'gcc.log'));
 });
 
 test('a compile error names the suite, the case and the C line', async (t) => {
