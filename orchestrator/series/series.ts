@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
-import { git, gitOutput } from '../source/git.ts';
+import { GIT_IDENTITY_ENV, git, gitOutput, ISOLATED_CONFIG_ENV } from '../source/git.ts';
 import { isProblem, parsePatchFile, type PatchFile } from './mbox.ts';
 import { seriesFromMbox } from './series-file.ts';
 
@@ -88,15 +88,18 @@ export async function loadSeries(dir: string, patchesRoot: string, limit?: numbe
   }
   if (limit !== undefined) names = names.slice(0, limit);
   const patches: PatchFile[] = [];
+  const contents: Uint8Array[] = [];
   for (const name of names) {
     const path = join(dir, name);
-    const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text === undefined) throw new VmTestError('usage', `${manifestPath}: lists ${name}, which does not exist in ${dir}`, { file: manifestPath });
-    const parsed = parsePatchFile(path, text);
+    const bytes = await readFile(path).catch(() => undefined);
+    if (bytes === undefined) throw new VmTestError('usage', `${manifestPath}: lists ${name}, which does not exist in ${dir}`, { file: manifestPath });
+    const parsed = parsePatchFile(path, bytes.toString('utf8'));
     if (isProblem(parsed)) throw new VmTestError('usage', `${parsed.path}:${parsed.line}: ${parsed.message}`, { file: parsed.path, line: parsed.line });
     patches.push(parsed);
+    // git am reads the file's bytes, not the text decoded from them (a byte that is not UTF-8 decodes to U+FFFD).
+    contents.push(bytes);
   }
-  return { name: seriesName(dir, patchesRoot), dir, manifest, patches, hash: seriesHash(patches) };
+  return { name: seriesName(dir, patchesRoot), dir, manifest, patches, hash: seriesHash(contents) };
 }
 
 /** A b4 am .mbx or git format-patch --stdout file: every mail but the cover letter, in [PATCH k/N] order. */
@@ -106,7 +109,7 @@ async function loadSeriesFile(file: string, patchesRoot: string, limit?: number)
   if (split.patches.length === 0) throw new VmTestError('usage', `${file}: no patches, only a cover letter (line ${split.cover?.line ?? 1})`, { file });
   const patches = limit === undefined ? split.patches : split.patches.slice(0, limit);
   const manifest: SeriesManifest = split.cover ? { subject: split.cover.subject } : {};
-  return { name: seriesName(file, patchesRoot), dir: dirname(file), file, manifest, patches, hash: seriesHash(patches) };
+  return { name: seriesName(file, patchesRoot), dir: dirname(file), file, manifest, patches, hash: seriesHash(patches.map((p) => p.bytes!)) };
 }
 
 function seriesName(path: string, patchesRoot: string): string {
@@ -114,9 +117,10 @@ function seriesName(path: string, patchesRoot: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-function seriesHash(patches: readonly PatchFile[]): string {
+/** The bytes git am gets, in order; each with its length first, so no two series give the same stream. */
+export function seriesHash(contents: readonly Uint8Array[]): string {
   const hash = createHash('sha256');
-  patches.forEach((p) => hash.update(p.bytes ?? p.text).update('\0'));
+  for (const bytes of contents) hash.update(`${bytes.byteLength}\n`).update(bytes);
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -213,9 +217,33 @@ async function checkFile(ctx: ApplyContext, patch: PatchFile, file: string, numb
 
 const ALREADY_APPLIED = /^No changes -- Patch already applied\.?$/m;
 
+/**
+ * How a series is applied: git am's arguments for each patch ({cr} and {mail} filled in per patch) and the
+ * environment it runs in. The applied commit depends on all of it, so the applied-series cache keys on this value
+ * (with git's version), and applySeries runs exactly this.
+ */
+export const APPLY_RECIPE = {
+  am: ['am', '--3way', '{cr}', '--committer-date-is-author-date', '{mail}'],
+  // A CRLF mail's CRs are line endings (a diff line of CRLF content ends in CR CR LF), so they go; in an LF mail they are content and stay.
+  cr: { crlf: '--no-keep-cr', lf: '--keep-cr' },
+  env: { ...GIT_IDENTITY_ENV, ...ISOLATED_CONFIG_ENV },
+} as const;
+
+/** git am's arguments for one patch, from APPLY_RECIPE. */
+export function amArgs(patch: Pick<PatchFile, 'crlf'>, mail: string): string[] {
+  const cr = patch.crlf ? APPLY_RECIPE.cr.crlf : APPLY_RECIPE.cr.lf;
+  return APPLY_RECIPE.am.map((a) => (a === '{cr}' ? cr : a === '{mail}' ? mail : a));
+}
+
+/** The applied-series cache's recipe key: APPLY_RECIPE and the version of the git that runs it (another merge, another tree). */
+export async function applyRecipeKey(exec: ExecPort, recipe: unknown = APPLY_RECIPE): Promise<string> {
+  const version = (await git(exec, ['--version'], { env: ISOLATED_CONFIG_ENV })).stdout.trim();
+  return createHash('sha256').update(JSON.stringify({ recipe, git: version })).digest('hex').slice(0, 16);
+}
+
 /** git am the series onto the worktree's current HEAD; on failure abort and return what failed. */
 export async function applySeries(ctx: ApplyContext, series: Series): Promise<AppliedSeries | { failure: ApplyFailure }> {
-  const opts = { cwd: ctx.worktree, logFile: ctx.logFile, signal: ctx.signal };
+  const opts = { cwd: ctx.worktree, env: APPLY_RECIPE.env, logFile: ctx.logFile, signal: ctx.signal };
   const tipOf = async () => {
     const [commit, tree] = (await gitOutput(ctx.exec, ['rev-parse', 'HEAD', 'HEAD^{tree}'], opts))?.split('\n') ?? [];
     return { commit, tree };
@@ -226,10 +254,8 @@ export async function applySeries(ctx: ApplyContext, series: Series): Promise<Ap
   for (let i = 0; i < series.patches.length; i++) {
     const patch = series.patches[i]!;
     const file = await mailFile(ctx, patch, i + 1);
-    // A CRLF mail's CRs are line endings (a diff line of CRLF content ends in CR CR LF), so they go; in an LF mail they are content and stay.
-    const cr = patch.crlf ? '--no-keep-cr' : '--keep-cr';
     // One patch per git am call, so the failing patch's number is certain.
-    const am = await git(ctx.exec, ['am', '--3way', cr, '--committer-date-is-author-date', file], opts);
+    const am = await git(ctx.exec, amArgs(patch, file), opts);
     if (am.exitCode === 0) {
       const after = await tipOf();
       // git am --3way exits 0 and commits nothing for a change the tree already has.

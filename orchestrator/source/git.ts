@@ -27,6 +27,17 @@ export const GIT_IDENTITY_ENV = {
   GIT_TERMINAL_PROMPT: '0',
 };
 
+/**
+ * For git working on the cache's own repositories and worktree (git am, checkout, an import's git add): neither the
+ * user's ~/.gitconfig nor /etc/gitconfig is read. apply.whitespace=fix, core.autocrlf or commit.gpgSign there would
+ * change the tree git am makes or the files a checkout writes, and no cache key names them. Not for fetches, which
+ * may need the user's proxy or insteadOf settings, nor for reading the user's own repository.
+ */
+export const ISOLATED_CONFIG_ENV = {
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+};
+
 export interface GitOptions {
   gitDir?: string;
   /** stdin: text, or a stream (a fast-import stream). */

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { worktreeFor, type CacheLayout } from '../cache.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
-import { applySeries, type ApplyFailure, type ApplyWarning, type Series } from '../series/series.ts';
-import { git, gitOutput } from './git.ts';
+import { applyRecipeKey, applySeries, type ApplyFailure, type ApplyWarning, type Series } from '../series/series.ts';
+import { git, gitOutput, ISOLATED_CONFIG_ENV } from './git.ts';
 import type { KernelSource } from './source.ts';
 
 export interface PreparedTree {
@@ -32,7 +32,7 @@ export interface WorkspaceContext {
   signal?: AbortSignal;
 }
 
-/** pristine:hash -> applied commit; with the warnings of that apply, when there were any. */
+/** pristine:series hash:recipe key -> applied commit; with the warnings of that apply, when there were any. */
 type AppliedIndex = Record<string, string | { head: string; warnings: ApplyWarning[] }>;
 
 /**
@@ -43,23 +43,23 @@ export async function ensureWorktree(ctx: WorkspaceContext, source: KernelSource
   const worktree = worktreeFor(ctx.cache, source.id);
   if (existsSync(join(worktree, '.git'))) return worktree;
   await mkdir(dirname(worktree), { recursive: true });
-  await git(ctx.exec, ['worktree', 'prune'], { gitDir: source.gitDir });
+  await git(ctx.exec, ['worktree', 'prune'], { gitDir: source.gitDir, env: ISOLATED_CONFIG_ENV });
   // A first checkout is ~95 000 files inflated from the import's pack: on every core, not one (10.2 s by hand here).
-  const add = await git(ctx.exec, ['-c', 'checkout.workers=0', 'worktree', 'add', '-q', '--detach', worktree, source.pristineCommit], { gitDir: source.gitDir, logFile: ctx.logFile, signal: ctx.signal });
+  const add = await git(ctx.exec, ['-c', 'checkout.workers=0', 'worktree', 'add', '-q', '--detach', worktree, source.pristineCommit], { gitDir: source.gitDir, env: ISOLATED_CONFIG_ENV, logFile: ctx.logFile, signal: ctx.signal });
   if (add.exitCode !== 0) throw new VmTestError('infra', `git worktree add ${worktree} failed`, { logPath: ctx.logFile, excerpt: add.tail.slice(-5) });
   return worktree;
 }
 
 /** Paths that differ between two commits (both sides of a rename); undefined if git could not tell. */
 async function changedPaths(ctx: WorkspaceContext, worktree: string, from: string, to: string): Promise<string[] | undefined> {
-  const out = await gitOutput(ctx.exec, ['diff', '--name-only', '--no-renames', '-z', from, to], { cwd: worktree });
+  const out = await gitOutput(ctx.exec, ['diff', '--name-only', '--no-renames', '-z', from, to], { cwd: worktree, env: ISOLATED_CONFIG_ENV });
   return out?.split('\0').filter(Boolean);
 }
 
 /** Of these paths, the ones whose worktree file is as HEAD has it (no local edit, staged or not). */
 async function cleanPaths(ctx: WorkspaceContext, worktree: string, paths: string[]): Promise<string[]> {
   if (paths.length === 0) return paths;
-  const out = await gitOutput(ctx.exec, ['diff', '--name-only', '--no-renames', '-z', 'HEAD'], { cwd: worktree });
+  const out = await gitOutput(ctx.exec, ['diff', '--name-only', '--no-renames', '-z', 'HEAD'], { cwd: worktree, env: ISOLATED_CONFIG_ENV });
   if (out === undefined) return []; // not known: keep no old times
   const edited = new Set(out.split('\0').filter(Boolean));
   return paths.filter((p) => !edited.has(p));
@@ -92,7 +92,7 @@ export async function keepTimesOfUnchanged(ctx: WorkspaceContext, worktree: stri
     await lutimes(join(worktree, path), mtime, mtime).then(() => kept++, () => undefined);
   }
   // The index's stat data for those files is stale now: refresh it, so git status stays cheap and clean.
-  if (kept) await git(ctx.exec, ['update-index', '-q', '--refresh'], { cwd: worktree });
+  if (kept) await git(ctx.exec, ['update-index', '-q', '--refresh'], { cwd: worktree, env: ISOLATED_CONFIG_ENV });
   return kept;
 }
 
@@ -106,10 +106,12 @@ async function readIndex(path: string): Promise<AppliedIndex> {
 
 export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, series: Series | undefined): Promise<SeriesTree | { failure: ApplyFailure }> {
   const worktree = await ensureWorktree(ctx, source);
-  const opts = { cwd: worktree, logFile: ctx.logFile, signal: ctx.signal };
+  const opts = { cwd: worktree, env: ISOLATED_CONFIG_ENV, logFile: ctx.logFile, signal: ctx.signal };
   const indexPath = join(ctx.cache.sources, source.id, 'applied.json');
   const index = await readIndex(indexPath);
-  const key = `${source.pristineCommit}:${series?.hash ?? 'none'}`;
+  // The applied commit is a function of the pristine commit, the patches' bytes and how they are applied (git am's
+  // arguments and environment, git's version): all three are in the key.
+  const key = series ? `${source.pristineCommit}:${series.hash}:${await applyRecipeKey(ctx.exec)}` : source.pristineCommit;
   const entry = series ? index[key] : source.pristineCommit;
   const known = typeof entry === 'string' ? entry : entry?.head;
   const knownWarnings = entry && typeof entry === 'object' ? entry.warnings ?? [] : [];
