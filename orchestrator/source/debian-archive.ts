@@ -219,16 +219,28 @@ export async function downloadPackage(ctx: DebFetchContext, state: AptState, pkg
   return join(dir, deb);
 }
 
-/** Download one version of a linux-source package into the private state and take its /usr/src tarball out. */
-export async function downloadSourceTarball(ctx: DebFetchContext, state: AptState, pkg: string, version: string): Promise<{ tarball: string; cleanup: () => Promise<void> }> {
+/** The first SHA256 field of apt-cache show's stanzas: the .deb's, as the signed Packages list gives it. */
+export function parseAptShowSha256(text: string): string | undefined {
+  return /^SHA256: ([0-9a-f]{64})$/m.exec(text)?.[1];
+}
+
+/** The sha256 apt's lists (already fetched: no network) give for one version of a package; undefined when they do not say. */
+export async function listedSha256(ctx: DebFetchContext, state: AptState, pkg: string, version: string): Promise<string | undefined> {
+  const result = await ctx.exec.run({ command: 'apt-cache', args: [...state.options, 'show', `${pkg}=${version}`], logFile: ctx.logFile, env: { LC_ALL: 'C' } });
+  return result.exitCode === 0 ? parseAptShowSha256(result.stdout) : undefined;
+}
+
+/** Download one version of a linux-source package into the private state and take its /usr/src tarball out; debSha256 is the .deb's. */
+export async function downloadSourceTarball(ctx: DebFetchContext, state: AptState, pkg: string, version: string): Promise<{ tarball: string; debSha256: string; cleanup: () => Promise<void> }> {
   const download = join(state.dir, 'download');
   await rm(download, { recursive: true, force: true });
   const deb = await downloadPackage(ctx, state, pkg, version, download);
+  const debSha256 = createHash('sha256').update(await readFile(deb)).digest('hex');
   const extract = join(download, 'extract');
   const x = await ctx.exec.run({ command: 'dpkg-deb', args: ['-x', deb, extract], logFile: ctx.logFile, signal: ctx.signal });
   const tarball = join(extract, 'usr/src', `${pkg}.tar.xz`);
   if (x.exitCode !== 0 || !existsSync(tarball)) {
     throw new VmTestError('infra', `${deb} holds no usr/src/${pkg}.tar.xz (dpkg-deb exit ${x.exitCode})`, { file: deb, logPath: ctx.logFile, excerpt: x.tail.slice(-5) });
   }
-  return { tarball, cleanup: () => rm(download, { recursive: true, force: true }) };
+  return { tarball, debSha256, cleanup: () => rm(download, { recursive: true, force: true }) };
 }

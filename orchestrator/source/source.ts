@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { CacheLayout } from '../cache.ts';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
-import { aptState, aptUpdate, availableVersions, downloadSourceTarball, type DebPackageVersion } from './debian-archive.ts';
+import { aptState, aptUpdate, availableVersions, downloadSourceTarball, listedSha256, type DebPackageVersion } from './debian-archive.ts';
 import { VmTestError } from '../outcome.ts';
 import { git, gitOutput, ISOLATED_CONFIG_ENV } from './git.ts';
 import { describeKernelSpec, type KernelSpec } from './kernel-spec.ts';
-import { importTarball } from './tarball-import.ts';
+import { importTarball, TARBALL_IMPORTER } from './tarball-import.ts';
 
 export interface KernelSource {
   /** Stable name of this source in the cache. */
@@ -32,7 +32,14 @@ interface SourceRecord {
   version: string;
   origin: string;
   changes?: string;
+  /** A Debian import: TARBALL_IMPORTER when it was made (absent: made before the name existed, by the first one). */
+  importer?: string;
+  /** A Debian import: the sha256 of the .deb it was made from. */
+  debSha256?: string;
 }
+
+/** The importer that made the imports recorded before TARBALL_IMPORTER existed (tar -x and git add -A -f, then this one: the same trees). */
+const FIRST_IMPORTER = 'fast-import/1: top directory stripped, owner-exec modes, symlinks, hard links as copies, ignore files kept';
 
 export interface SourceContext {
   exec: ExecPort;
@@ -44,6 +51,8 @@ export interface SourceContext {
   refresh?: boolean;
   /** Test a local git tree's HEAD only, not its uncommitted changes. */
   committed?: boolean;
+  /** The host's apt configuration (default /etc/apt), read for deb: kernels. */
+  etcApt?: string;
 }
 
 const shortHash = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12);
@@ -140,15 +149,17 @@ async function resolveDeb(ctx: SourceContext, spec: Extract<KernelSpec, { kind: 
   const gitDir = join(dir, 'git');
   const importsPath = join(dir, 'imports.json');
   const imports: DebImports = JSON.parse(await readFile(importsPath, 'utf8').catch(() => '{}'));
-  const have = async (pkgVersion: string | undefined) => {
+  // An import is reused only when this importer made it, and, when apt's lists name the .deb's sha256, from that .deb.
+  const usable = (r: SourceRecord, listed?: string) => (r.importer ?? FIRST_IMPORTER) === TARBALL_IMPORTER && (!listed || !r.debSha256 || r.debSha256 === listed);
+  const have = async (pkgVersion: string | undefined, listed?: string) => {
     const r = pkgVersion ? imports[pkgVersion] : undefined;
-    return r && (await gitOutput(ctx.exec, ['cat-file', '-t', r.pristineCommit], { gitDir })) === 'commit' ? r : undefined;
+    return r && usable(r, listed) && (await gitOutput(ctx.exec, ['cat-file', '-t', r.pristineCommit], { gitDir })) === 'commit' ? r : undefined;
   };
-  // A pinned version imported before needs no network at all.
+  // A pinned version imported before needs no network at all (Debian's archive never gives a version other bytes).
   const pinned = await have(spec.version);
   if (pinned) return pinned;
 
-  const fetchCtx = { exec: ctx.exec, aptRoot: join(ctx.cache.root, 'apt'), logFile: ctx.logFile, signal: ctx.signal, info: (message: string) => ctx.events.emit({ type: 'info', stage: 'source', message }) };
+  const fetchCtx = { exec: ctx.exec, aptRoot: join(ctx.cache.root, 'apt'), logFile: ctx.logFile, signal: ctx.signal, etcApt: ctx.etcApt, info: (message: string) => ctx.events.emit({ type: 'info', stage: 'source', message }) };
   const state = await aptState(fetchCtx, spec.suite);
   let versions: DebPackageVersion[];
   try {
@@ -168,17 +179,25 @@ async function resolveDeb(ctx: SourceContext, spec: Extract<KernelSpec, { kind: 
   if (!chosen) {
     throw new VmTestError('usage', `--kernel ${describeKernelSpec(spec)}: ${spec.package} ${spec.version} is not in ${where}; it has ${versions.map((v) => `${v.version} (${v.from})`).join(', ')}`);
   }
-  const known = await have(chosen.version);
+  const listed = await listedSha256(fetchCtx, state, spec.package, chosen.version);
+  const known = await have(chosen.version, listed);
   if (known) return known;
+  const stale = imports[chosen.version];
+  if (stale) {
+    const why = (stale.importer ?? FIRST_IMPORTER) !== TARBALL_IMPORTER ? `it was made by another importer (${stale.importer ?? FIRST_IMPORTER})`
+      : !usable(stale, listed) ? `it was made from a .deb with sha256 ${stale.debSha256}, and ${chosen.from} lists ${listed}`
+      : `its commit ${stale.pristineCommit.slice(0, 12)} is gone from ${gitDir}`;
+    ctx.events.emit({ type: 'warn', stage: 'source', message: `not reusing the import of ${spec.package} ${chosen.version}: ${why}` });
+  }
 
   ctx.events.emit({ type: 'info', stage: 'source', message: `fetching ${spec.package} ${chosen.version} from ${chosen.from} and importing it into the cache, once` });
-  const { tarball, cleanup } = await downloadSourceTarball(fetchCtx, state, spec.package, chosen.version);
+  const { tarball, debSha256, cleanup } = await downloadSourceTarball(fetchCtx, state, spec.package, chosen.version);
   try {
     await ensureBareRepo(ctx, gitDir);
     const imported = await importTarball({ exec: ctx.exec, gitDir, tarball, ref: versionRef(chosen.version), message: `${spec.package} ${chosen.version} (pristine import from ${chosen.from})`, logFile: ctx.logFile, signal: ctx.signal });
     if ('error' in imported) throw new VmTestError('infra', `could not import ${spec.package} ${chosen.version}: ${imported.error}`, { file: tarball, logPath: ctx.logFile, excerpt: imported.excerpt });
     const commit = imported.commit;
-    const record = { spec: describeKernelSpec(spec), pristineCommit: commit, version: await versionAt(ctx, gitDir, commit), origin: `${spec.package} ${chosen.version} from ${chosen.from}` };
+    const record: SourceRecord = { spec: describeKernelSpec(spec), pristineCommit: commit, version: await versionAt(ctx, gitDir, commit), origin: `${spec.package} ${chosen.version} from ${chosen.from}`, importer: TARBALL_IMPORTER, debSha256 };
     imports[chosen.version] = record;
     await writeFile(`${importsPath}.tmp`, JSON.stringify(imports, null, 2) + '\n');
     await rename(`${importsPath}.tmp`, importsPath);

@@ -19,6 +19,13 @@ export interface TarballImport {
   signal?: AbortSignal;
 }
 
+/**
+ * What this importer makes of a tarball, named: an import recorded under another name is made again, not reused.
+ * Change it whenever the tree made from the same tarball changes (test/source/tarball-import.test.ts pins the tree
+ * of its fixture to this name, and fails until both are changed together).
+ */
+export const TARBALL_IMPORTER = 'fast-import/1: top directory stripped, owner-exec modes, symlinks, hard links as copies, ignore files kept';
+
 export type TarballImportResult = { commit: string; files: number } | { error: string; excerpt: string[] };
 
 /** The fixed identity and date of every commit of ours (fast-import reads them from the stream, not the environment). */

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fastImportPath, importTarball } from '../../orchestrator/source/tarball-import.ts';
+import { fastImportPath, importTarball, TARBALL_IMPORTER } from '../../orchestrator/source/tarball-import.ts';
 import { realExec, sh, tempDir, writeFiles } from '../helpers.ts';
 
 async function kernelLikeTarball(root: string, big = ''): Promise<{ top: string; tarball: string }> {
@@ -59,6 +59,22 @@ test('the imported tree is the one git add -A -f makes of the unpacked files: mo
   await sh(tmp.path, 'git', [`--git-dir=${gitDir}`, 'worktree', 'add', '-q', '--detach', worktree, result.commit]);
   t.is(await readFile(join(worktree, 'kernel/bpf/hashtab.c'), 'utf8'), 'int a;\n'.repeat(50_000));
   t.is(await sh(worktree, 'git', ['status', '--porcelain', '--ignored']), '');
+});
+
+// The tree this importer makes of kernelLikeTarball, under its name: imports.json reuses an import only under the same
+// name, so a change to the importer that changes a tree must change the name too, or old imports would pass as new ones.
+const PINNED = { importer: 'fast-import/1: top directory stripped, owner-exec modes, symlinks, hard links as copies, ignore files kept', tree: '27d25b1fef73b3366ff512e94c2684a274f09ac4' };
+
+test('the importer\'s name pins what it makes: a change to the tree it makes is a change of TARBALL_IMPORTER', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const { tarball } = await kernelLikeTarball(tmp.path);
+  const gitDir = join(tmp.path, 'git');
+  await sh(tmp.path, 'git', ['init', '-q', '--bare', gitDir]);
+  const result = await importTarball({ exec: realExec, gitDir, tarball, ref: 'refs/vm-test/deb/pin', message: 'pin' });
+  if (!('commit' in result)) return t.fail(result.error);
+  const tree = (await sh(tmp.path, 'git', [`--git-dir=${gitDir}`, 'rev-parse', `${result.commit}^{tree}`])).trim();
+  t.deepEqual({ importer: TARBALL_IMPORTER, tree }, PINNED, 'the importer makes another tree of the same tarball now: give TARBALL_IMPORTER a new name and pin the new tree here');
 });
 
 test('a truncated tarball is an error naming it, and leaves no ref', async (t) => {
