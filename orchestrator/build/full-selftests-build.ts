@@ -1,11 +1,11 @@
 // The full BPF selftests (--full-selftests): the tree's own Makefile builds test_progs with every
 // test, its BPF objects (clang) and bpf_testmod.ko, against the kernel just built.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeParseError, parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
-import { buildEnv, compilerFor, installCompilerWrapper } from './build-env.ts';
+import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
 import { buildFailure } from './make-output.ts';
 import { findTestDefinitions, skeletonsIncluded } from './selftests-build.ts';
@@ -73,6 +73,39 @@ export type FullSelftestsContext = Omit<KernelBuildContext, 'sourceId' | 'reques
 interface Stamp {
   treeId: string;
   excluded: string[];
+  /** make's arguments with paths as {names}: another recipe builds other objects. */
+  recipe: string[];
+  /** toolchainFingerprint plus the LLVM tools the BPF objects are built with. */
+  toolchain: string;
+  /** The vmlinux the objects and bpf_testmod.ko were built against (its BTF, its module ABI). */
+  kernelBuildId: string | undefined;
+}
+
+/** The LLVM tools the selftests' BPF objects are built with (the make arguments name them). */
+export const LLVM_TOOLS: readonly (readonly [string, ...string[]])[] = [['clang-19', '--version'], ['llc-19', '--version'], ['llvm-strip-19', '--version'], ['llvm-config-19', '--version']];
+
+/** The make arguments of the full selftests build, paths as {names}; the stamp keys on this value and the build runs it. */
+export function fullSelftestsRecipe(): string[] {
+  return [
+    '-C', '{src}', '-j{jobs}',
+    // The compiler's .d files name skeletons by basename, and 6.12's Makefile maps only %.skel.h
+    // basenames to OUTPUT: without these, a rebuild stops at "No rule to make target 'atomics.lskel.h'".
+    '--eval=vpath %.lskel.h {out}', '--eval=vpath %.subskel.h {out}',
+    'OUTPUT={out}', 'O={buildDir}', 'KDIR={buildDir}',
+    'VMLINUX_BTF={buildDir}/vmlinux',
+    'KHDR_INCLUDES=-isystem {headersDir}',
+    'CC={cc}', 'HOSTCC={cc}',
+    'CLANG=clang-19', 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
+    'test_progs',
+  ];
+}
+
+async function llvmVersions(ctx: FullSelftestsContext): Promise<string> {
+  const lines = await Promise.all(LLVM_TOOLS.map(async ([command, ...args]) => {
+    const r = await ctx.exec.run({ command, args });
+    return `${command}: ${r.exitCode === 0 ? r.stdout.split('\n')[0]!.trim() : 'absent'}`;
+  }));
+  return lines.join('\n');
 }
 
 export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<FullSelftestsBuild> {
@@ -95,14 +128,19 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   }
   const names = tests.filter((t) => !excluded.some((e) => e.file === t.file)).flatMap((t) => findTestDefinitions(t.file, t.text).map((d) => d.name));
 
-  // A kernel rebuild (new vmlinux) makes the Makefile rebuild bpf_testmod.ko; the stamp only saves running make at all.
+  // A kernel rebuild (new vmlinux) makes the Makefile rebuild bpf_testmod.ko; the stamp only saves running make at all,
+  // so it names what make cannot see from here: the recipe, the compilers, the kernel it was built against.
   const stampPath = join(out, 'vm-test-stamp.json');
-  const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file) };
+  const recipe = fullSelftestsRecipe();
+  const toolchain = `${await toolchainFingerprint(ctx.exec)}\n${await llvmVersions(ctx)}`;
+  const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file), recipe, toolchain, kernelBuildId: ctx.kernel.buildId };
   const previous = await readFile(stampPath, 'utf8').catch(() => '');
   if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
     return { dir: out, binary, testmod, excluded, tests: names, cached: true, elapsedMs: Date.now() - started };
   }
 
+  // Gone while make runs: an interrupted build must not leave an old stamp beside half-rebuilt outputs.
+  await rm(stampPath, { force: true });
   // The Makefile builds every prog_tests/*.c: the unbuildable ones step aside (in the cache's own
   // worktree, never the user's) and come back whatever happens.
   await mkdir(out, { recursive: true });
@@ -112,20 +150,10 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   try {
     if (ctx.ccache) await installCompilerWrapper(ctx.cache);
     const cc = compilerFor(ctx.ccache, ctx.cache);
+    const paths: Record<string, string> = { src, jobs: String(ctx.jobs), out, buildDir: ctx.kernel.buildDir, headersDir: ctx.kernel.headersDir, cc };
     result = await ctx.exec.run({
       command: 'make',
-      args: [
-        '-C', src, `-j${ctx.jobs}`,
-        // The compiler's .d files name skeletons by basename, and 6.12's Makefile maps only %.skel.h
-        // basenames to OUTPUT: without these, a rebuild stops at "No rule to make target 'atomics.lskel.h'".
-        `--eval=vpath %.lskel.h ${out}`, `--eval=vpath %.subskel.h ${out}`,
-        `OUTPUT=${out}`, `O=${ctx.kernel.buildDir}`, `KDIR=${ctx.kernel.buildDir}`,
-        `VMLINUX_BTF=${join(ctx.kernel.buildDir, 'vmlinux')}`,
-        `KHDR_INCLUDES=-isystem ${ctx.kernel.headersDir}`,
-        `CC=${cc}`, `HOSTCC=${cc}`,
-        'CLANG=clang-19', 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
-        'test_progs',
-      ],
+      args: recipe.map((a) => a.replace(/\{(\w+)\}/g, (all, name: string) => paths[name] ?? all)),
       env: buildEnv(ctx.cache),
       logFile: ctx.logFile,
       signal: ctx.signal,

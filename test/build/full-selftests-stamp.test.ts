@@ -1,0 +1,83 @@
+// --full-selftests skips the tree's Makefile only when its stamp matches: the tree, the recipe, the compilers (gcc's
+// and LLVM's) and the kernel it was built against. make, clang-19 --version and the kernel are fakes.
+import test from 'ava';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildFullSelftests, fullSelftestsRecipe } from '../../orchestrator/build/full-selftests-build.ts';
+import type { KernelBuild } from '../../orchestrator/build/kernel-build.ts';
+import { cacheLayout } from '../../orchestrator/cache.ts';
+import { RunEvents } from '../../orchestrator/events.ts';
+import type { ExecPort, ExecRequest } from '../../orchestrator/exec/exec-port.ts';
+import { fakeResult, tempDir, writeFiles } from '../helpers.ts';
+
+const SELFTESTS = 'tools/testing/selftests/bpf';
+
+function port(tools: { clang: string; gcc: string }): ExecPort & { makes: ExecRequest[] } {
+  const makes: ExecRequest[] = [];
+  return {
+    makes,
+    async run(req) {
+      if (req.command === 'make') {
+        makes.push(req);
+        const out = req.args.find((a) => a.startsWith('OUTPUT='))!.slice(7);
+        await mkdir(out, { recursive: true });
+        for (const f of ['test_progs', 'bpf_testmod.ko']) await writeFile(join(out, f), `built with ${tools.clang}\n`);
+        return fakeResult();
+      }
+      if (req.command === 'clang-19') return fakeResult({ stdout: `${tools.clang}\n` });
+      if (req.command === 'gcc') return fakeResult({ stdout: `${tools.gcc}\n` });
+      return fakeResult({ exitCode: 127 });
+    },
+  };
+}
+
+async function setup(t: { teardown: (f: () => Promise<void>) => void }) {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const tree = join(tmp.path, 'src');
+  const buildDir = join(tmp.path, 'build');
+  await writeFiles(tree, { [`${SELFTESTS}/Makefile`]: 'all:\n', [`${SELFTESTS}/prog_tests/map_cmp_delete.c`]: 'void test_map_cmp_delete(void) {}\n', [`${SELFTESTS}/progs/empty.c`]: '' });
+  await writeFiles(buildDir, { '.config': 'CONFIG_DEBUG_INFO_BTF=y\n' });
+  const kernel: KernelBuild = { buildDir, bzImage: join(buildDir, 'bzImage'), headersDir: join(buildDir, 'usr/include'), configPath: join(buildDir, '.config'), cached: true, treeId: 't1', buildId: 'aaaa', imageCheck: { holdsBuilt: true } as KernelBuild['imageCheck'], elapsedMs: 0 };
+  const build = (exec: ExecPort, k: Partial<KernelBuild> = {}) => buildFullSelftests({ exec, events: new RunEvents(), cache: cacheLayout(join(tmp.path, 'cache')), tree: { worktree: tree, head: 'h', treeId: 't1', reused: false }, kernel: { ...kernel, ...k }, jobs: 2, ccache: false, logFile: join(tmp.path, 'log') });
+  return { build, buildDir };
+}
+
+test('the same tree, recipe, compilers and kernel: make is not run again', async (t) => {
+  const { build } = await setup(t);
+  const exec = port({ clang: 'Debian clang version 19.1.4', gcc: 'gcc 12.2.0' });
+  t.false((await build(exec)).cached);
+  t.true((await build(exec)).cached);
+  t.is(exec.makes.length, 1);
+});
+
+test('another clang (the BPF objects\' compiler) or gcc: make runs again', async (t) => {
+  const { build } = await setup(t);
+  const tools = { clang: 'Debian clang version 19.1.4', gcc: 'gcc 12.2.0' };
+  const exec = port(tools);
+  await build(exec);
+  tools.clang = 'Debian clang version 19.1.7';
+  t.false((await build(exec)).cached);
+  tools.gcc = 'gcc 14.2.0';
+  t.false((await build(exec)).cached);
+  t.is(exec.makes.length, 3);
+});
+
+test('a cached kernel with another build ID than the one the objects were built against: make runs again', async (t) => {
+  const { build } = await setup(t);
+  const exec = port({ clang: 'clang 19', gcc: 'gcc 12' });
+  await build(exec, { buildId: 'aaaa' });
+  t.false((await build(exec, { buildId: 'bbbb' })).cached);
+  t.is(exec.makes.length, 2);
+});
+
+test('make runs exactly the recipe the stamp holds', async (t) => {
+  const { build, buildDir } = await setup(t);
+  const exec = port({ clang: 'clang 19', gcc: 'gcc 12' });
+  await build(exec);
+  const stamp = JSON.parse(await readFile(join(buildDir, 'vm-test-selftests/full/vm-test-stamp.json'), 'utf8'));
+  t.deepEqual(stamp.recipe, fullSelftestsRecipe());
+  const args = exec.makes[0]!.args;
+  t.is(args.length, fullSelftestsRecipe().length);
+  fullSelftestsRecipe().forEach((template, i) => t.regex(args[i]!, new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '.+')}$`)));
+});
