@@ -1,6 +1,10 @@
 // One run at a time per kernel source in a cache: the second waits, saying so, instead of corrupting the worktree.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirs } from './paths.ts';
+
+/** A lock with no owner written for this long was left by a run that died between making it and writing its pid. */
+export const OWNERLESS_STALE_MS = 10_000;
 
 export interface Lock {
   release(): Promise<void>;
@@ -15,10 +19,12 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function acquireLock(dir: string, name: string, onWait: (holder: string) => void, signal?: AbortSignal): Promise<Lock> {
-  await mkdir(dir, { recursive: true });
+/** Waits while a live run holds the lock (Ctrl-C or SIGTERM ends the wait); a dead or missing owner does not keep it. */
+export async function acquireLock(dir: string, name: string, onWait: (holder: string) => void, signal?: AbortSignal, timing = { pollMs: 1000, ownerlessStaleMs: OWNERLESS_STALE_MS }): Promise<Lock> {
+  await makeDirs(dir);
   const path = join(dir, `${name}.lock`);
   let told = false;
+  let ownerlessSince: number | undefined;
   for (;;) {
     if (signal?.aborted) throw new Error('interrupted while waiting for the lock');
     try {
@@ -29,15 +35,17 @@ export async function acquireLock(dir: string, name: string, onWait: (holder: st
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = Number((await readFile(join(path, 'owner'), 'utf8').catch(() => '')).trim());
-    if (owner && !alive(owner)) {
-      // The holder died without releasing: the lock is stale.
+    ownerlessSince = owner ? undefined : ownerlessSince ?? Date.now();
+    if ((owner && !alive(owner)) || (ownerlessSince !== undefined && Date.now() - ownerlessSince >= timing.ownerlessStaleMs)) {
+      // The holder died without releasing, or before it wrote its pid: the lock is stale.
       await rm(path, { recursive: true, force: true });
+      ownerlessSince = undefined;
       continue;
     }
     if (!told) {
       onWait(owner ? `pid ${owner}` : 'another run');
       told = true;
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, timing.pollMs));
   }
 }
