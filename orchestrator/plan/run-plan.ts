@@ -5,6 +5,7 @@ import { cacheLayout, resolveCacheRoot, type CacheLayout } from '../cache.ts';
 import { describeParseError, parseFragment, KconfigRequest, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { SELFTESTS_CONFIGS, SELFTESTS_DIR } from '../build/full-selftests-build.ts';
 import { VmTestError } from '../outcome.ts';
+import { dirProblem, outputFileProblem } from '../paths.ts';
 import { FALLBACK_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
 import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
 import { selectSuites } from '../guest/guest-suites.ts';
@@ -152,6 +153,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
   const job = options.job ?? { kind: 'tests' };
   if (job.kind === 'tests' && !hasTestProgs(testProgsSelection) && !guestTests) throw new VmTestError('usage', 'nothing to run: --test-progs none and --guest-tests none select no test');
   if (job.kind === 'exec' && job.argv.length === 0) throw new VmTestError('usage', 'vm-test exec needs a command: vm-test exec [options] -- CMD [ARGS...]');
+  const paths = await checkOutputPaths(options, cwd, env);
   return Object.freeze({
     job,
     gdb: options.gdb || options.gdbWait ? { wait: options.gdbWait ?? false } : undefined,
@@ -163,16 +165,16 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     testProgs,
     testProgsSelection,
     guestTests,
-    cache: cacheLayout(resolveCacheRoot(options.cacheDir, env)),
-    runDir: options.runDir ? resolve(cwd, options.runDir) : undefined,
+    cache: cacheLayout(paths.cacheRoot),
+    runDir: paths.runDir,
     jobs: positive('jobs', options.jobs, nproc + 1),
     accel: options.accel ?? 'auto',
     timeoutSec: positive('timeout', options.timeout, 900),
     testTimeoutSec: positive('test-timeout', options.testTimeout, 300),
     cpus: positive('cpus', options.cpus, Math.min(2, nproc)),
     memoryMb: positive('memory', options.memory, 1024),
-    jsonOut: options.json ? resolve(cwd, options.json) : undefined,
-    junitOut: options.junit ? resolve(cwd, options.junit) : undefined,
+    jsonOut: paths.jsonOut,
+    junitOut: paths.junitOut,
     allowlist: allowlistPath,
     allowlistRules,
     ccache: !options.noCcache,
@@ -181,6 +183,29 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     allowMissingTests: options.allowMissingTests ?? false,
     fullSelftests: options.fullSelftests ?? false,
   });
+}
+
+/**
+ * Where a run writes, checked when it is planned (and under --dry-run): the cache and the run directory can be
+ * made and written, and --json/--junit name a writable file in a directory that exists. A bad path is exit 2
+ * naming it, not an ENOENT once the run is over, nor a mkdir retried forever (/proc).
+ */
+export async function checkOutputPaths(options: Pick<RunOptions, 'cacheDir' | 'runDir' | 'json' | 'junit'>, cwd: string, env: NodeJS.ProcessEnv): Promise<{ cacheRoot: string; runDir?: string; jsonOut?: string; junitOut?: string }> {
+  const cacheRoot = resolveCacheRoot(options.cacheDir, env);
+  const cacheName = options.cacheDir ? `--cache-dir ${options.cacheDir}` : env.VM_TEST_CACHE_DIR ? `VM_TEST_CACHE_DIR=${env.VM_TEST_CACHE_DIR}` : `the cache directory ${cacheRoot}`;
+  const at = (path: string | undefined) => (path ? resolve(cwd, path) : undefined);
+  const paths = { cacheRoot, runDir: at(options.runDir), jsonOut: at(options.json), junitOut: at(options.junit) };
+  const checks: [string, string | undefined, (path: string) => Promise<string | undefined>][] = [
+    [cacheName, cacheRoot, dirProblem],
+    [`--run-dir ${options.runDir}`, paths.runDir, dirProblem],
+    [`--json ${options.json}`, paths.jsonOut, outputFileProblem],
+    [`--junit ${options.junit}`, paths.junitOut, outputFileProblem],
+  ];
+  for (const [name, path, check] of checks) {
+    const problem = path === undefined ? undefined : await check(path);
+    if (problem) throw new VmTestError('usage', `${name}: ${problem}`, { file: path });
+  }
+  return paths;
 }
 
 export function describePlan(plan: RunPlan): string {
