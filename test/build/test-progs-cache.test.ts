@@ -169,3 +169,20 @@ test('the build runs exactly the recipe the key hashes, and a change to any of i
   t.not(testProgsKey({ ...inputs, recipe: testProgsRecipe(true) }), testProgsKey(inputs), '_GNU_SOURCE from lib.mk');
   t.not(testProgsKey({ ...inputs, toolchain: inputs.toolchain + ' ' }), testProgsKey(inputs));
 });
+
+test('a compile that left no dependency file: what it read is not known, so the binary is not reused', async (t) => {
+  const { build } = await setup(t);
+  const { rm } = await import('node:fs/promises');
+  const noDepfiles: ExecPort = {
+    async run(req) {
+      const r = await realExec.run(req);
+      const object = req.args.includes('-c') ? req.args[req.args.indexOf('-o') + 1] : undefined;
+      if (object) await rm(object.replace(/\.o$/, '.d'), { force: true });
+      return r;
+    },
+  };
+  t.false((await build(noDepfiles)).cached);
+  t.false((await build(noDepfiles)).cached);
+  t.false((await build()).cached, 'built again, now with its dependency files');
+  t.true((await build()).cached);
+});
