@@ -1,11 +1,11 @@
-// vm-test's command line: yargs command modules, and the one place where an error becomes an exit code.
-import { writeFile } from 'node:fs/promises';
+// vm-test's command line: yargs command modules, and the one place where how a command ended becomes an exit code.
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { bisectCommand, bisectRunCommand } from './commands/bisect-command.ts';
 import { bundleCommand } from './commands/bundle-command.ts';
-import type { CliContext } from './commands/context.ts';
+import type { CliContext, CommandEnd, ResultCommand } from './commands/context.ts';
 import { doctorCommand } from './commands/doctor-command.ts';
 import { execCommand, shellCommand } from './commands/exec-command.ts';
 import { mutateCommand } from './commands/mutate-command.ts';
@@ -14,77 +14,139 @@ import { matrixCommand } from './commands/matrix-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
 import { runCommand } from './commands/run-command.ts';
 import { killAllChildren } from './exec/exec-port.ts';
-import { EXIT, VmTestError, describeFailure, exitCodeFor } from './outcome.ts';
+import { VmTestError, describeFailure, describeInternalError, exitCodeFor, type CommandResult, type OutcomeKind, type StopSignal } from './outcome.ts';
 
-export async function main(argv: string[]): Promise<number> {
-  const controller = new AbortController();
-  let exitCode = 0;
-  let runDir: string | undefined;
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    process.stderr.write(interrupts === 1 ? '\nvm-test: interrupted, stopping child processes (Ctrl-C again to force)\n' : '\nvm-test: forced exit\n');
-    controller.abort();
-    if (interrupts > 1) {
-      killAllChildren();
-      process.exit(EXIT.interrupted);
-    }
+// Each command has its own argument type.
+type CommandFactory = (ctx: CliContext) => ResultCommand<any>;
+
+/** Every command; each returns how it ended. */
+export const COMMANDS: readonly CommandFactory[] = [
+  runCommand, parseCommand, doctorCommand, bundleCommand, genTestsCommand, matrixCommand,
+  bisectCommand, bisectRunCommand, execCommand, shellCommand, mutateCommand,
+];
+
+/** After a signal, the run has this long to stop its children and keep its logs; then the CLI exits anyway. */
+export const STOP_GRACE_MS = 15_000;
+
+/** How a command ended; error: what stopped it, for the CLI to print. */
+export interface Ended {
+  end: CommandEnd;
+  error?: unknown;
+  /** The command's result for an ending it did not return (its report failing). */
+  stopped?: (kind: OutcomeKind) => CommandResult;
+}
+
+/** What stopped a command: a signal, a VmTestError's own ending, or (anything else) a bug. */
+function stopKind(error: unknown, signal: AbortSignal): OutcomeKind {
+  if (signal.aborted) return 'interrupted';
+  return error instanceof VmTestError ? error.kind : 'infra';
+}
+
+/** The yargs module of a command: what its handler returns, or what stopped it, goes to onEnd. */
+export function toYargs<A>(command: ResultCommand<A>, signal: AbortSignal, onEnd: (ended: Ended) => void): CommandModule<object, A> {
+  const { handler, stopped, ...module } = command;
+  const stoppedAs = (kind: OutcomeKind): CommandResult => stopped?.(kind) ?? { type: 'ended', kind };
+  return {
+    ...module,
+    handler: async (argv) => {
+      try {
+        onEnd({ end: await handler(argv), stopped: stoppedAs });
+      } catch (error) {
+        onEnd({ end: stoppedAs(stopKind(error, signal)), error, stopped: stoppedAs });
+      }
+    },
   };
+}
+
+/** The lines for what stopped a command: a signal, a VmTestError with its evidence, or a bug (its stack kept, not shown). */
+async function reportStop(error: unknown, interrupted: boolean, exitCode: number, runDir: string | undefined): Promise<void> {
+  if (interrupted) {
+    process.stderr.write(`vm-test: interrupted${runDir ? `; logs and partial results are in ${runDir}` : ''}\n`);
+  } else if (error instanceof VmTestError) {
+    const lines = describeFailure(error.kind, error.message, error.evidence, runDir, exitCode);
+    process.stderr.write(lines.join('\n') + '\n');
+    if (runDir) await writeFile(join(runDir, 'error.txt'), lines.join('\n') + '\n').catch(() => {});
+  } else {
+    const report = describeInternalError(error, runDir, exitCode, !!process.env.VM_TEST_DEBUG);
+    process.stderr.write(report.stderr.join('\n') + '\n');
+    if (runDir) await appendFile(join(runDir, 'error.txt'), report.file.join('\n') + '\n').catch(() => {});
+  }
+}
+
+export async function main(argv: string[], commands: readonly CommandFactory[] = COMMANDS): Promise<number> {
+  const controller = new AbortController();
+  let stoppedBy: StopSignal | undefined;
+  let runDir: string | undefined;
+  let ended: Ended | undefined;
+  const interruptedCode = () => exitCodeFor({ type: 'ended', kind: 'interrupted' }, stoppedBy);
+  const forceExit = (why: string) => {
+    process.stderr.write(`\nvm-test: ${why}${runDir ? `; logs are in ${runDir}` : ''}\n`);
+    killAllChildren();
+    process.exit(interruptedCode());
+  };
+  // SIGTERM stops a run as Ctrl-C does: children stopped, logs kept; a second signal, or the grace period, forces it.
+  const onSignal = (signal: StopSignal) => {
+    if (stoppedBy) forceExit('forced exit');
+    stoppedBy = signal;
+    process.stderr.write(signal === 'SIGINT'
+      ? '\nvm-test: interrupted, stopping child processes (Ctrl-C again to force)\n'
+      : '\nvm-test: SIGTERM, stopping child processes (a second signal forces)\n');
+    controller.abort();
+    setTimeout(() => forceExit(`still running ${STOP_GRACE_MS / 1000} s after ${signal}: forced exit`), STOP_GRACE_MS).unref();
+  };
+  const onSigint = () => onSignal('SIGINT');
+  const onSigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGTERM', onSigterm);
   // A closed pipe (vm-test ... | head) ends the output, not the process with a stack trace.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') process.stderr.write(`vm-test: cannot write to stdout: ${error.message}\n`);
+  };
+  process.stdout.on('error', onStdoutError);
   const ctx: CliContext = {
     stdout: process.stdout,
     stderr: process.stderr,
     signal: controller.signal,
-    setExitCode: (code) => (exitCode = code),
     setRunDir: (dir) => (runDir = dir),
   };
   try {
-    await yargs(argv)
-      .scriptName('vm-test')
-      .command(runCommand(ctx))
-      .command(parseCommand(ctx))
-      .command(doctorCommand(ctx))
-      .command(bundleCommand(ctx))
-      .command(genTestsCommand(ctx))
-      .command(matrixCommand(ctx))
-      .command(bisectCommand(ctx))
-      .command(bisectRunCommand(ctx))
-      .command(execCommand(ctx))
-      .command(shellCommand(ctx))
-      .command(mutateCommand(ctx))
-      // vm-test exec [options] -- CMD ARGS: what follows -- is the guest's command, not ours.
-      .parserConfiguration({ 'populate--': true })
-      .strict()
-      .help()
-      .version(false)
-      .fail((message, error) => {
-        throw error ?? new VmTestError('usage', message);
-      })
-      .parseAsync();
-  } catch (error) {
-    if (controller.signal.aborted) {
-      exitCode = EXIT.interrupted;
-      process.stderr.write(`vm-test: interrupted${runDir ? `; logs and partial results are in ${runDir}` : ''}\n`);
-    } else if (error instanceof VmTestError) {
-      exitCode = exitCodeFor(error.kind);
-      const lines = describeFailure(error.kind, error.message, error.evidence, runDir);
-      process.stderr.write(lines.join('\n') + '\n');
-      if (runDir) await writeFile(join(runDir, 'error.txt'), lines.join('\n') + '\n').catch(() => {});
-    } else {
-      exitCode = EXIT.infra;
-      process.stderr.write(`vm-test: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
-      if (runDir) process.stderr.write(`  run directory: ${runDir}\n`);
+    let cli = yargs(argv).scriptName('vm-test');
+    for (const command of commands) cli = cli.command(toYargs(command(ctx), controller.signal, (e) => (ended = e)));
+    try {
+      await cli
+        // vm-test exec [options] -- CMD ARGS: what follows -- is the guest's command, not ours.
+        .parserConfiguration({ 'populate--': true })
+        .strict()
+        .help()
+        .version(false)
+        // --help returns here like any command; the exit code is decided below, not by yargs.
+        .exitProcess(false)
+        .fail((message, error) => {
+          throw error ?? new VmTestError('usage', message);
+        })
+        .parseAsync();
+    } catch (error) {
+      // Outside any command: yargs' own usage errors.
+      ended = { end: { type: 'ended', kind: stopKind(error, controller.signal) }, error };
     }
+    let end: CommandEnd = ended?.end ?? { type: 'done' };
+    let code = exitCodeFor(end, stoppedBy);
+    if (ended && 'error' in ended) await reportStop(ended.error, controller.signal.aborted, code, runDir);
+    try {
+      await end.report?.(code);
+    } catch (error) {
+      // What it printed stays; the code is now that of what stopped it.
+      const kind = stopKind(error, controller.signal);
+      end = ended?.stopped?.(kind) ?? { type: 'ended', kind };
+      code = exitCodeFor(end, stoppedBy);
+      await reportStop(error, controller.signal.aborted, code, runDir);
+    }
+    return code;
   } finally {
     process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGTERM', onSigterm);
+    process.stdout.off('error', onStdoutError);
   }
-  return exitCode;
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

@@ -25,7 +25,16 @@ export function stepVerdict(outcome: Pick<RunOutcome, 'kind' | 'tested'>): StepV
   return outcome.tested?.verdict.tree.status === 'skip' ? 'skip' : verdictForKind(outcome.kind);
 }
 
-export class BisectAbort extends Error {}
+/** A run that stops the whole bisect, with its ending's kind (a missing tool, QEMU failing, Ctrl-C, ...). */
+export class BisectAbort extends Error {
+  readonly kind: OutcomeKind;
+
+  constructor(message: string, kind: OutcomeKind) {
+    super(message);
+    this.name = 'BisectAbort';
+    this.kind = kind;
+  }
+}
 
 export interface StepContext {
   exec: ExecPort;
@@ -45,7 +54,7 @@ export async function attemptRun(ctx: StepContext, label: string, options: RunOp
   } catch (error) {
     // A candidate the plan refuses (a malformed patch in that revision) is untestable, not the bisect's end.
     if (error instanceof VmTestError && verdictForKind(error.kind) === 'skip') return { verdict: 'skip', reason: error.message.split('\n')[0]! };
-    throw error instanceof VmTestError ? new BisectAbort(`${label}: ${error.message}`) : error;
+    throw error instanceof VmTestError ? new BisectAbort(`${label}: ${error.message}`, error.kind) : error;
   }
   const outcome = await runPipeline(plan, {
     exec: ctx.exec,
@@ -57,7 +66,7 @@ export async function attemptRun(ctx: StepContext, label: string, options: RunOp
     },
   });
   const verdict = stepVerdict(outcome);
-  if (verdict === 'abort') throw new BisectAbort(`${label}: ${outcome.headline} (${outcome.kind})`);
+  if (verdict === 'abort') throw new BisectAbort(`${label}: ${outcome.headline} (${outcome.kind})`, outcome.kind);
   const tested = outcome.tested;
   if (tested && !tested.reusedFrom) ctx.seen.set(tested.bootKey, { ...tested, label });
   const decidedBy = tested && firstFailure(tested.verdict.tree.tests);

@@ -2,18 +2,18 @@
 // `vm-test bisect-run`: a command for `git bisect run` on a kernel tree.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { bisect, naturalCompare, runStep, type BisectOutcome, type StepVerdict } from '../bisect/bisect.ts';
 import { availableParallelism } from 'node:os';
 import { RunEvents } from '../events.ts';
-import { planRun } from '../plan/run-plan.ts';
-import { runPipeline, type RunOutcome } from '../run.ts';
+import { checkOutputPaths, planRun, type RunPlan } from '../plan/run-plan.ts';
+import { runPipeline } from '../run.ts';
 import { attemptRun, BisectAbort, stepVerdict, type StepContext } from '../bisect/bisect-step.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
-import { EXIT, VmTestError } from '../outcome.ts';
+import { VmTestError, type CommandResult, type OutcomeKind } from '../outcome.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
 import { loadSeries, resolveSeriesDir } from '../series/series.ts';
-import { repoRoot, type CliContext } from './context.ts';
+import { repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
 import { reportOutcome, runOptionsFrom, withRunOptions } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
@@ -39,7 +39,7 @@ export function renderBisect(out: BisectOutcome): string {
   return lines.join('\n') + '\n';
 }
 
-export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs> {
+export function bisectCommand(ctx: CliContext): ResultCommand<BisectArgs> {
   return {
     command: 'bisect',
     describe: 'find the first bad revision (--good/--bad) or the first bad patch of a revision (--by-patch)',
@@ -48,11 +48,13 @@ export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs
       .option('bad', { type: 'string', describe: 'a revision directory known bad (e.g. v3)' })
       .option('by-patch', { type: 'boolean', describe: 'bisect the patches of the --series revision (prefixes 1..k applied)' })
       .option('retries', { type: 'number', default: 0, describe: 'extra attempts per step; a step is bad if any attempt is bad, good only if all pass' }) as unknown as Argv<BisectArgs>,
-    handler: async (argv) => {
+    handler: async (argv): Promise<CommandEnd> => {
       const base = runOptionsFrom(argv);
       const root = repoRoot();
       const seriesArg = typeof argv.series === 'string' ? argv.series : undefined;
       if (!seriesArg) throw new VmTestError('usage', 'bisect needs --series');
+      // Every step writes where these say: a bad one is the user's input (exit 2), not every candidate untestable.
+      await checkOutputPaths(base, process.cwd(), process.env);
       const seriesDir = resolveSeriesDir(seriesArg, join(root, 'patches'), process.cwd());
       const step: StepContext = {
         exec: createExecaPort(),
@@ -90,45 +92,55 @@ export function bisectCommand(ctx: CliContext): CommandModule<object, BisectArgs
       try {
         outcome = await bisect(candidates, (c) => (assumeGood && c === candidates[0] ? Promise.resolve(known) : stepFor(c)));
       } catch (error) {
-        if (error instanceof BisectAbort) throw new VmTestError('infra', `bisect stopped: ${error.message}`);
-        throw error;
+        if (!(error instanceof BisectAbort)) throw error;
+        // The run's own ending, so a missing tool is exit 13 and Ctrl-C 130, as in a run.
+        ctx.stderr.write(`vm-test bisect: stopped: ${error.message}\n`);
+        return { type: 'ended', kind: error.kind };
       }
       ctx.stdout.write(renderBisect(outcome));
       const firstBadPatch = outcome.firstBad && describeCandidate(outcome.firstBad);
       if (firstBadPatch) ctx.stdout.write(`first bad ${firstBadPatch}\n`);
-      ctx.setExitCode(outcome.firstBad ? EXIT.passed : EXIT.testsFailed);
+      return { type: 'bisect', firstBad: outcome.firstBad };
     },
   };
 }
 
-/** For `git bisect run vm-test bisect-run`: 0 good, 1 bad, 125 skip (not the tree's fault), 128 abort. */
-export function bisectRunCommand(ctx: CliContext): CommandModule<object, RunArgs> {
+/** For `git bisect run vm-test bisect-run`: good, bad, skip (not the tree's fault) or abort, in git bisect run's codes. */
+export function bisectRunCommand(ctx: CliContext): ResultCommand<RunArgs> {
   return {
     command: 'bisect-run',
     describe: 'run once on the current checkout of --kernel (default .) and exit as git bisect run expects',
     builder: (y) => withRunOptions(y).option('kernel', { type: 'string', default: '.' }).option('series', { type: 'string', default: undefined }) as unknown as Argv<RunArgs>,
-    handler: async (argv) => {
+    handler: async (argv): Promise<CommandEnd> => {
       const options = runOptionsFrom({ ...argv, series: (argv.series as string | undefined) ?? (false as unknown as string) });
-      let outcome: Pick<RunOutcome, 'kind' | 'tested' | 'headline'>;
+      // Where every run writes: a bad path stops the bisect (abort), rather than skipping every commit.
+      await checkOutputPaths(options, process.cwd(), process.env);
+      const say = (kind: OutcomeKind, verdict: StepVerdict | 'abort', code: number) => ctx.stderr.write(`vm-test bisect-run: ${kind}: exit ${code} for git bisect (${verdict})\n`);
+      let plan: RunPlan;
       try {
-        const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
-        const events = new RunEvents();
-        events.subscribe(createTerminalReporter(ctx.stdout));
-        const run = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
-        await reportOutcome(ctx, run, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github: false });
-        outcome = run;
+        plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
       } catch (error) {
+        // A revision the plan refuses is a step verdict (a malformed series: skip), as in vm-test bisect.
         if (!(error instanceof VmTestError)) throw error;
         ctx.stderr.write(`vm-test bisect-run: ${error.message}\n`);
-        outcome = { kind: error.kind, headline: error.message };
+        const verdict = stepVerdict({ kind: error.kind });
+        return { type: 'bisect-run', kind: error.kind, verdict, report: (code) => say(error.kind, verdict, code) };
       }
-      const code = gitBisectCode(stepVerdict(outcome));
-      ctx.stderr.write(`vm-test bisect-run: ${outcome.kind}: exit ${code} for git bisect\n`);
-      ctx.setExitCode(code);
+      const events = new RunEvents();
+      events.subscribe(createTerminalReporter(ctx.stdout));
+      const run = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
+      const verdict = stepVerdict(run);
+      return {
+        type: 'bisect-run',
+        kind: run.kind,
+        verdict,
+        report: async (code) => {
+          await reportOutcome(ctx, run, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github: false }, code);
+          say(run.kind, verdict, code);
+        },
+      };
     },
+    // Whatever else stops it (a bug, a signal) stops git bisect too.
+    stopped: (kind): CommandResult => ({ type: 'bisect-run', kind, verdict: 'abort' }),
   };
-}
-
-export function gitBisectCode(verdict: StepVerdict | 'abort'): number {
-  return verdict === 'good' ? 0 : verdict === 'bad' ? 1 : verdict === 'skip' ? 125 : 128;
 }

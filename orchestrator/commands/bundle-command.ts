@@ -2,9 +2,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as tar from 'tar';
-import type { CommandModule } from 'yargs';
 import { VmTestError } from '../outcome.ts';
-import type { CliContext } from './context.ts';
+import { outputFileProblem } from '../paths.ts';
+import { done, type CliContext, type ResultCommand } from './context.ts';
 
 // runPipeline writes plan.txt first, then at least one of these (error.txt comes from the CLI when a run stops early).
 const RUN_LOGS = ['console.log', 'results.log', 'error.txt', 'host.log', 'source.log', 'series.log', 'build.log'] as const;
@@ -28,10 +28,12 @@ export async function bundleRunDir(runDir: string, out: string): Promise<void> {
   if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
     throw new VmTestError('usage', `--out ${out} is inside the run directory ${runDir}; the archive would pack itself`, { file: target });
   }
+  const outProblem = await outputFileProblem(target);
+  if (outProblem) throw new VmTestError('usage', `archive ${out}: ${outProblem}`, { file: target });
   await tar.create({ gzip: true, file: target, cwd: dirname(dir), portable: true }, [basename(dir)]);
 }
 
-export function bundleCommand(ctx: CliContext): CommandModule<object, { 'run-dir': string; out?: string }> {
+export function bundleCommand(ctx: CliContext): ResultCommand<{ 'run-dir': string; out?: string }> {
   return {
     command: 'bundle <run-dir>',
     describe: 'pack a run directory as a .tar.gz',
@@ -42,6 +44,7 @@ export function bundleCommand(ctx: CliContext): CommandModule<object, { 'run-dir
       const out = argv.out === undefined ? join(dirname(runDir), `${basename(runDir)}.tar.gz`) : resolve(argv.out);
       await bundleRunDir(argv['run-dir'], out);
       ctx.stdout.write(`${out}\n`);
+      return done();
     },
   };
 }

@@ -2,11 +2,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CommandModule } from 'yargs';
 import { listRevisions, loadSeries } from '../series/series.ts';
 import { FALLBACK_KERNEL } from '../source/kernel-spec.ts';
 import { VmTestError } from '../outcome.ts';
-import { repoRoot, type CliContext } from './context.ts';
+import { done, repoRoot, type CliContext, type ResultCommand } from './context.ts';
 
 export interface MatrixEntry {
   /** The job's and its artifact's name: the revision, and the kernel's version when it is not the revision's default. */
@@ -49,7 +48,7 @@ export function mutateMatrix(shards: number): { include: { shard: string; name: 
   return { include: Array.from({ length: shards }, (_, k) => ({ shard: `${k + 1}/${shards}`, name: `shard-${k + 1}-of-${shards}` })) };
 }
 
-export function matrixCommand(ctx: CliContext): CommandModule<object, { series?: string; mutate?: boolean; shards: number }> {
+export function matrixCommand(ctx: CliContext): ResultCommand<{ series?: string; mutate?: boolean; shards: number }> {
   return {
     command: 'matrix',
     describe: 'print the GitHub Actions matrix (JSON) of series revisions and their targets (--mutate: of mutate shards)',
@@ -60,11 +59,12 @@ export function matrixCommand(ctx: CliContext): CommandModule<object, { series?:
       if (argv.mutate) {
         if (!Number.isInteger(argv.shards) || argv.shards < 1) throw new VmTestError('usage', `--shards ${argv.shards}: expected a whole number >= 1`);
         ctx.stdout.write(JSON.stringify(mutateMatrix(argv.shards)) + '\n');
-        return;
+        return done();
       }
       const matrix = await buildMatrix(repoRoot());
       if (argv.series) matrix.include = matrix.include.filter((e) => e.series.startsWith(`${argv.series}/`));
       ctx.stdout.write(JSON.stringify(matrix) + '\n');
+      return done();
     },
   };
 }

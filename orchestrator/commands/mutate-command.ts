@@ -1,18 +1,19 @@
 // `vm-test mutate`: break the series on purpose, one small change at a time, and see which tests notice.
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { chooseMutants, generateMutants, parseShard, shard, type Mutant } from '../mutate/mutants.ts';
 import { buildReport, mergeReports, renderReport, reportSummaryMarkdown, type MutationReport } from '../mutate/mutate-report.ts';
-import { readState, runMutants } from '../mutate/mutate-run.ts';
+import { describeStop, readState, runMutants } from '../mutate/mutate-run.ts';
 import { OPERATOR_NAMES, type OperatorName } from '../mutate/operators.ts';
-import { VmTestError, exitCodeFor } from '../outcome.ts';
+import { VmTestError } from '../outcome.ts';
+import { dirProblem, makeDirs, outputFileProblem } from '../paths.ts';
 import { planRun } from '../plan/run-plan.ts';
 import { runDirName, runPipeline } from '../run.ts';
-import { repoRoot, type CliContext } from './context.ts';
+import { repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
 import { runOptionsFrom, withRunOptions } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
@@ -33,7 +34,7 @@ async function writeReport(ctx: CliContext, report: MutationReport, out: { json?
   ctx.stdout.write(renderReport(report));
 }
 
-export function mutateCommand(ctx: CliContext): CommandModule<object, MutateArgs> {
+export function mutateCommand(ctx: CliContext): ResultCommand<MutateArgs> {
   return {
     command: 'mutate',
     describe: 'mutation testing of the series: each small change to the C it adds, built, booted and tested; which tests notice',
@@ -45,17 +46,23 @@ export function mutateCommand(ctx: CliContext): CommandModule<object, MutateArgs
       .option('operators', { type: 'string', array: true, describe: `only these operators (${OPERATOR_NAMES.join(', ')})` })
       .option('format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'with --dry-run: the mutant list as text or JSON' })
       .option('merge', { type: 'string', array: true, describe: 'join the report.json files of shards into one report; runs nothing' }) as unknown as Argv<MutateArgs>,
-    handler: async (argv) => {
+    handler: async (argv): Promise<CommandEnd> => {
       if (argv.merge?.length) {
+        const jsonProblem = argv.json === undefined ? undefined : await outputFileProblem(argv.json);
+        if (jsonProblem) throw new VmTestError('usage', `--json ${argv.json}: ${jsonProblem}`, { file: argv.json! });
         const reports: MutationReport[] = [];
         for (const file of argv.merge) {
           const text = await readFile(file, 'utf8').catch(() => {
             throw new VmTestError('usage', `--merge ${file}: no such file`, { file });
           });
-          reports.push(JSON.parse(text) as MutationReport);
+          try {
+            reports.push(JSON.parse(text) as MutationReport);
+          } catch (error) {
+            throw new VmTestError('usage', `--merge ${file}: not a mutate report.json (${(error as Error).message})`, { file });
+          }
         }
         await writeReport(ctx, mergeReports(reports), { json: argv.json });
-        return;
+        return { type: 'mutate', complete: true };
       }
       const options = runOptionsFrom(argv);
       const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
@@ -68,10 +75,12 @@ export function mutateCommand(ctx: CliContext): CommandModule<object, MutateArgs
       const chosen = shard(chooseMutants(generated, argv.max), spec);
       if (argv['dry-run']) {
         ctx.stdout.write(listMutants(chosen, argv.format));
-        return;
+        return { type: 'done' };
       }
+      const resumeProblem = argv.resume === undefined ? undefined : await dirProblem(argv.resume);
+      if (resumeProblem) throw new VmTestError('usage', `--resume ${argv.resume}: ${resumeProblem}`, { file: argv.resume! });
       const dir = argv.resume ?? join(plan.cache.runs, `${runDirName(new Date(), plan)}-mutate${spec ? `-shard${spec.index}of${spec.count}` : ''}`);
-      await mkdir(dir, { recursive: true });
+      await makeDirs(dir);
       ctx.setRunDir(dir);
       const events = new RunEvents();
       const exec = createExecaPort();
@@ -85,8 +94,7 @@ export function mutateCommand(ctx: CliContext): CommandModule<object, MutateArgs
         const baseline = await runPipeline({ ...plan, runDir: join(dir, 'baseline') }, { exec, events, signal: ctx.signal });
         if (baseline.kind !== 'passed') {
           say(`the series itself does not pass: ${baseline.headline.split('\n')[0]} (${join(dir, 'baseline')})`);
-          ctx.setExitCode(exitCodeFor(baseline.kind));
-          return;
+          return { type: 'ended', kind: baseline.kind };
         }
         say(`baseline: ${baseline.headline}`);
       }
@@ -97,10 +105,11 @@ export function mutateCommand(ctx: CliContext): CommandModule<object, MutateArgs
       }, chosen);
       const report = buildReport(plan.series.name, generated, state.results.filter((r) => chosen.some((m) => m.id === r.id)));
       await writeReport(ctx, report, { json: argv.json, dir });
-      if (state.stopped) {
-        say(`stopped: ${state.stopped}; what finished is in ${dir}: continue with --resume ${dir}`);
-        ctx.setExitCode(state.stopped === 'interrupted' ? 130 : exitCodeFor('infra'));
-      }
+      if (!state.stopped) return { type: 'mutate', complete: true };
+      say(`stopped: ${describeStop(state.stopped)}; what finished is in ${dir}: continue with --resume ${dir}`);
+      // The budget leaves a partial report (its own exit code); a run that could not go on, or a signal, ends it as a run would.
+      if (state.stopped.reason === 'budget') return { type: 'mutate', complete: false };
+      return { type: 'ended', kind: state.stopped.reason === 'interrupted' ? 'interrupted' : state.stopped.kind };
     },
   };
 }

@@ -1,7 +1,7 @@
 // `vm-test parse FILE`: re-parse a saved console, results or test output log offline, no kernel needed.
 import { readFile } from 'node:fs/promises';
-import type { Argv, CommandModule } from 'yargs';
-import { VmTestError, exitCodeFor, type OutcomeKind } from '../outcome.ts';
+import type { Argv } from 'yargs';
+import { VmTestError, type OutcomeKind } from '../outcome.ts';
 import { toJson } from '../report/json-report.ts';
 import { toJunit } from '../report/junit-report.ts';
 import { toTap } from '../report/tap-report.ts';
@@ -13,7 +13,7 @@ import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
 import { parseTestProgs, parseTestProgsJson } from '../results/test-progs-parser.ts';
 import { summarize, type ResultTree } from '../results/tree.ts';
 import { splitResults } from '../results/sections.ts';
-import type { CliContext } from './context.ts';
+import type { CliContext, ResultCommand } from './context.ts';
 
 const KINDS = ['results', 'test_progs', 'json', 'ktap'] as const;
 
@@ -58,7 +58,7 @@ export function parseLog(text: string, options: ParseOptions = {}): { tree: Resu
 
 type ParseArgs = { file: string; format: 'summary' | 'json' | 'junit' | 'tap'; kind?: LogKind; allowlist?: string };
 
-export function parseCommand(ctx: CliContext): CommandModule<object, ParseArgs> {
+export function parseCommand(ctx: CliContext): ResultCommand<ParseArgs> {
   return {
     command: 'parse <file>',
     describe: 'parse a saved console/results/test_progs/KTAP log into the result tree',
@@ -73,13 +73,15 @@ export function parseCommand(ctx: CliContext): CommandModule<object, ParseArgs> 
       });
       const allowlist = argv.allowlist === undefined ? undefined : await readAllowlist(argv.allowlist);
       const result = parseLog(text, { ...(argv.kind ? { kind: argv.kind } : {}), ...(allowlist ? { allowlist } : {}) });
-      const exitCode = exitCodeFor(result.kind);
-      const out = argv.format === 'json' ? toJson(result.tree, { kind: result.kind, exitCode, headline: result.headline })
-        : argv.format === 'junit' ? toJunit(result.tree)
-        : argv.format === 'tap' ? toTap(result.tree)
-        : renderSummary(result.tree, result.headline, exitCode, undefined, ctx.stdout.isTTY === true);
-      ctx.stdout.write(out);
-      ctx.setExitCode(exitCode);
+      // The same ending, and so the same exit code, as a run with these results.
+      return {
+        type: 'ended',
+        kind: result.kind,
+        report: (exitCode) => ctx.stdout.write(argv.format === 'json' ? toJson(result.tree, { kind: result.kind, exitCode, headline: result.headline })
+          : argv.format === 'junit' ? toJunit(result.tree)
+          : argv.format === 'tap' ? toTap(result.tree)
+          : renderSummary(result.tree, result.headline, exitCode, undefined, ctx.stdout.isTTY === true)),
+      };
     },
   };
 }

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { BASE_FRAGMENTS, SLIM_FRAGMENT, describePlan, planRun, type RunOptions } from '../plan/run-plan.ts';
@@ -11,9 +11,9 @@ import { annotations, stepSummary } from '../report/github-report.ts';
 import { toJson } from '../report/json-report.ts';
 import { toJunit } from '../report/junit-report.ts';
 import { createTerminalReporter, renderSummary } from '../report/terminal-report.ts';
-import { exitCodeFor, describeFailure } from '../outcome.ts';
+import { describeFailure } from '../outcome.ts';
 import { runPipeline, type RunOutcome } from '../run.ts';
-import { repoRoot, type CliContext } from './context.ts';
+import { done, repoRoot, type CliContext, type ResultCommand } from './context.ts';
 
 /** The fragments --kconfig can name, as kernel-config/ has them (the base ones and slim are merged already). */
 function extraFragments(): string[] {
@@ -87,7 +87,7 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
   };
 }
 
-export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
+export function runCommand(ctx: CliContext): ResultCommand<RunArgs> {
   return {
     command: ['run', '$0'],
     describe: 'apply the series, build, boot under QEMU, run the tests, report (the default)',
@@ -97,21 +97,19 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
       const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
       if (argv['dry-run']) {
         ctx.stdout.write(describePlan(plan) + '\n');
-        return;
+        return done();
       }
       const events = new RunEvents();
       const github = process.env.GITHUB_ACTIONS === 'true';
       events.subscribe(createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
       const outcome = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
-      await reportOutcome(ctx, outcome, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github });
-      ctx.setExitCode(exitCodeFor(outcome.kind));
+      return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github }, exitCode) };
     },
   };
 }
 
-/** Every report of one run: the run directory's results.json and JUnit, --json/--junit, GitHub's summary, the terminal. */
-export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }): Promise<void> {
-  const exitCode = exitCodeFor(outcome.kind);
+/** Every report of one run, with the exit code the CLI mapped its ending to: results.json and JUnit, --json/--junit, GitHub's summary, the terminal. */
+export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }, exitCode: number): Promise<void> {
   const meta = {
     kind: outcome.kind, exitCode, headline: outcome.headline, runDir: outcome.runDir, timingsMs: outcome.timings,
     ...(outcome.source ? { kernel: outcome.source.description, ...(outcome.source.changes ? { changes: outcome.source.changes } : {}) } : {}),
@@ -122,7 +120,7 @@ export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, 
     // Stopped before the tests: the evidence, on stderr and in error.txt; a JSON file still says how it ended.
     const lines = outcome.kind === 'interrupted'
       ? [`vm-test: interrupted; logs and partial results are in ${outcome.runDir}`]
-      : describeFailure(outcome.kind, outcome.headline, outcome.evidence, outcome.runDir);
+      : describeFailure(outcome.kind, outcome.headline, outcome.evidence, outcome.runDir, exitCode);
     ctx.stderr.write(lines.join('\n') + '\n');
     await writeFile(join(outcome.runDir, 'error.txt'), lines.join('\n') + '\n').catch(() => {});
     const json = JSON.stringify({ status: 'not_run', run: meta }, null, 2) + '\n';

@@ -1,10 +1,12 @@
 // Each mutant through the normal pipeline, one after another on one cache: the series plus the mutant
 // as one more patch, an incremental build (one object), a boot, the selected tests. Classified by the outcome.
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
+import type { OutcomeKind } from '../outcome.ts';
+import { makeDirs } from '../paths.ts';
 import { planRun, type RunOptions } from '../plan/run-plan.ts';
 import { firstFailure } from '../results/assemble.ts';
 import type { TestNode } from '../results/tree.ts';
@@ -81,6 +83,18 @@ export interface MutateContext {
   onResult?: (mutant: Mutant, result: MutantResult) => void;
 }
 
+/** Why runMutants stopped before the last mutant: Ctrl-C or SIGTERM, the time budget, or a run that could not go on. */
+export type MutateStop =
+  | { reason: 'interrupted' }
+  | { reason: 'budget'; budgetSec: number }
+  | { reason: 'failed'; mutant: string; kind: OutcomeKind; headline: string };
+
+export function describeStop(stop: MutateStop): string {
+  if (stop.reason === 'interrupted') return 'interrupted';
+  if (stop.reason === 'budget') return `the time budget (${stop.budgetSec} s) is spent`;
+  return `mutant ${stop.mutant}: ${stop.kind}: ${stop.headline}`;
+}
+
 export async function readState(dir: string): Promise<MutateState | undefined> {
   return JSON.parse(await readFile(join(dir, 'state.json'), 'utf8').catch(() => 'null')) ?? undefined;
 }
@@ -93,7 +107,7 @@ async function writeState(dir: string, state: MutateState): Promise<void> {
 /** The series directory of one mutant: the series' patches, then the mutant as one more mail. */
 async function mutantSeries(ctx: MutateContext, mutant: Mutant): Promise<string> {
   const dir = join(ctx.dir, 'mutants', mutant.id);
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   const names: string[] = [];
   for (const [k, p] of ctx.series.patches.entries()) {
     const name = `${String(k + 1).padStart(4, '0')}-${basename(p.path)}`;
@@ -112,24 +126,24 @@ async function mutantSeries(ctx: MutateContext, mutant: Mutant): Promise<string>
  * Runs the mutants not yet in the state (so a second call resumes), saving the state after each.
  * Returns the state; stops early on Ctrl-C, the time budget, or a run that could not go on.
  */
-export async function runMutants(ctx: MutateContext, mutants: readonly Mutant[]): Promise<MutateState & { stopped?: string }> {
-  await mkdir(ctx.dir, { recursive: true });
+export async function runMutants(ctx: MutateContext, mutants: readonly Mutant[]): Promise<MutateState & { stopped?: MutateStop }> {
+  await makeDirs(ctx.dir);
   const state: MutateState = (await readState(ctx.dir)) ?? { series: ctx.series.name, planned: mutants.map((m) => m.id), results: [] };
   state.planned = mutants.map((m) => m.id);
   await writeState(ctx.dir, state);
   const started = Date.now();
   for (const mutant of mutants) {
     if (state.results.some((r) => r.id === mutant.id)) continue;
-    if (ctx.signal?.aborted) return { ...state, stopped: 'interrupted' };
-    if (ctx.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > ctx.timeBudgetSec) return { ...state, stopped: `the time budget (${ctx.timeBudgetSec} s) is spent` };
+    if (ctx.signal?.aborted) return { ...state, stopped: { reason: 'interrupted' } };
+    if (ctx.timeBudgetSec !== undefined && (Date.now() - started) / 1000 > ctx.timeBudgetSec) return { ...state, stopped: { reason: 'budget', budgetSec: ctx.timeBudgetSec } };
     const t0 = Date.now();
     const seriesDir = await mutantSeries(ctx, mutant);
     const runDir = join(seriesDir, 'run');
     const plan = await planRun({ ...ctx.options, series: seriesDir, runDir, noSeries: false }, ctx.repoRoot, ctx.repoRoot, process.env, availableParallelism());
     const outcome = await runPipeline(plan, { exec: ctx.exec, events: ctx.events, signal: ctx.signal });
-    if (outcome.kind === 'interrupted') return { ...state, stopped: 'interrupted' };
+    if (outcome.kind === 'interrupted') return { ...state, stopped: { reason: 'interrupted' } };
     const verdict = classify(outcome);
-    if (!verdict) return { ...state, stopped: `mutant ${mutant.id}: ${outcome.kind}: ${outcome.headline.split('\n')[0]}` };
+    if (!verdict) return { ...state, stopped: { reason: 'failed', mutant: mutant.id, kind: outcome.kind, headline: outcome.headline.split('\n')[0]! } };
     const result: MutantResult = { id: mutant.id, ...verdict, runDir, seconds: Math.round((Date.now() - t0) / 100) / 10 };
     state.results.push(result);
     await writeState(ctx.dir, state);

@@ -21,6 +21,14 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+/** The CLI with a deadline: a regression that hangs fails the test (timedOut) instead of stalling the suite. */
+export async function runCliWithin(timeoutMs: number, args: string[], env: Record<string, string> = {}): Promise<CliRun & { timedOut: boolean }> {
+  const r = await execa(process.execPath, ['--import', 'tsx', 'orchestrator/cli.ts', ...args], {
+    cwd: root, env: { ...env, FORCE_COLOR: '0' }, reject: false, timeout: timeoutMs, forceKillAfterDelay: 2000,
+  });
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), timedOut: r.timedOut };
+}
+
 /** Resolves once the child's output contains the pattern. */
 export function waitForOutput(child: ResultPromise<{ reject: false; all: true }>, pattern: RegExp, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EXEC_EXIT } from '../../orchestrator/commands/exec-command.ts';
+import { EXEC_EXIT } from '../../orchestrator/outcome.ts';
 import { processesMentioning, runCli, startCli } from '../bad-input/cli-runner.ts';
 import { tempDir } from '../helpers.ts';
 

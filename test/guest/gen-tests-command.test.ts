@@ -16,10 +16,11 @@ async function genTests(args: string[]): Promise<{ out: string; err: string }> {
     stdout: { write: (s) => void (out += s) },
     stderr: { write: (s) => void (err += s) },
     signal: new AbortController().signal,
-    setExitCode: () => {},
     setRunDir: () => {},
   };
-  await yargs(['gen-tests', ...args]).command(genTestsCommand(ctx, realExec)).strict().fail((message, error) => {
+  const { handler, ...command } = genTestsCommand(ctx, realExec);
+  // The module as yargs takes it; its errors are thrown here, not read by the CLI.
+  await yargs(['gen-tests', ...args]).command({ ...command, handler: async (argv) => void (await handler(argv)) }).strict().fail((message, error) => {
     throw error ?? new VmTestError('usage', message);
   }).parseAsync();
   return { out, err };
