@@ -6,6 +6,7 @@ import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:
 import { basename, join } from 'node:path';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
 import { buildFullSelftests, selftestsFragments } from './build/full-selftests-build.ts';
+import { toolchainFingerprint } from './build/build-env.ts';
 import { buildTestProgs, runnerFragments } from './build/selftests-build.ts';
 import { KconfigRequest, describeParseError, parseFragment } from './kconfig/kconfig.ts';
 import { RunEvents, type StageName } from './events.ts';
@@ -20,6 +21,7 @@ import { BASE_FRAGMENTS, describePlan, type RunPlan } from './plan/run-plan.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
 import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
+import { bootedBuildId, checkBooted, reuseKey, sha256File, testHashes, type RunIdentity } from './identity.ts';
 import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
 import { resolveSource } from './source/source.ts';
 import { prepareTree } from './source/workspace.ts';
@@ -37,14 +39,16 @@ export interface RunDeps {
   events: RunEvents;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
-  /** Asked before booting with the boot key; an earlier result for a byte-identical kernel and tests skips the VM. */
+  /** Asked before booting with the reuse key (identity.ts); an earlier result for the same kernel and tests skips the VM. */
   reuse?: (bootKey: string) => Promise<TestedRun | undefined>;
 }
 
 /** What a run that reached the VM (or reused an earlier verdict) knows about the tests. */
 export interface TestedRun {
-  /** sha256 over the bzImage, the test binaries and the plan: equal keys give equal verdicts. */
+  /** reuseKey of the identity: the built kernel, its image, init, the test binaries, the plan and the VM's shape. */
   bootKey: string;
+  /** What was tested, with the booted kernel's build ID checked against the built one. */
+  identity: RunIdentity;
   verdict: Verdict;
   vm: VmOutcome;
   accel: KvmProbe;
@@ -77,6 +81,8 @@ export interface RunOutcome {
   tested?: TestedRun;
   /** The kernel tree tested, and the uncommitted changes it held (git diff --stat against HEAD). */
   source?: { description: string; changes?: string };
+  /** What was built (and, once the guest reported it, booted), as far as the run got. */
+  identity?: RunIdentity;
 }
 
 export function runDirName(now: Date, plan: RunPlan): string {
@@ -91,6 +97,7 @@ interface StageLog {
   records: StageRecord[];
   /** The kernel tree, once the source stage knows it. */
   source?: RunOutcome['source'];
+  identity?: RunIdentity;
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -154,7 +161,7 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
   const log: StageLog = { events: deps.events, timings: {}, records: [] };
   const runDir = plan.runDir ?? join(plan.cache.runs, runDirName(new Date(), plan));
   const ended = (kind: OutcomeKind, headline: string, evidence: Evidence = {}, tested?: TestedRun): RunOutcome =>
-    ({ kind, headline, evidence, runDir, stages: log.records, timings: log.timings, tested, source: log.source });
+    ({ kind, headline, evidence, runDir, stages: log.records, timings: log.timings, tested, source: log.source, ...(log.identity ? { identity: log.identity } : {}) });
   try {
     await mkdir(runDir, { recursive: true });
     prepareRunDir(runDir);
@@ -179,6 +186,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     events.emit({ type: 'info', stage: 'source', message: `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
   let bzImage: string;
   let buildDir: string;
+  let built: KernelBuild;
   const testProgsTests: GuestTest[] = [];
   const suiteTests: GuestTest[] = [];
   try {
@@ -202,9 +210,11 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     }, (t) => ({ status: t.reused ? 'cached' : 'ok', detail: `${t.head.slice(0, 12)} (tree ${t.treeId.slice(0, 12)})` }));
 
     const request = await kernelRequestFor(plan, tree.worktree, events);
+    // Asked once: every build's key names the tools' versions.
+    const toolchain = await toolchainFingerprint(exec);
     // The targeted test_progs is built from the tree alone (tools/include, libbpf), never from the kernel's
     // outputs: it builds while the kernel does, quietly, and reports as its own stage after it.
-    const targetedBuild = (buildDir: string, buildEvents: RunEvents, buildSignal?: AbortSignal) => buildTestProgs({ exec, events: buildEvents, cache: plan.cache, tree, buildDir, ccache: plan.ccache, logFile: log('selftests-build.log'), signal: buildSignal },
+    const targetedBuild = (buildDir: string, buildEvents: RunEvents, buildSignal?: AbortSignal) => buildTestProgs({ exec, events: buildEvents, cache: plan.cache, tree, buildDir, ccache: plan.ccache, toolchain, logFile: log('selftests-build.log'), signal: buildSignal },
       // exec and shell only put what there is on PATH: a selection this tree lacks is not an error.
       plan.testProgsSelection, plan.allowMissingTests || plan.fullSelftests || plan.job.kind !== 'tests', plan.fullSelftests || plan.job.kind !== 'tests');
     const overlap = new AbortController();
@@ -216,7 +226,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     let kernel: KernelBuild;
     try {
       kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
-        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, version: source.version, logFile: log('build.log'), signal }),
+        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, version: source.version, logFile: log('build.log'), signal }),
         (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
     } catch (error) {
       // Nothing keeps running behind a failed kernel build.
@@ -226,10 +236,15 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     } finally {
       signal?.removeEventListener('abort', stopOverlap);
     }
+    built = kernel;
     buildDir = kernel.buildDir;
     bzImage = join(runDir, 'bzImage');
     await copyFile(kernel.bzImage, bzImage);
     await copyFile(kernel.configPath, join(runDir, 'kernel.config'));
+    stageLog.identity = {
+      kernel: { ...(kernel.buildId ? { built: kernel.buildId } : {}), image: kernel.imageCheck.holdsBuilt ? 'holds the built vmlinux' : `not checked on the host: ${kernel.imageCheck.problem}`, bzImageSha256: await sha256File(bzImage) },
+      tree: tree.treeId, config: await sha256File(kernel.configPath), ...(plan.series ? { series: plan.series.hash } : {}), init: await sha256File(initPath), tests: [],
+    };
 
     if (plan.job.kind === 'tests' && plan.fullSelftests) {
       const full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
@@ -257,7 +272,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
       // Keyed by the installed UAPI header, so a run never replaces binaries another run's guest is executing.
       const headerHash = createHash('sha256').update(await readFile(join(kernel.headersDir, 'linux/bpf.h'))).digest('hex').slice(0, 16);
       const built = await stage(stageLog, 'guest', `guest suites matching ${plan.guestTests}, against this tree's UAPI headers`,
-        () => prepareGuestSuites({ exec, headersDir: kernel.headersDir, outDir: join(kernel.buildDir, 'vm-test-guest-tests', headerHash), select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
+        () => prepareGuestSuites({ exec, toolchain, headersDir: kernel.headersDir, outDir: join(kernel.buildDir, 'vm-test-guest-tests', headerHash), select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
         (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
       suiteTests.push(...built.tests);
       // The exact C each suite was compiled from, beside its results (it builds on its own: see its README).
@@ -282,7 +297,9 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   if (plan.testProgsSelection.denylist) await copyFile(plan.testProgsSelection.denylist.file, join(runDir, basename(DENYLIST_GUEST_PATH)));
   await writeFile(log('plan.tsv'), planText(guestTests, view));
   await writeFile(log('mounts.tsv'), mountsText(view));
-  const bootKey = await computeBootKey(bzImage, guestTests);
+  const identity: RunIdentity = { ...stageLog.identity!, tests: await testHashes(guestTests) };
+  stageLog.identity = identity;
+  const bootKey = reuseKey(identity, guestTests, { cpus: plan.cpus, memoryMb: plan.memoryMb });
   const gdb = plan.gdb && { socket: join(tmpdir(), `vm-test-gdb-${process.pid}.sock`), wait: plan.gdb.wait };
   if (gdb) {
     const command = `gdb -q ${join(buildDir, 'vmlinux')} -ex 'target remote ${gdb.socket}'`;
@@ -291,8 +308,10 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   }
   const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
   if (earlier) {
-    events.emit({ type: 'info', stage: 'vm', message: `kernel and tests are byte-identical to ${earlier.reusedFrom}: reusing its verdict` });
-    return earlier;
+    events.emit({ type: 'info', stage: 'vm', message: `kernel (build ID ${identity.kernel.built}) and tests are byte-identical to ${earlier.reusedFrom}'s: reusing its verdict` });
+    // This run's identity; the booted build ID is the one the earlier run's guest reported (the same kernel).
+    if (earlier.identity.kernel.booted) identity.kernel.booted = earlier.identity.kernel.booted;
+    return { ...earlier, identity };
   }
 
   const machine = chooseMachine(await readFile(join(runDir, 'kernel.config'), 'utf8').catch(() => undefined), transportCount({ shares: view.shares }));
@@ -333,6 +352,12 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     accel = { accel: 'tcg', reason: 'KVM failed during the boot ("KVM internal error")' };
     vm = await boot('tcg');
   }
+  // The guest's init reported the running kernel's build ID: it must be the one built, or there is no verdict.
+  const booted = bootedBuildId(await readFile(vm.resultsLog, 'utf8').catch(() => ''));
+  if (booted.buildId) identity.kernel.booted = booted.buildId;
+  if (booted.release) identity.kernel.release = booted.release;
+  if (booted.reported && !booted.buildId) events.emit({ type: 'warn', stage: 'vm', message: `the guest did not report its kernel's build ID (no /sys/kernel/notes); built: ${built!.buildId}` });
+  checkBooted(identity, vm.resultsLog);
 
   if (plan.job.kind !== 'tests') {
     const job = guestTests[0]!.name;
@@ -343,7 +368,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
       if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
       return assembleJob({ resultsText, name: job, splats, vm });
     }, (v) => ({ detail: v.headline }));
-    return { bootKey, verdict, vm, accel, ...(verdict.guestExit !== undefined ? { guestExit: verdict.guestExit } : {}) };
+    return { bootKey, identity, verdict, vm, accel, ...(verdict.guestExit !== undefined ? { guestExit: verdict.guestExit } : {}) };
   }
 
   const verdict = await stage(stageLog, 'results', 'parsing results and the console log', async () => {
@@ -357,7 +382,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   }, (v) => ({ detail: v.headline }));
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
-  return { bootKey, verdict, vm, accel };
+  return { bootKey, identity, verdict, vm, accel };
 }
 
 /**
@@ -409,19 +434,6 @@ export async function installInit(plan: RunPlan): Promise<string> {
   return path;
 }
 
-/** The kernel, every binary the plan runs, and the plan itself. */
-export async function computeBootKey(bzImage: string, tests: readonly GuestTest[]): Promise<string> {
-  const hash = createHash('sha256');
-  hash.update(await readFile(bzImage));
-  for (const t of tests) {
-    hash.update(planText([t]));
-    for (const file of [t.argv[0] && t.cwd ? join(t.cwd, t.argv[0]) : t.argv[0], ...(t.inputs ?? [])]) {
-      if (file && existsSync(file)) hash.update(await readFile(file));
-    }
-  }
-  return hash.digest('hex');
-}
-
 function describePlanKernel(plan: RunPlan): string {
   return describeKernelSpec(plan.kernel);
 }
@@ -429,12 +441,11 @@ function describePlanKernel(plan: RunPlan): string {
 /**
  * The kernel config request for this tree: with --full-selftests, the tree's selftests config files
  * first and ours after (ours win), on the Kconfig defaults, as their vmtest.sh does; otherwise the
- * plan's fragments plus what this tree's targeted test_progs needs (read from the tree, so it is
- * known only after the series stage).
+ * plan's fragments plus what this tree's test_progs needs (read from the tree, so it is known only
+ * after the series stage). Whatever tests are chosen: choosing tests must not change the kernel.
  */
 export async function kernelRequestFor(plan: RunPlan, worktree: string, events?: RunEvents): Promise<KconfigRequest> {
   if (plan.fullSelftests) return new KconfigRequest([...await selftestsFragments(worktree), ...plan.fragments], 'defaults');
-  if (!hasTestProgs(plan.testProgsSelection)) return plan.kconfig;
   const extra = await runnerFragments(worktree);
   if (extra.length === 0) return plan.kconfig;
   const fragments = [...plan.fragments];

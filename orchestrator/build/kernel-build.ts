@@ -40,6 +40,8 @@ export interface KernelBuildContext {
   request: KconfigRequest;
   jobs: number;
   ccache: boolean;
+  /** toolchainFingerprint's answer, when the caller has it already. */
+  toolchain?: string;
   /** The tree's kernel version (6.12.117): picks the first build's size estimate. */
   version?: string;
   logFile: string;
@@ -222,7 +224,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const headersDir = join(buildDir, 'usr/include');
   const configHash = ctx.request.hash();
   const stamp = await readStamp(stampPath);
-  const toolchain = await toolchainFingerprint(ctx.exec);
+  const toolchain = ctx.toolchain ?? await toolchainFingerprint(ctx.exec);
   const recipe = buildRecipe(ctx.cache);
   if (stamp && stamp.treeId === ctx.tree.treeId && stamp.configHash === configHash && stamp.toolchain === toolchain && stamp.recipe === recipe && existsSync(bzImage) && existsSync(join(headersDir, 'linux/bpf.h'))) {
     const imageCheck = await checkImageHoldsBuilt(bzImage, join(buildDir, 'vmlinux'));

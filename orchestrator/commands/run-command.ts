@@ -110,11 +110,14 @@ export function runCommand(ctx: CliContext): ResultCommand<RunArgs> {
 
 /** Every report of one run, with the exit code the CLI mapped its ending to: results.json and JUnit, --json/--junit, GitHub's summary, the terminal. */
 export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }, exitCode: number): Promise<void> {
+  const identity = outcome.tested?.identity ?? outcome.identity;
   const meta = {
     kind: outcome.kind, exitCode, headline: outcome.headline, runDir: outcome.runDir, timingsMs: outcome.timings,
     ...(outcome.source ? { kernel: outcome.source.description, ...(outcome.source.changes ? { changes: outcome.source.changes } : {}) } : {}),
     stages: outcome.stages.map((s) => ({ stage: s.stage, status: s.status, elapsed_ms: s.elapsedMs, detail: s.result ?? s.detail })),
     ...(outcome.tested ? { accel: outcome.tested.accel.accel, bootMs: outcome.tested.vm.bootMs, vmMs: outcome.tested.vm.durationMs, reusedFrom: outcome.tested.reusedFrom } : { evidence: outcome.evidence }),
+    // What the verdict is about: the kernel built and the one the guest booted (equal, or there is no verdict), tree, config, series, binaries.
+    ...(identity ? { identity } : {}),
   };
   if (!outcome.tested) {
     // Stopped before the tests: the evidence, on stderr and in error.txt; a JSON file still says how it ended.
@@ -134,13 +137,13 @@ export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, 
   }
   const { verdict } = outcome.tested;
   await writeFile(join(outcome.runDir, 'results.json'), toJson(verdict.tree, meta));
-  await writeFile(join(outcome.runDir, 'results.junit.xml'), toJunit(verdict.tree));
+  await writeFile(join(outcome.runDir, 'results.junit.xml'), toJunit(verdict.tree, undefined, identity));
   if (out.jsonOut) await writeFile(out.jsonOut, toJson(verdict.tree, meta));
-  if (out.junitOut) await writeFile(out.junitOut, toJunit(verdict.tree));
+  if (out.junitOut) await writeFile(out.junitOut, toJunit(verdict.tree, undefined, identity));
   if (out.github) {
     for (const a of annotations(verdict.tree)) ctx.stdout.write(a + '\n');
-    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, stepSummary(verdict.tree, verdict.headline, outcome.runDir));
+    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, stepSummary(verdict.tree, verdict.headline, outcome.runDir, identity));
   }
-  ctx.stdout.write(renderSummary(verdict.tree, verdict.headline, exitCode, outcome.runDir, ctx.stdout.isTTY === true));
+  ctx.stdout.write(renderSummary(verdict.tree, verdict.headline, exitCode, outcome.runDir, ctx.stdout.isTTY === true, identity));
   if (outcome.source?.changes) ctx.stdout.write(`tested with the working tree's uncommitted changes:\n${outcome.source.changes.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
 }

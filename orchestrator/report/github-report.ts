@@ -1,4 +1,5 @@
 // Under GitHub Actions: a Markdown step summary and ::error annotations.
+import { identityProperties, type RunIdentity } from '../identity.ts';
 import type { ResultTree, TestNode } from '../results/tree.ts';
 
 const ICON: Record<string, string> = { pass: '✅', fail: '❌', crashed: '💥', skip: '⏭️', todo: '📝', xfail: '✅' };
@@ -9,7 +10,7 @@ function rows(node: TestNode, depth = 0): string[] {
   return [`| ${ICON[node.status] ?? node.status} | ${name} | ${node.status} | ${note.replaceAll('|', '\\|')} |`, ...node.children.flatMap((c) => rows(c, depth + 1))];
 }
 
-export function stepSummary(tree: ResultTree, headline: string, runDir?: string): string {
+export function stepSummary(tree: ResultTree, headline: string, runDir?: string, identity?: RunIdentity): string {
   const c = tree.counts;
   const lines = [
     `## vm-test: ${headline}`,
@@ -22,6 +23,9 @@ export function stepSummary(tree: ResultTree, headline: string, runDir?: string)
   ];
   for (const s of tree.splats) {
     lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${s.title}</summary>`, '', '```', ...s.lines, '```', '</details>');
+  }
+  if (identity) {
+    lines.push('', '<details><summary>what was tested</summary>', '', '| | |', '|---|---|', ...identityProperties(identity).map(([k, v]) => `| ${k} | \`${v}\` |`), '</details>');
   }
   if (runDir) lines.push('', `Run directory: \`${runDir}\``);
   return lines.join('\n') + '\n';

@@ -1,4 +1,5 @@
 // --junit FILE: nested suites, crashes as errors, kernel splats attached to the test that was running.
+import { identityProperties, type RunIdentity } from '../identity.ts';
 import type { ResultTree, TestNode } from '../results/tree.ts';
 
 export function xmlEscape(text: string): string {
@@ -41,7 +42,13 @@ function splatCases(suite: TestNode): string[] {
   });
 }
 
-export function toJunit(tree: ResultTree, name = 'vm-test'): string {
+/** What was tested (identity.ts), as each suite's properties: JUnit has no place for them on testsuites. */
+function properties(identity: RunIdentity | undefined): string[] {
+  if (!identity) return [];
+  return ['    <properties>', ...identityProperties(identity).map(([k, v]) => `      <property name="vm-test.${xmlEscape(k)}" value="${xmlEscape(v)}"/>`), '    </properties>'];
+}
+
+export function toJunit(tree: ResultTree, name = 'vm-test', identity?: RunIdentity): string {
   const suites = tree.tests.map((suite) => {
     const cases = leaves(suite);
     const count = (pred: (n: TestNode) => boolean) => cases.filter((l) => pred(l.node)).length;
@@ -50,6 +57,7 @@ export function toJunit(tree: ResultTree, name = 'vm-test'): string {
     const skipped = count((n) => n.status === 'skip' || n.status === 'todo') + suite.splats.length - blocking;
     return [
       `  <testsuite name="${xmlEscape(suite.name)}" tests="${cases.length + suite.splats.length}" failures="${count((n) => n.status === 'fail')}" errors="${errors}" skipped="${skipped}">`,
+      ...properties(identity),
       ...cases.map((l) => testcase(l, suite)),
       ...splatCases(suite),
       '  </testsuite>',

@@ -1,4 +1,5 @@
 // The terminal: stage lines and live progress (a rolling line on a TTY, sparse plain lines elsewhere), then the summary.
+import { describeIdentity, type RunIdentity } from '../identity.ts';
 import type { RunEvent } from '../events.ts';
 import type { ResultTree, TestNode } from '../results/tree.ts';
 
@@ -70,7 +71,7 @@ const MARK: Record<string, [string, number]> = {
   pass: ['ok', 32], xfail: ['xfail', 32], fail: ['FAIL', 31], crashed: ['CRASH', 31], skip: ['skip', 33], todo: ['todo', 33],
 };
 
-export function renderSummary(tree: ResultTree, headline: string, exitCode: number, runDir: string | undefined, tty: boolean): string {
+export function renderSummary(tree: ResultTree, headline: string, exitCode: number, runDir: string | undefined, tty: boolean, identity?: RunIdentity): string {
   const out: string[] = ['', paint(tty, 1, 'Results')];
   const visit = (node: TestNode, depth: number) => {
     const [label, color] = MARK[node.status] ?? [node.status, 0];
@@ -97,6 +98,7 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
   }
   const c = tree.counts;
   out.push('', `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped${c.errors ? `, ${c.errors} errors` : ''}`);
+  if (identity) out.push(paint(tty, 90, `tested: ${describeIdentity(identity)}`));
   out.push(paint(tty, exitCode === 0 ? 32 : 31, `${exitCode === 0 ? 'PASS' : 'FAIL'}: ${headline} (exit ${exitCode})`));
   if (runDir) out.push(`run directory: ${runDir}`);
   return out.join('\n') + '\n';

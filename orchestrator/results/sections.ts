@@ -13,6 +13,8 @@ export interface ResultsStream {
   initStarted: boolean;
   done: boolean;
   kernelRelease?: string;
+  /** The running kernel's /sys/kernel/notes in hex, as init read it ('none' when it could not). */
+  kernelNotes?: string;
   sections: Section[];
   /** Lines outside any section that are not markers. */
   stray: string[];
@@ -23,10 +25,11 @@ export function splitResults(text: string): ResultsStream {
   let current: Section | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
-    const init = /^# vm-test: init started(?: kernel=(\S+))?/.exec(line);
+    const init = /^# vm-test: init started(?: kernel=(\S+))?(?: notes=(\S+))?/.exec(line);
     if (init) {
       stream.initStarted = true;
       stream.kernelRelease = init[1];
+      if (init[2]) stream.kernelNotes = init[2];
       continue;
     }
     const begin = /^# vm-test: begin (.+)$/.exec(line);

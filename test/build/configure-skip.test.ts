@@ -111,7 +111,7 @@ test('another pahole (Kconfig reads PAHOLE_VERSION) configures again, and a tree
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
   const { tree, base } = await fixture(tmp.path);
-  const tools = { version: 'gcc (Debian 12.2.0-14) 12.2.0', pahole: 'v1.24' };
+  const tools: { version: string; pahole?: string } = { version: 'gcc (Debian 12.2.0-14) 12.2.0', pahole: 'v1.24' };
   const exec = port(tools);
   const cache = cacheLayout(join(tmp.path, 'cache'));
   const build = () => buildKernel({ exec, events: new RunEvents(), cache, sourceId: 'src', tree: { worktree: tree, head: 'HEAD', treeId: base, reused: false }, request: request('CONFIG_BPF=y\n'), jobs: 1, ccache: false, logFile: join(tmp.path, 'build.log') });

@@ -1,0 +1,45 @@
+// Identity: the booted build ID from init's line, the reuse key over everything a verdict depends on.
+import test from 'ava';
+import { bootedBuildId, checkBooted, reuseKey, type RunIdentity } from '../orchestrator/identity.ts';
+import type { GuestTest } from '../orchestrator/guest/guest-plan.ts';
+import { VmTestError } from '../orchestrator/outcome.ts';
+
+const ID = '21fe04e09ff7c1515bb467e78d856beee5df49d9';
+/** /sys/kernel/notes of a 7.2.6 guest as init sends it: a Xen note, then the GNU build ID, then Linux's. */
+const NOTES = '040000000400000006000000' + Buffer.from('Xen\0').toString('hex') + '322e3600' +
+  '040000001400000003000000474e5500' + ID + '060000000400000001000000' + Buffer.from('Linux\0\0\0').toString('hex') + '01020304';
+
+const identity = (over: Partial<RunIdentity> = {}): RunIdentity => ({
+  kernel: { built: ID, image: 'holds the built vmlinux', bzImageSha256: 'b'.repeat(64) },
+  tree: 't'.repeat(40), config: 'c'.repeat(64), series: 's'.repeat(16), init: 'i'.repeat(64), tests: [{ name: 'test_progs', sha256: 'p'.repeat(64) }], ...over,
+});
+const tests: GuestTest[] = [{ name: 'test_progs', kind: 'test_progs', argv: ['/x/test_progs', '-t', 'map_cmp_delete'], timeoutSec: 300 }];
+const vm = { cpus: 2, memoryMb: 1024 };
+
+test('bootedBuildId reads the build ID from init\'s line; none when the guest could not read its notes; not reported before init', (t) => {
+  t.deepEqual(bootedBuildId(`# vm-test: init started kernel=7.2.6 notes=${NOTES}\n# vm-test: done\n`), { reported: true, buildId: ID, release: '7.2.6' });
+  t.deepEqual(bootedBuildId('# vm-test: init started kernel=7.2.6 notes=none\n'), { reported: true, release: '7.2.6' });
+  // An older init's line: no notes at all.
+  t.deepEqual(bootedBuildId('# vm-test: init started kernel=6.12.117\n'), { reported: true, release: '6.12.117' });
+  t.deepEqual(bootedBuildId(''), { reported: false });
+});
+
+test('checkBooted: another booted build ID is an infrastructure error naming both; equal or unreported is not', (t) => {
+  const e = t.throws(() => checkBooted(identity({ kernel: { ...identity().kernel, booted: 'f102bc94' + '0'.repeat(32) } }), 'results.log'), { instanceOf: VmTestError }) as VmTestError;
+  t.is(e.kind, 'infra');
+  t.regex(e.message, new RegExp(`guest reports build ID f102bc94.*vmlinux built has ${ID}`));
+  t.notThrows(() => checkBooted(identity({ kernel: { ...identity().kernel, booted: ID } }), 'results.log'));
+  t.notThrows(() => checkBooted(identity(), 'results.log'));
+});
+
+test('reuseKey changes with the built kernel, its image, init, a test binary, the plan and the VM; not with the tree, config or series alone', (t) => {
+  const base = reuseKey(identity(), tests, vm);
+  t.not(reuseKey(identity({ kernel: { ...identity().kernel, built: 'f'.repeat(40) } }), tests, vm), base);
+  t.not(reuseKey(identity({ kernel: { ...identity().kernel, bzImageSha256: 'x'.repeat(64) } }), tests, vm), base);
+  t.not(reuseKey(identity({ init: 'j'.repeat(64) }), tests, vm), base);
+  t.not(reuseKey(identity({ tests: [{ name: 'test_progs', sha256: 'q'.repeat(64) }] }), tests, vm), base);
+  t.not(reuseKey(identity(), [{ ...tests[0]!, timeoutSec: 60 }], vm), base);
+  t.not(reuseKey(identity(), tests, { cpus: 1, memoryMb: 1024 }), base);
+  // Two revisions that build the same kernel and tests give the same verdict: that is what bisect reuses.
+  t.is(reuseKey(identity({ tree: 'u'.repeat(40), series: 'v'.repeat(16) }), tests, vm), base);
+});
