@@ -1,4 +1,5 @@
 // A run is planned before anything touches disk: argv and the repo's files resolve into one validated, immutable plan.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cacheLayout, resolveCacheRoot, type CacheLayout } from '../cache.ts';
@@ -183,6 +184,54 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     allowMissingTests: options.allowMissingTests ?? false,
     fullSelftests: options.fullSelftests ?? false,
   });
+}
+
+/**
+ * One planned run's plan for another series (a mutant, a bisect step): nothing is resolved again, so a relative
+ * --kernel, --kconfig, --allowlist or --denylist names what it named from the user's directory, and the kernel
+ * and the tests stay the planned run's.
+ */
+export function variantPlan(plan: RunPlan, variant: { series: Series | undefined; runDir: string | undefined }): RunPlan {
+  return Object.freeze({ ...plan, series: variant.series, runDir: variant.runDir });
+}
+
+const short = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/**
+ * The plan's fields a verdict on a series depends on, each as a readable value: the kernel asked for, its config,
+ * the tests, what judges them (allowlist, time limits) and the VM's shape. The series itself is keyed apart, by its
+ * hash. A resumed mutate run keeps its verdicts only when these are equal.
+ */
+const VERDICT_INPUTS = {
+  kernel: (p) => describeKernelSpec(p.kernel),
+  committed: (p) => String(p.committed),
+  fragments: (p) => p.fragments.map((f) => f.file).join(', '),
+  kconfig: (p) => `${p.kconfig.base}: ${p.kconfig.entries.size} options, ${p.kconfig.hash()}`,
+  fullSelftests: (p) => String(p.fullSelftests),
+  testProgs: (p) => p.testProgs.join(', ') || 'none',
+  testProgsSelection: (p) => {
+    const { denylist, ...globs } = p.testProgsSelection;
+    return JSON.stringify({ ...globs, ...(denylist ? { denylist: `${denylist.file} (${denylist.entries.length} entries, ${short(denylist.entries.join('\n'))})` } : {}) });
+  },
+  allowMissingTests: (p) => String(p.allowMissingTests),
+  guestTests: (p) => p.guestTests ?? 'none',
+  allowlist: (p) => p.allowlist ?? 'none',
+  allowlistRules: (p) => (p.allowlistRules ? `${p.allowlistRules.entries.length} entries, ${short(p.allowlistRules.entries.map((e) => e.text).join('\n'))}` : 'none'),
+  cpus: (p) => String(p.cpus),
+  memoryMb: (p) => String(p.memoryMb),
+  timeoutSec: (p) => String(p.timeoutSec),
+  testTimeoutSec: (p) => String(p.testTimeoutSec),
+  job: (p) => p.job.kind,
+  gdb: (p) => (p.gdb ? 'gdbstub, nokaslr' : 'none'),
+} satisfies Partial<Record<keyof RunPlan, (plan: RunPlan) => string>>;
+
+/** The rest of a plan: where things go and how fast they are made, or (series) keyed apart. */
+export const NOT_VERDICT_INPUTS = ['series', 'repoRoot', 'cache', 'runDir', 'jobs', 'accel', 'jsonOut', 'junitOut', 'ccache', 'refreshSource'] as const satisfies readonly (keyof RunPlan)[];
+
+export type VerdictInputs = Record<keyof typeof VERDICT_INPUTS, string>;
+
+export function verdictInputs(plan: RunPlan): VerdictInputs {
+  return Object.fromEntries(Object.entries(VERDICT_INPUTS).map(([field, value]) => [field, value(plan)])) as VerdictInputs;
 }
 
 /**

@@ -1,0 +1,62 @@
+// The plan's derivation for another series (a mutant, a bisect step), and the fields a verdict depends on.
+import test from 'ava';
+import { join } from 'node:path';
+import { NOT_VERDICT_INPUTS, planRun, variantPlan, verdictInputs, type RunOptions } from '../../orchestrator/plan/run-plan.ts';
+import { loadSeries } from '../../orchestrator/series/series.ts';
+import { tempDir, writeFiles } from '../helpers.ts';
+
+const repoRoot = new URL('../../', import.meta.url).pathname;
+const patches = join(repoRoot, 'patches');
+const fixtureSeries = join(repoRoot, 'test/fixtures/mutate');
+
+/** A user's directory with a fragment, an allowlist and a denylist named relative to it. */
+async function userDir(t: { teardown(f: () => Promise<void>): void }, files: Record<string, string> = {}) {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await writeFiles(tmp.path, { 'extra.config': 'CONFIG_PRINTK=y\n', 'allow.txt': 'warning: expected_warning\n', 'deny.txt': 'not_this_one\n', ...files });
+  const options: RunOptions = { kernel: './linux', series: fixtureSeries, kconfig: ['extra.config'], allowlist: 'allow.txt', denylist: 'deny.txt', cacheDir: join(tmp.path, 'cache') };
+  return { cwd: tmp.path, options };
+}
+
+test('variantPlan: another series and run directory, every other field the planned run\'s', async (t) => {
+  const { cwd, options } = await userDir(t);
+  const plan = await planRun(options, repoRoot, cwd, {}, 2);
+  const v1 = await loadSeries(join(patches, 'bpf-f-compare/v1'), patches);
+  const variant = variantPlan(plan, { series: v1, runDir: join(cwd, 'step') });
+  t.is(variant.series, v1);
+  t.is(variant.runDir, join(cwd, 'step'));
+  t.true(Object.isFrozen(variant));
+  const { series: _s, runDir: _r, ...rest } = variant;
+  const { series: _s0, runDir: _r0, ...planRest } = plan;
+  t.deepEqual(rest, planRest);
+  // The relative names resolved from the user's directory, once.
+  t.deepEqual(variant.kernel, { kind: 'local', path: join(cwd, 'linux') });
+  t.is(variant.fragments.at(-1)!.file, join(cwd, 'extra.config'));
+  t.is(variant.allowlist, join(cwd, 'allow.txt'));
+  t.is(variant.testProgsSelection.denylist?.file, join(cwd, 'deny.txt'));
+  t.is(variantPlan(plan, { series: undefined, runDir: undefined }).series, undefined);
+  t.is(plan.series?.dir, fixtureSeries, 'the planned run is left as it was');
+});
+
+test('every field of a plan is either a verdict input or named as not one', async (t) => {
+  const { cwd, options } = await userDir(t);
+  const plan = await planRun(options, repoRoot, cwd, {}, 2);
+  const inputs = Object.keys(verdictInputs(plan));
+  const others: readonly string[] = NOT_VERDICT_INPUTS;
+  t.deepEqual(Object.keys(plan).filter((k) => !inputs.includes(k) && !others.includes(k)), [], 'a new plan field must say whether verdicts depend on it');
+  t.deepEqual(inputs.filter((k) => others.includes(k)), []);
+});
+
+test('verdict inputs change with what a fragment, allowlist or denylist holds, not only with its name', async (t) => {
+  const { cwd, options } = await userDir(t);
+  const before = verdictInputs(await planRun(options, repoRoot, cwd, {}, 2));
+  t.notRegex(JSON.stringify(before), /undefined/);
+  // The same names, edited between two runs.
+  await writeFiles(cwd, { 'extra.config': 'CONFIG_PRINTK=n\n', 'allow.txt': 'warning: another\n', 'deny.txt': 'another_one\n' });
+  const after = verdictInputs(await planRun(options, repoRoot, cwd, {}, 2));
+  const changed = (Object.keys(before) as (keyof typeof before)[]).filter((k) => before[k] !== after[k]);
+  t.deepEqual(changed.sort(), ['allowlistRules', 'kconfig', 'testProgsSelection']);
+  // Where things go and how fast they are made are not inputs; the VM's shape is.
+  t.deepEqual(verdictInputs(await planRun({ ...options, jobs: 7, accel: 'tcg', runDir: join(cwd, 'elsewhere') }, repoRoot, cwd, {}, 2)), after);
+  t.is(verdictInputs(await planRun({ ...options, cpus: 1 }, repoRoot, cwd, {}, 2)).cpus, '1');
+});
