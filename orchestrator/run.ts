@@ -5,19 +5,19 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
-import { buildFullSelftests, selftestsFragments } from './build/full-selftests-build.ts';
+import { buildFullSelftests } from './build/full-selftests-build.ts';
 import { toolchainFingerprint } from './build/build-env.ts';
-import { buildTestProgs, runnerFragments } from './build/selftests-build.ts';
-import { KconfigRequest, describeParseError, parseFragment } from './kconfig/kconfig.ts';
+import { buildTestProgs } from './build/selftests-build.ts';
+import { kernelRequestFor } from './kconfig/kernel-request.ts';
 import { RunEvents, type StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
 import { DENYLIST_GUEST_PATH, describeSelection, fullTestProgsEntry, hasTestProgs, planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
 import { BUILD_SHARE, guestView, mountsText } from './guest/guest-view.ts';
 import { prepareGuestSuites } from './guest/guest-suites.ts';
-import { aptInstall, aptInstallLine, checkHost, isNeeded } from './host/requirements.ts';
+import { ensureHostTools } from './host/host-tools.ts';
 import { acquireLock } from './lock.ts';
 import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
-import { BASE_FRAGMENTS, describePlan, type RunPlan } from './plan/run-plan.ts';
+import { describePlan, type RunPlan } from './plan/run-plan.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
 import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
@@ -30,6 +30,9 @@ import { hostTscKhz } from './vm/host-tsc.ts';
 import { probeKvm, recordKvmFailure, type KvmProbe } from './vm/kvm-probe.ts';
 import { transportCount } from './vm/qemu-args.ts';
 import { runVm, type VmOutcome } from './vm/run-vm.ts';
+
+// Moved to their stages' modules; still exported here for importers of run.ts.
+export { ensureHostTools, kernelRequestFor };
 
 /** The targeted test_progs' name in a --full-selftests run, where 'test_progs' is the full build's. */
 export const TARGETED = 'test_progs-targeted';
@@ -130,25 +133,6 @@ async function stage<T>(log: StageLog, name: StageName, detail: string, body: ()
   } catch (error) {
     finish('failed', error instanceof Error ? error.message.split('\n')[0] : String(error));
     throw error;
-  }
-}
-
-export async function ensureHostTools(deps: RunDeps, logFile: string, full = false): Promise<void> {
-  const missing = (await checkHost(deps.env)).filter((c) => !c.present && isNeeded(c.requirement, full));
-  if (missing.length === 0) return;
-  const packages = missing.map((m) => m.requirement.aptPackage);
-  const env = deps.env ?? process.env;
-  let problem: string | undefined = 'automatic installs are off (VM_TEST_NO_INSTALL)';
-  if (!env.VM_TEST_NO_INSTALL) {
-    deps.events.emit({ type: 'info', stage: 'host', message: `installing missing packages: ${packages.join(' ')}` });
-    problem = await aptInstall(deps.exec, packages, logFile);
-  }
-  const still = (await checkHost(deps.env)).filter((c) => !c.present && isNeeded(c.requirement, full));
-  if (problem || still.length > 0) {
-    const list = still.map((s) => `${s.requirement.what} (${s.requirement.aptPackage}, for ${s.requirement.neededFor})`).join(', ');
-    // Why nothing was installed, and apt-get's output when it ran.
-    throw new VmTestError('missingTool', `missing host tools: ${list}. Install them with:\n  ${aptInstallLine(still.map((s) => s.requirement.aptPackage))}`,
-      { ...(existsSync(logFile) ? { logPath: logFile } : {}), ...(problem ? { excerpt: [problem] } : {}) });
   }
 }
 
@@ -436,26 +420,4 @@ export async function installInit(plan: RunPlan): Promise<string> {
 
 function describePlanKernel(plan: RunPlan): string {
   return describeKernelSpec(plan.kernel);
-}
-
-/**
- * The kernel config request for this tree: with --full-selftests, the tree's selftests config files
- * first and ours after (ours win), on the Kconfig defaults, as their vmtest.sh does; otherwise the
- * plan's fragments plus what this tree's test_progs needs (read from the tree, so it is known only
- * after the series stage). Whatever tests are chosen: choosing tests must not change the kernel.
- */
-export async function kernelRequestFor(plan: RunPlan, worktree: string, events?: RunEvents): Promise<KconfigRequest> {
-  if (plan.fullSelftests) return new KconfigRequest([...await selftestsFragments(worktree), ...plan.fragments], 'defaults');
-  const extra = await runnerFragments(worktree);
-  if (extra.length === 0) return plan.kconfig;
-  const fragments = [...plan.fragments];
-  for (const { name, why } of extra) {
-    const path = join(plan.repoRoot, 'kernel-config', `${name}.config`);
-    const { fragment, errors } = parseFragment(path, await readFile(path, 'utf8'));
-    if (errors.length) throw new VmTestError('infra', describeParseError(errors[0]!), { file: path, line: errors[0]!.line });
-    events?.emit({ type: 'info', stage: 'build', message: `adding kernel-config/${name}.config: ${why}` });
-    // Before the user's own fragments, so theirs still win.
-    fragments.splice(BASE_FRAGMENTS.length, 0, fragment);
-  }
-  return new KconfigRequest(fragments);
 }

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { planRun, type RunOptions } from '../../orchestrator/plan/run-plan.ts';
-import { kernelRequestFor } from '../../orchestrator/run.ts';
+import { kernelRequestFor } from '../../orchestrator/kconfig/kernel-request.ts';
 import { tempDir, writeFiles } from '../helpers.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
