@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
 import { buildFullSelftests } from './build/full-selftests-build.ts';
 import { toolchainFingerprint } from './build/build-env.ts';
-import { buildTestProgs } from './build/selftests-build.ts';
+import { TARGETED, startTargetedBuild, type TargetedBuild } from './build/targeted-build.ts';
 import { kernelRequestFor } from './kconfig/kernel-request.ts';
 import { RunEvents, type StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
@@ -32,10 +32,8 @@ import { transportCount } from './vm/qemu-args.ts';
 import { runVm, type VmOutcome } from './vm/run-vm.ts';
 
 // Moved to their stages' modules; still exported here for importers of run.ts.
-export { ensureHostTools, kernelRequestFor };
+export { TARGETED, ensureHostTools, kernelRequestFor };
 
-/** The targeted test_progs' name in a --full-selftests run, where 'test_progs' is the full build's. */
-export const TARGETED = 'test_progs-targeted';
 
 export interface RunDeps {
   exec: ExecPort;
@@ -103,18 +101,6 @@ interface StageLog {
   identity?: RunIdentity;
 }
 
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** A promise that never rejects, so work started early cannot fail unobserved while something else runs. */
-function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
-}
-
-function unsettle<T>(settled: Settled<T>): T {
-  if (settled.ok) return settled.value;
-  throw settled.error;
-}
-
 async function stage<T>(log: StageLog, name: StageName, detail: string, body: () => Promise<T>, done?: (value: T) => { status?: StageRecord['status']; detail?: string }): Promise<T> {
   const started = Date.now();
   log.events.emit({ type: 'stage-start', stage: name, detail });
@@ -173,6 +159,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   let built: KernelBuild;
   const testProgsTests: GuestTest[] = [];
   const suiteTests: GuestTest[] = [];
+  let targeted: TargetedBuild | undefined;
   try {
     const source = await stage(stageLog, 'source', describePlanKernel(plan),
       () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource, committed: plan.committed }, plan.kernel),
@@ -198,28 +185,17 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     const toolchain = await toolchainFingerprint(exec);
     // The targeted test_progs is built from the tree alone (tools/include, libbpf), never from the kernel's
     // outputs: it builds while the kernel does, quietly, and reports as its own stage after it.
-    const targetedBuild = (buildDir: string, buildEvents: RunEvents, buildSignal?: AbortSignal) => buildTestProgs({ exec, events: buildEvents, cache: plan.cache, tree, buildDir, ccache: plan.ccache, toolchain, logFile: log('selftests-build.log'), signal: buildSignal },
+    targeted = hasTestProgs(plan.testProgsSelection) ? startTargetedBuild({
+      exec, events, cache: plan.cache, tree, buildDir: buildDirFor(plan.cache, source.id, request), ccache: plan.ccache, toolchain, logFile: log('selftests-build.log'), signal,
+      selection: plan.testProgsSelection,
       // exec and shell only put what there is on PATH: a selection this tree lacks is not an error.
-      plan.testProgsSelection, plan.allowMissingTests || plan.fullSelftests || plan.job.kind !== 'tests', plan.fullSelftests || plan.job.kind !== 'tests');
-    const overlap = new AbortController();
-    const stopOverlap = () => overlap.abort();
-    signal?.addEventListener('abort', stopOverlap);
-    const early = hasTestProgs(plan.testProgsSelection) && !plan.fullSelftests
-      ? settle(targetedBuild(buildDirFor(plan.cache, source.id, request), new RunEvents(), overlap.signal))
-      : undefined;
-    let kernel: KernelBuild;
-    try {
-      kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
-        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, version: source.version, logFile: log('build.log'), signal }),
-        (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
-    } catch (error) {
-      // Nothing keeps running behind a failed kernel build.
-      overlap.abort();
-      await early;
-      throw error;
-    } finally {
-      signal?.removeEventListener('abort', stopOverlap);
-    }
+      allowMissing: plan.allowMissingTests || plan.fullSelftests || plan.job.kind !== 'tests', allowSkeletons: plan.fullSelftests || plan.job.kind !== 'tests',
+      // With --full-selftests it builds after the full build, into the same directory.
+      beside: !plan.fullSelftests,
+    }) : undefined;
+    const kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
+      () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, version: source.version, logFile: log('build.log'), signal }),
+      (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
     built = kernel;
     buildDir = kernel.buildDir;
     bzImage = join(runDir, 'bzImage');
@@ -236,13 +212,13 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
         (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
       testProgsTests.push(fullTestProgsEntry(full.dir, plan.testProgsSelection, '/run/vm-test/test_progs.json', plan.testTimeoutSec, [full.binary, full.testmod]));
     }
-    if (hasTestProgs(plan.testProgsSelection)) {
+    if (targeted) {
       // With --full-selftests the targeted build runs too, when it can make the selection, and the two are compared.
       const leftOut = plan.fullSelftests
         ? 'the targeted test_progs cannot make this selection (not in this tree, or it needs BPF skeletons): no comparison'
         : 'not in this tree yet; left out of this run';
-      const built = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only${early ? ' (built beside the kernel)' : ''}`,
-        async () => early ? unsettle(await early) : targetedBuild(kernel.buildDir, events, signal),
+      const built = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only${targeted.beside ? ' (built beside the kernel)' : ''}`,
+        () => targeted!.result(),
         (b) => ({ status: b?.cached ? 'cached' : 'ok', detail: b ? `${b.binary} (${b.tests.join(', ')})` : leftOut }));
       if (built) {
         testProgsTests.push(plan.fullSelftests
@@ -264,6 +240,8 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
       for (const file of built.cSources) await copyFile(file, join(log('guest-src'), basename(file)));
     }
   } finally {
+    // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).
+    await targeted?.cancel();
     await lock.release();
   }
 
