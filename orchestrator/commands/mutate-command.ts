@@ -7,11 +7,11 @@ import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { chooseMutants, generateMutants, parseShard, shard, type Mutant } from '../mutate/mutants.ts';
 import { buildReport, mergeReports, renderReport, reportSummaryMarkdown, type MutationReport } from '../mutate/mutate-report.ts';
-import { describeStop, readState, runMutants } from '../mutate/mutate-run.ts';
+import { describeStop, readState, resumeConflicts, resumeRefusal, runMutants, type MutantResult, type MutateValidity } from '../mutate/mutate-run.ts';
 import { OPERATOR_NAMES, type OperatorName } from '../mutate/operators.ts';
 import { VmTestError } from '../outcome.ts';
 import { dirProblem, makeDirs, outputFileProblem } from '../paths.ts';
-import { planRun } from '../plan/run-plan.ts';
+import { planRun, variantPlan, verdictInputs } from '../plan/run-plan.ts';
 import { runDirName, runPipeline } from '../run.ts';
 import { repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
 import { runOptionsFrom, withRunOptions } from './run-command.ts';
@@ -32,6 +32,13 @@ async function writeReport(ctx: CliContext, report: MutationReport, out: { json?
   if (out.json) await writeFile(out.json, json);
   if (process.env.GITHUB_ACTIONS === 'true' && process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, reportSummaryMarkdown(report));
   ctx.stdout.write(renderReport(report));
+}
+
+/** A mutant's line on the terminal: its status, who noticed, why, and where a reused verdict came from. */
+export function describeResult(r: MutantResult): string {
+  if (r.status === 'equivalent') return r.reason;
+  if (r.status === 'killed' || r.status === 'timeout') return `${r.status} ${r.killedBySelftest ? '(selftest too)' : '(not by the selftest)'}: ${r.reason}`;
+  return r.reusedFrom ? `${r.status}: ${r.reason}` : r.status;
 }
 
 export function mutateCommand(ctx: CliContext): ResultCommand<MutateArgs> {
@@ -88,20 +95,26 @@ export function mutateCommand(ctx: CliContext): ResultCommand<MutateArgs> {
       events.subscribe((e) => {
         if (e.type === 'warn' && e.stage !== 'vm') say(`warning: ${e.message}`);
       });
+      // What the verdicts will hold for; a directory resumed under another series or plan is refused before anything runs.
+      const inputs: MutateValidity = { series: plan.series.hash, plan: verdictInputs(plan) };
+      const recorded = await readState(dir);
+      const conflicts = recorded ? resumeConflicts(recorded.validFor, inputs) : [];
+      if (conflicts.length) throw resumeRefusal(dir, conflicts);
       say(`${chosen.length} of ${generated.length} mutants of ${plan.series.name} (${operators.join(', ')}); run directory ${dir}`);
-      // The series itself first: a mutant can only be killed if the unmutated series passes.
-      if (!(await readState(dir))) {
-        const baseline = await runPipeline({ ...plan, runDir: join(dir, 'baseline') }, { exec, events, signal: ctx.signal });
-        if (baseline.kind !== 'passed') {
-          say(`the series itself does not pass: ${baseline.headline.split('\n')[0]} (${join(dir, 'baseline')})`);
-          return { type: 'ended', kind: baseline.kind };
-        }
-        say(`baseline: ${baseline.headline}`);
+      // The series itself first, on every start (a resume too): a mutant can only be killed if the unmutated series
+      // passes, and one whose kernel and tests are byte-identical to the baseline's is equivalent.
+      const baseline = await runPipeline(variantPlan(plan, { series: plan.series, runDir: join(dir, 'baseline') }), { exec, events, signal: ctx.signal });
+      if (baseline.kind !== 'passed' || !baseline.tested) {
+        say(`the series itself does not pass: ${baseline.headline.split('\n')[0]} (${join(dir, 'baseline')})`);
+        return { type: 'ended', kind: baseline.kind };
       }
+      const built = baseline.tested.identity.kernel.built;
+      say(`baseline: ${baseline.headline}; kernel build ID ${built ?? 'unknown'}`);
       let n = 0;
       const state = await runMutants({
-        exec, events, signal: ctx.signal, repoRoot: repoRoot(), options, series: plan.series, dir, timeBudgetSec: argv['time-budget'],
-        onResult: (m, r) => say(`${++n}/${chosen.length} ${m.id} ${m.operator} (${m.description}): ${r.status}${r.status === 'killed' || r.status === 'timeout' ? ` ${r.killedBySelftest ? '(selftest too)' : '(not by the selftest)'}: ${r.reason}` : ''} [${r.seconds} s]`),
+        exec, events, signal: ctx.signal, plan, baseline: baseline.tested, dir, timeBudgetSec: argv['time-budget'],
+        validFor: { ...inputs, baseline: { ...(built ? { built } : {}), bootKey: baseline.tested.bootKey } },
+        onResult: (m, r) => say(`${++n}/${chosen.length} ${m.id} ${m.operator} (${m.description}): ${describeResult(r)} [${r.seconds} s]`),
       }, chosen);
       const report = buildReport(plan.series.name, generated, state.results.filter((r) => chosen.some((m) => m.id === r.id)));
       await writeReport(ctx, report, { json: argv.json, dir });

@@ -15,7 +15,9 @@ export interface ScoreRow {
   where: string;
   mutants: number;
   notCompiled: number;
-  /** Mutants that compiled: the denominator. */
+  /** Kernel and tests byte-identical to the baseline's: no test can notice them; counted apart. */
+  equivalent: number;
+  /** Mutants that compiled into another kernel than the baseline's: the denominator. */
   compiled: number;
   killedBySelftest: number;
   killedByAll: number;
@@ -31,12 +33,16 @@ export interface MutationReport {
   total: ScoreRow;
 }
 
+/** Mutants the score counts: they built a kernel of their own, and it was tested. */
+const scored = (m: Pick<ReportMutant, 'status'>) => m.status !== 'not-compiled' && m.status !== 'error' && m.status !== 'equivalent';
+
 function row(where: string, patch: number, ms: readonly ReportMutant[], hunk?: number, file?: string): ScoreRow {
-  const compiled = ms.filter((m) => m.status !== 'not-compiled' && m.status !== 'error');
+  const compiled = ms.filter(scored);
   return {
     patch, ...(hunk !== undefined ? { hunk } : {}), ...(file ? { file } : {}), where,
     mutants: ms.length,
     notCompiled: ms.filter((m) => m.status === 'not-compiled').length,
+    equivalent: ms.filter((m) => m.status === 'equivalent').length,
     compiled: compiled.length,
     killedBySelftest: compiled.filter((m) => m.killedBySelftest).length,
     killedByAll: compiled.filter((m) => m.killedByAll).length,
@@ -81,8 +87,8 @@ const pct = (k: number, n: number) => (n ? `${Math.round((100 * k) / n)}%` : '-'
 
 export function renderReport(report: MutationReport): string {
   const lines: string[] = [`Mutation score of ${report.series}: ${report.total.mutants} of ${report.generated} generated mutants run`, ''];
-  const head = ['where', 'mutants', 'not compiled', 'selftest only', 'selftest + suites'];
-  const cells = (r: ScoreRow) => [r.where, String(r.mutants), String(r.notCompiled), `${r.killedBySelftest}/${r.compiled} ${pct(r.killedBySelftest, r.compiled)}`, `${r.killedByAll}/${r.compiled} ${pct(r.killedByAll, r.compiled)}${r.timeouts ? ` (${r.timeouts} by timeout or hang)` : ''}`];
+  const head = ['where', 'mutants', 'not compiled', 'equivalent', 'selftest only', 'selftest + suites'];
+  const cells = (r: ScoreRow) => [r.where, String(r.mutants), String(r.notCompiled), String(r.equivalent), `${r.killedBySelftest}/${r.compiled} ${pct(r.killedBySelftest, r.compiled)}`, `${r.killedByAll}/${r.compiled} ${pct(r.killedByAll, r.compiled)}${r.timeouts ? ` (${r.timeouts} by timeout or hang)` : ''}`];
   const table = [head, ...report.hunks.map(cells), ...report.patches.map(cells), cells(report.total)];
   const widths = head.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   for (const [k, r] of table.entries()) {
@@ -90,24 +96,35 @@ export function renderReport(report: MutationReport): string {
     if (k === 0 || k === report.hunks.length || k === report.hunks.length + report.patches.length) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
   }
   const survivors = report.mutants.filter((m) => m.status === 'survived');
-  const selftestMisses = report.mutants.filter((m) => m.status !== 'not-compiled' && m.status !== 'error' && !m.killedBySelftest && m.killedByAll);
+  const selftestMisses = report.mutants.filter((m) => scored(m) && !m.killedBySelftest && m.killedByAll);
   lines.push('', `Survivors (${survivors.length}): no test noticed these changes.`);
   for (const m of survivors) lines.push('', `${m.id}  ${m.operator}: ${m.description}  (tests: ${m.tests.join(', ') || 'none'})`, ...m.diff.trimEnd().split('\n').map((l) => `    ${l}`));
   lines.push('', `Caught by the guest suites but not by the selftest (${selftestMisses.length}):`);
   for (const m of selftestMisses) lines.push(`  ${m.id}  ${m.operator}: ${m.description}  -> ${m.reason}`);
+  const equivalent = report.mutants.filter((m) => m.status === 'equivalent');
+  if (equivalent.length) {
+    lines.push('', `Equivalent, counted apart (${equivalent.length}): the change did not reach the kernel.`);
+    for (const m of equivalent) lines.push(`  ${m.id}  ${m.operator}: ${m.description}  -> ${m.reason}`);
+  }
   const notCompiled = report.mutants.filter((m) => m.status === 'not-compiled');
   if (notCompiled.length) lines.push('', `Not compiled, counted apart (${notCompiled.length}): ${notCompiled.map((m) => m.id).join(', ')}`);
   return lines.join('\n') + '\n';
 }
 
 export function reportSummaryMarkdown(report: MutationReport): string {
-  const r = (x: ScoreRow) => `| ${x.where} | ${x.mutants} | ${x.notCompiled} | ${x.killedBySelftest}/${x.compiled} (${pct(x.killedBySelftest, x.compiled)}) | ${x.killedByAll}/${x.compiled} (${pct(x.killedByAll, x.compiled)}) |`;
+  const r = (x: ScoreRow) => `| ${x.where} | ${x.mutants} | ${x.notCompiled} | ${x.equivalent} | ${x.killedBySelftest}/${x.compiled} (${pct(x.killedBySelftest, x.compiled)}) | ${x.killedByAll}/${x.compiled} (${pct(x.killedByAll, x.compiled)}) |`;
   const survivors = report.mutants.filter((m) => m.status === 'survived');
   return [
     `## vm-test mutate: ${report.series}`, '',
-    '| where | mutants | not compiled | selftest only | selftest + suites |', '|---|---|---|---|---|',
+    '| where | mutants | not compiled | equivalent | selftest only | selftest + suites |', '|---|---|---|---|---|---|',
     ...report.hunks.map(r), ...report.patches.map(r), r(report.total), '',
     `### Survivors (${survivors.length})`,
     ...survivors.flatMap((m) => ['', `<details><summary>${m.id}: ${m.operator}: ${m.description.replaceAll('|', '\\|')}</summary>`, '', '```diff', m.diff.trimEnd(), '```', '</details>']),
+    ...equivalentSummary(report.mutants.filter((m) => m.status === 'equivalent')),
   ].join('\n') + '\n';
+}
+
+function equivalentSummary(ms: readonly ReportMutant[]): string[] {
+  if (!ms.length) return [];
+  return ['', `### Equivalent, counted apart (${ms.length})`, '', ...ms.map((m) => `- ${m.id}: ${m.operator}: ${m.description.replaceAll('|', '\\|')}: ${m.reason}`)];
 }
