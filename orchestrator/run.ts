@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
 import { buildFullSelftests } from './build/full-selftests-build.ts';
@@ -11,9 +11,10 @@ import { TARGETED, startTargetedBuild, type TargetedBuild } from './build/target
 import { kernelRequestFor } from './kconfig/kernel-request.ts';
 import { RunEvents, type StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
-import { DENYLIST_GUEST_PATH, describeSelection, fullTestProgsEntry, hasTestProgs, planText, testProgsEntry, type GuestTest } from './guest/guest-plan.ts';
+import { DENYLIST_GUEST_PATH, describeSelection, hasTestProgs, planText } from './guest/guest-plan.ts';
+import { guestTestsFor, type GuestBuilds } from './guest/guest-jobs.ts';
+import { buildGuestSuites, keepSuiteSources } from './guest/guest-suites-build.ts';
 import { BUILD_SHARE, guestView, mountsText } from './guest/guest-view.ts';
-import { prepareGuestSuites } from './guest/guest-suites.ts';
 import { ensureHostTools } from './host/host-tools.ts';
 import { acquireLock } from './lock.ts';
 import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
@@ -157,8 +158,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   let bzImage: string;
   let buildDir: string;
   let built: KernelBuild;
-  const testProgsTests: GuestTest[] = [];
-  const suiteTests: GuestTest[] = [];
+  const builds: GuestBuilds = {};
   let targeted: TargetedBuild | undefined;
   try {
     const source = await stage(stageLog, 'source', describePlanKernel(plan),
@@ -207,37 +207,25 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     };
 
     if (plan.job.kind === 'tests' && plan.fullSelftests) {
-      const full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
+      builds.full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
         () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }),
         (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
-      testProgsTests.push(fullTestProgsEntry(full.dir, plan.testProgsSelection, '/run/vm-test/test_progs.json', plan.testTimeoutSec, [full.binary, full.testmod]));
     }
     if (targeted) {
       // With --full-selftests the targeted build runs too, when it can make the selection, and the two are compared.
       const leftOut = plan.fullSelftests
         ? 'the targeted test_progs cannot make this selection (not in this tree, or it needs BPF skeletons): no comparison'
         : 'not in this tree yet; left out of this run';
-      const built = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only${targeted.beside ? ' (built beside the kernel)' : ''}`,
+      builds.targeted = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only${targeted.beside ? ' (built beside the kernel)' : ''}`,
         () => targeted!.result(),
         (b) => ({ status: b?.cached ? 'cached' : 'ok', detail: b ? `${b.binary} (${b.tests.join(', ')})` : leftOut }));
-      if (built) {
-        testProgsTests.push(plan.fullSelftests
-          ? testProgsEntry(built.binary, plan.testProgsSelection, '/run/vm-test/test_progs-targeted.json', plan.testTimeoutSec, TARGETED)
-          : testProgsEntry(built.binary, plan.testProgsSelection, '/run/vm-test/test_progs.json', plan.testTimeoutSec));
-      } else {
-        events.emit({ type: 'warn', stage: 'build', message: `test_progs ${describeSelection(plan.testProgsSelection)}: ${leftOut}` });
-      }
+      if (!builds.targeted) events.emit({ type: 'warn', stage: 'build', message: `test_progs ${describeSelection(plan.testProgsSelection)}: ${leftOut}` });
     }
     if (plan.guestTests) {
-      // Keyed by the installed UAPI header, so a run never replaces binaries another run's guest is executing.
-      const headerHash = createHash('sha256').update(await readFile(join(kernel.headersDir, 'linux/bpf.h'))).digest('hex').slice(0, 16);
-      const built = await stage(stageLog, 'guest', `guest suites matching ${plan.guestTests}, against this tree's UAPI headers`,
-        () => prepareGuestSuites({ exec, toolchain, headersDir: kernel.headersDir, outDir: join(kernel.buildDir, 'vm-test-guest-tests', headerHash), select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
+      builds.suites = await stage(stageLog, 'guest', `guest suites matching ${plan.guestTests}, against this tree's UAPI headers`,
+        () => buildGuestSuites({ exec, toolchain, kernel, select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
         (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
-      suiteTests.push(...built.tests);
-      // The exact C each suite was compiled from, beside its results (it builds on its own: see its README).
-      await mkdir(log('guest-src'), { recursive: true });
-      for (const file of built.cSources) await copyFile(file, join(log('guest-src'), basename(file)));
+      await keepSuiteSources(builds.suites, log('guest-src'));
     }
   } finally {
     // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).
@@ -245,10 +233,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     await lock.release();
   }
 
-  const guestTests: GuestTest[] = plan.job.kind === 'tests' ? [...testProgsTests, ...suiteTests] : [jobTest(plan)];
-  if (plan.job.kind !== 'tests') await linkJobBinaries(log('bin'), [...testProgsTests, ...suiteTests], buildDir);
-  // The plan refused an empty selection; this is a test_progs selection the tree lacks (a bisect prefix) with no suites.
-  if (guestTests.length === 0) throw new VmTestError('usage', 'nothing to run: the selected test_progs tests are not in this tree, and no guest suites are selected');
+  const guestTests = await guestTestsFor(plan, builds, log('bin'), buildDir);
   // The guest runs the build's outputs from their own read-only share, never through the host root;
   // vm-test exec also gets its current directory, read-write, at the same path.
   const view = guestView([
@@ -345,42 +330,6 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
   return { bootKey, identity, verdict, vm, accel };
-}
-
-/**
- * vm-test exec and shell find the run's test binaries on their PATH (test_progs, compare-contract, ...):
- * links in the run directory's bin/ to their guest paths in the build share.
- */
-async function linkJobBinaries(binDir: string, tests: readonly GuestTest[], buildDir: string): Promise<void> {
-  await mkdir(binDir, { recursive: true });
-  const view = guestView([{ ...BUILD_SHARE, hostPath: buildDir, readonly: true }]);
-  for (const t of tests) {
-    const binary = t.argv[0];
-    if (!binary || !view.maps(binary)) continue;
-    await rm(join(binDir, basename(binary)), { force: true });
-    await symlink(view.toGuest(binary), join(binDir, basename(binary)));
-  }
-}
-
-/** The run's test binaries first (its bin/ in the run share), then the host's as the init has them. */
-const JOB_PATH = '/run/vm-test/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** The guest side of vm-test exec and shell: the command, or the interactive shell on hvc0. */
-function jobTest(plan: RunPlan): GuestTest {
-  const job = plan.job;
-  if (job.kind === 'exec') {
-    return { name: 'exec', kind: 'exec', argv: ['/usr/bin/env', `PATH=${JOB_PATH}`, ...job.argv], timeoutSec: plan.testTimeoutSec, ...(job.cwd ? { cwd: job.cwd } : {}), stderrPort: true };
-  }
-  if (job.kind !== 'shell') throw new Error('jobTest: not a job');
-  // The terminal's size, a session with hvc0 as its controlling terminal (so Ctrl-C reaches the foreground job), bash if there is one.
-  // The size is set from inside the session: a tty forgets it when its last file is closed.
-  const inner = `stty rows ${job.rows} cols ${job.cols} 2>/dev/null; if command -v bash >/dev/null; then PS1="[vm-test \\w]# " exec bash --norc -i; else PS1="[vm-test]# " exec sh -i; fi`;
-  const script = [
-    'cd /',
-    `export PATH=${JOB_PATH}`,
-    `exec /bin/busybox setsid -c /bin/sh -c '${inner}' </dev/hvc0 >/dev/hvc0 2>&1`,
-  ].join('; ');
-  return { name: 'shell', kind: 'shell', argv: ['/bin/sh', '-c', script], timeoutSec: 7 * 24 * 3600 };
 }
 
 /** The guest reads init through the root 9p mount: a content-addressed copy in the cache, so the checkout may live anywhere (even /tmp). */
