@@ -1,12 +1,12 @@
 // One bisect step = one pipeline run; its outcome says good, bad, untestable, or stop everything.
-import { availableParallelism } from 'node:os';
 import { RunEvents, type RunEvent } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError, type OutcomeKind } from '../outcome.ts';
-import { planRun, type RunOptions } from '../plan/run-plan.ts';
+import { variantPlan, type RunPlan } from '../plan/run-plan.ts';
 import { firstFailure } from '../results/assemble.ts';
-import { runPipeline, type RunOutcome, type TestedRun } from '../run.ts';
+import { runPipeline, type RunDeps, type RunOutcome, type TestedRun } from '../run.ts';
 import type { StepAttempt, StepVerdict } from './bisect.ts';
+import type { StepSpec } from './bisect-plan.ts';
 
 /** Untestable, not the candidate's fault: it did not apply, did not build, never reached init, or was unusable input. */
 const SKIP_KINDS = new Set<OutcomeKind>(['patchDidNotApply', 'buildFailed', 'bootFailure', 'usage']);
@@ -38,25 +38,28 @@ export class BisectAbort extends Error {
 
 export interface StepContext {
   exec: ExecPort;
-  repoRoot: string;
   signal: AbortSignal;
   onEvent: (event: RunEvent) => void;
+  /** The bisect's one plan (bisect-plan.ts); a step's is this one with the step's series and run directory. */
+  plan: RunPlan;
   /** Verdicts by boot key, shared by every step of one bisect. */
   seen: Map<string, TestedRun & { label: string }>;
+  /** The pipeline (a fake in unit tests). */
+  run?: (plan: RunPlan, deps: RunDeps) => Promise<RunOutcome>;
 }
 
-export async function attemptRun(ctx: StepContext, label: string, options: RunOptions): Promise<StepAttempt> {
+export async function attemptRun(ctx: StepContext, label: string, step: StepSpec): Promise<StepAttempt> {
   const events = new RunEvents();
   events.subscribe(ctx.onEvent);
-  let plan;
+  let series;
   try {
-    plan = await planRun(options, ctx.repoRoot, process.cwd(), process.env, availableParallelism());
+    series = await step.series();
   } catch (error) {
-    // A candidate the plan refuses (a malformed patch in that revision) is untestable, not the bisect's end.
+    // A candidate whose series does not load (a malformed patch in that revision) is untestable, not the bisect's end.
     if (error instanceof VmTestError && verdictForKind(error.kind) === 'skip') return { verdict: 'skip', reason: error.message.split('\n')[0]! };
     throw error instanceof VmTestError ? new BisectAbort(`${label}: ${error.message}`, error.kind) : error;
   }
-  const outcome = await runPipeline(plan, {
+  const outcome = await (ctx.run ?? runPipeline)(variantPlan(ctx.plan, { series, runDir: step.runDir }), {
     exec: ctx.exec,
     events,
     signal: ctx.signal,
@@ -70,5 +73,9 @@ export async function attemptRun(ctx: StepContext, label: string, options: RunOp
   const tested = outcome.tested;
   if (tested && !tested.reusedFrom) ctx.seen.set(tested.bootKey, { ...tested, label });
   const decidedBy = tested && firstFailure(tested.verdict.tree.tests);
-  return { verdict, reason: decidedBy ?? outcome.headline.split('\n')[0]!, runDir: outcome.runDir, reusedFrom: tested?.reusedFrom };
+  const built = (tested?.identity ?? outcome.identity)?.kernel.built;
+  return {
+    verdict, reason: decidedBy ?? outcome.headline.split('\n')[0]!, runDir: outcome.runDir,
+    ...(tested?.reusedFrom ? { reusedFrom: tested.reusedFrom } : {}), ...(built ? { buildId: built } : {}),
+  };
 }

@@ -9,6 +9,8 @@ export interface StepAttempt {
   runDir?: string;
   /** The reused verdict of an earlier step with a byte-identical kernel. */
   reusedFrom?: string;
+  /** GNU build ID of the kernel this attempt built (and judged, or reused the verdict on). */
+  buildId?: string;
 }
 
 export interface StepResult {

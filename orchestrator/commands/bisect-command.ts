@@ -1,36 +1,30 @@
 // `vm-test bisect`: the first bad revision of a series, or the first bad patch of a revision.
 // `vm-test bisect-run`: a command for `git bisect run` on a kernel tree.
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { bisect, naturalCompare, runStep, type BisectOutcome, type StepVerdict } from '../bisect/bisect.ts';
+import { bisect, runStep, type BisectOutcome, type StepAttempt, type StepVerdict } from '../bisect/bisect.ts';
 import { availableParallelism } from 'node:os';
 import { RunEvents } from '../events.ts';
 import { checkOutputPaths, planRun, type RunPlan } from '../plan/run-plan.ts';
 import { runPipeline } from '../run.ts';
+import { planBisect } from '../bisect/bisect-plan.ts';
 import { attemptRun, BisectAbort, stepVerdict, type StepContext } from '../bisect/bisect-step.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { VmTestError, type CommandResult, type OutcomeKind } from '../outcome.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
-import { loadSeries, resolveSeriesDir } from '../series/series.ts';
 import { repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
 import { reportOutcome, runOptionsFrom, withRunOptions } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
 type BisectArgs = RunArgs & { good?: string; bad?: string; patches?: number | boolean; 'by-patch'?: boolean; retries: number };
 
-export async function listRevisionDirs(seriesDir: string): Promise<string[]> {
-  const entries = await readdir(seriesDir, { withFileTypes: true }).catch(() => {
-    throw new VmTestError('usage', `--series ${seriesDir}: no such directory`, { file: seriesDir });
-  });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(naturalCompare);
-}
+/** Where a reused verdict came from, and the kernel both steps built. */
+const reuseNote = (a: StepAttempt) => (a.reusedFrom ? ` (reused from ${a.reusedFrom}: byte-identical kernel, build ID ${a.buildId ?? 'unknown'})` : '');
 
 export function renderBisect(out: BisectOutcome): string {
   const lines = ['', 'Bisect steps:'];
   for (const s of out.steps) {
     lines.push(`  ${s.verdict.padEnd(4)} ${s.candidate}`);
-    s.attempts.forEach((a, i) => lines.push(`         attempt ${i + 1}: ${a.verdict}: ${a.reason}${a.reusedFrom ? ` (reused from ${a.reusedFrom}: byte-identical kernel)` : ''}${a.runDir ? `\n           ${a.runDir}` : ''}`));
+    s.attempts.forEach((a, i) => lines.push(`         attempt ${i + 1}: ${a.verdict}: ${a.reason}${reuseNote(a)}${a.runDir ? `\n           ${a.runDir}` : ''}`));
   }
   lines.push('', out.message);
   const decisive = out.steps.find((s) => s.candidate === out.firstBad);
@@ -50,42 +44,19 @@ export function bisectCommand(ctx: CliContext): ResultCommand<BisectArgs> {
       .option('retries', { type: 'number', default: 0, describe: 'extra attempts per step; a step is bad if any attempt is bad, good only if all pass' }) as unknown as Argv<BisectArgs>,
     handler: async (argv): Promise<CommandEnd> => {
       const base = runOptionsFrom(argv);
-      const root = repoRoot();
       const seriesArg = typeof argv.series === 'string' ? argv.series : undefined;
       if (!seriesArg) throw new VmTestError('usage', 'bisect needs --series');
-      // Every step writes where these say: a bad one is the user's input (exit 2), not every candidate untestable.
-      await checkOutputPaths(base, process.cwd(), process.env);
-      const seriesDir = resolveSeriesDir(seriesArg, join(root, 'patches'), process.cwd());
-      const step: StepContext = {
+      // One plan, from the user's directory; a bad path or input in it is the user's (exit 2), not every candidate untestable.
+      const { plan, candidates, assumeGood, label, describe, step } = await planBisect(base, { series: seriesArg, good: argv.good, bad: argv.bad, byPatch: argv['by-patch'] },
+        repoRoot(), process.cwd(), process.env, availableParallelism(), (message) => ctx.stderr.write(`vm-test bisect: warning: ${message}\n`));
+      const context: StepContext = {
         exec: createExecaPort(),
-        repoRoot: root,
         signal: ctx.signal,
         onEvent: createTerminalReporter(ctx.stdout),
+        plan,
         seen: new Map(),
       };
-      let candidates: string[];
-      let optionsFor: (c: string) => typeof base;
-      let assumeGood = false;
-      let describeCandidate: (c: string) => string | undefined = () => undefined;
-      if (argv['by-patch']) {
-        const series = await loadSeries(seriesDir, join(root, 'patches'));
-        // Candidates are "k/n": the first k of the n patches applied.
-        const n = series.patches.length;
-        candidates = Array.from({ length: n + 1 }, (_, k) => `${k}/${n}`);
-        optionsFor = (c) => ({ ...base, series: seriesDir, patches: parseInt(c, 10), noSeries: parseInt(c, 10) === 0, allowMissingTests: true });
-        describeCandidate = (c) => { const k = parseInt(c, 10); return k > 0 ? `patch ${c}: ${series.patches[k - 1]!.subject}` : undefined; };
-        assumeGood = true;
-      } else {
-        if (!argv.good || !argv.bad) throw new VmTestError('usage', 'bisect needs --good and --bad revisions (or --by-patch)');
-        const revisions = await listRevisionDirs(seriesDir);
-        const from = revisions.indexOf(argv.good);
-        const to = revisions.indexOf(argv.bad);
-        if (from < 0 || to < 0) throw new VmTestError('usage', `--good ${argv.good} / --bad ${argv.bad}: revisions of ${seriesDir} are ${revisions.join(', ')}`, { file: seriesDir });
-        if (from >= to) throw new VmTestError('usage', `--good ${argv.good} must come before --bad ${argv.bad} (order: ${revisions.join(', ')})`);
-        candidates = revisions.slice(from, to + 1);
-        optionsFor = (c) => ({ ...base, series: join(seriesDir, c), noSeries: false });
-      }
-      const stepFor = (c: string) => runStep(c, argv.retries, (cand) => attemptRun(step, argv['by-patch'] ? `patches 1..${parseInt(cand, 10)}` : cand, optionsFor(cand)));
+      const stepFor = (c: string) => runStep(c, argv.retries, (cand, n) => attemptRun(context, label(cand), step(cand, n)));
       // With no patch applied, the tests the series adds do not exist: the empty prefix is good by definition.
       const known = { candidate: candidates[0]!, verdict: 'good' as const, attempts: [{ verdict: 'good' as const, reason: 'no patch applied: good by definition' }] };
       let outcome: BisectOutcome;
@@ -98,7 +69,7 @@ export function bisectCommand(ctx: CliContext): ResultCommand<BisectArgs> {
         return { type: 'ended', kind: error.kind };
       }
       ctx.stdout.write(renderBisect(outcome));
-      const firstBadPatch = outcome.firstBad && describeCandidate(outcome.firstBad);
+      const firstBadPatch = outcome.firstBad && describe(outcome.firstBad);
       if (firstBadPatch) ctx.stdout.write(`first bad ${firstBadPatch}\n`);
       return { type: 'bisect', firstBad: outcome.firstBad };
     },

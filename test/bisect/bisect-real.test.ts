@@ -11,8 +11,8 @@ test.serial('bisect lands on the first bad revision, skips the ones that do not 
   // Only the guest suite sees this regression: the series' own selftest passes on v5.
   t.regex(r.stdout, /decided by: compare-contract\/spin-lock-value-eopnotsupp failed/);
   // v2 differs from v1 only in a commit message: same tree, same kernel, same verdict without a boot.
-  t.regex(r.stdout, /good v2\n\s+attempt 1: good: .*\(reused from v1: byte-identical kernel\)/);
-  t.regex(r.stdout, /bad  v5\n\s+attempt 1: bad: .*\(reused from v6: byte-identical kernel\)/);
+  t.regex(r.stdout, /good v2\n\s+attempt 1: good: .*\(reused from v1: byte-identical kernel, build ID [0-9a-f]{16,}\)/);
+  t.regex(r.stdout, /bad  v5\n\s+attempt 1: bad: .*\(reused from v6: byte-identical kernel, build ID [0-9a-f]{16,}\)/);
 });
 
 test.serial('bisect-run speaks git bisect run: 125 for a series that does not apply', async (t) => {
