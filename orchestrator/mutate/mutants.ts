@@ -44,6 +44,13 @@ export function lineDiff(before: readonly string[], after: readonly string[]): {
     } else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push({ kind: '-', text: before[i++]! });
     else out.push({ kind: '+', text: after[j++]! });
   }
+  // A line kept, then the same text added, reads the same as the addition first: slide additions up to the removal
+  // they replace (a statement deleted into an empty line reads "-stmt +", not "-stmt, blank kept, + blank").
+  for (let k = 1; k + 1 < out.length; k++) {
+    if (out[k]!.kind === ' ' && out[k + 1]!.kind === '+' && out[k]!.text === out[k + 1]!.text && out[k - 1]!.kind !== ' ') {
+      [out[k], out[k + 1]] = [out[k + 1]!, out[k]!];
+    }
+  }
   return out;
 }
 

@@ -172,8 +172,9 @@ export function statementDeletes(lines: readonly string[], i: number): Mutation[
   // A statement that is the whole body of an if/else on the line before: keep the if compiling with an empty body.
   const prev = codeOf(lines[i - 1] ?? '').code.trim();
   const body = /^(?:\}\s*)?(?:else\s+)?(?:if\s*\(.*\)|else)$/.test(prev) ? lines[i]!.replace(/\S.*$/, ';') : undefined;
-  const next = lines.filter((_, k) => k !== i);
-  return [{ operator: 'delete', description: `delete "${t}"`, lines: body === undefined ? next : replaceLine(lines, i, body) }];
+  // An empty line, not none: every later line keeps its number, so a __LINE__ after it (a WARN's bug table entry, the
+  // debug info) is unchanged, and a statement that compiled to nothing leaves the kernel byte-identical (equivalent).
+  return [{ operator: 'delete', description: `delete "${t}"`, lines: replaceLine(lines, i, body ?? '') }];
 }
 
 /** Taking a lock: spin_lock(, htab_lock_bucket(, rcu_read_lock(, raw_res_spin_lock_irqsave( ... (not lock_held(). */

@@ -52,6 +52,20 @@ test('delete: one statement removed; the sole body of an if becomes an empty sta
   t.regex(free.diff, /^-\t\tfree_elem\(e\); \/\* unlinked above \*\/\n\+\t\t;$/m);
 });
 
+test('delete keeps every later line where it was (a __LINE__ after it, in a WARN\'s bug table or the debug info, is unchanged)', async (t) => {
+  const v1 = await loadSeries(join(patches, 'bpf-f-compare/v1'), patches);
+  const deletes = generateMutants(v1, ['delete']);
+  t.true(deletes.length > 0);
+  for (const m of deletes) {
+    const [, oldCount, newCount] = /^@@ -\d+,(\d+) \+\d+,(\d+) @@/m.exec(m.diff)!;
+    t.is(oldCount, newCount, m.id);
+    // The statement's line becomes an empty one (or ";" as the sole body of an if), right where it was.
+    t.regex(m.diff, /^-\t+\S.*\n\+(?:\t+;)?\n/m, m.id);
+  }
+  const warn = deletes.find((m) => m.description === 'delete "WARN_ON_ONCE(!bpf_rcu_lock_held());"')!;
+  t.regex(warn.diff, /^-\tWARN_ON_ONCE\(!bpf_rcu_lock_held\(\)\);\n\+\n \n \tkey_size = map->key_size;$/m);
+});
+
 test('unlock-move: a statement of the locked region moved to just after the unlock', async (t) => {
   const ms = await small();
   t.deepEqual(of(ms, 'unlock-move'), ['21: move "e->key = lookup(e, key);" after "bucket_unlock(e, flags);"']);
