@@ -1,39 +1,37 @@
 // The pipeline: source → series → kconfig+build → guest → vm → results → report. Stages emit events; nothing prints.
-import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
-import { buildFullSelftests } from './build/full-selftests-build.ts';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { toolchainFingerprint } from './build/build-env.ts';
-import { TARGETED, startTargetedBuild, type TargetedBuild } from './build/targeted-build.ts';
-import { kernelRequestFor } from './kconfig/kernel-request.ts';
-import { RunEvents, type StageName } from './events.ts';
+import { buildFullSelftests } from './build/full-selftests-build.ts';
+import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
+import { TARGETED, startTargetedBuild } from './build/targeted-build.ts';
+import type { RunEvents, StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
-import { DENYLIST_GUEST_PATH, describeSelection, hasTestProgs, planText } from './guest/guest-plan.ts';
 import { guestTestsFor, type GuestBuilds } from './guest/guest-jobs.ts';
+import { describeSelection, hasTestProgs } from './guest/guest-plan.ts';
 import { buildGuestSuites, keepSuiteSources } from './guest/guest-suites-build.ts';
-import { BUILD_SHARE, guestView, mountsText } from './guest/guest-view.ts';
 import { ensureHostTools } from './host/host-tools.ts';
+import { bootedBuildId, checkBooted, reuseKey, sha256File, testHashes, type RunIdentity } from './identity.ts';
+import { kernelRequestFor } from './kconfig/kernel-request.ts';
 import { acquireLock } from './lock.ts';
 import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
 import { describePlan, type RunPlan } from './plan/run-plan.ts';
-import { describeKernelSpec } from './source/kernel-spec.ts';
 import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
-import { bootedBuildId, checkBooted, reuseKey, sha256File, testHashes, type RunIdentity } from './identity.ts';
 import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
+import { describeKernelSpec } from './source/kernel-spec.ts';
 import { resolveSource } from './source/source.ts';
 import { prepareTree } from './source/workspace.ts';
-import { chooseMachine } from './vm/guest-machine.ts';
+import { chooseAccel, gdbStub, installInit, keepBootKernel, kvmProbeFile, machineFor, prepareGuestView } from './vm/boot-inputs.ts';
+import { bootRecord, fallBackToTcg, vmRunRequest, type BootInputs } from './vm/guest-boot.ts';
 import { hostTscKhz } from './vm/host-tsc.ts';
-import { probeKvm, recordKvmFailure, type KvmProbe } from './vm/kvm-probe.ts';
-import { transportCount } from './vm/qemu-args.ts';
+import type { KvmProbe } from './vm/kvm-probe.ts';
+import type { Accel } from './vm/qemu-args.ts';
 import { runVm, type VmOutcome } from './vm/run-vm.ts';
 
 // Moved to their stages' modules; still exported here for importers of run.ts.
-export { TARGETED, ensureHostTools, kernelRequestFor };
+export { TARGETED, ensureHostTools, installInit, kernelRequestFor };
 
 
 export interface RunDeps {
@@ -152,16 +150,70 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   const log = (name: string) => join(runDir, name);
 
   await stage(stageLog, 'host', 'checking host tools', () => ensureHostTools(deps, log('host.log'), plan.fullSelftests));
+  const { kernel, bzImage, builds } = await lockedStages(plan, deps, runDir, stageLog, initPath);
 
+  const tests = await guestTestsFor(plan, builds, log('bin'), kernel.buildDir);
+  const view = await prepareGuestView(plan, tests, kernel.buildDir, runDir);
+  const identity: RunIdentity = { ...stageLog.identity!, tests: await testHashes(tests) };
+  stageLog.identity = identity;
+  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb });
+  const gdb = await gdbStub(plan.gdb, kernel.buildDir, runDir, events);
+  const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
+  if (earlier) {
+    events.emit({ type: 'info', stage: 'vm', message: `kernel (build ID ${identity.kernel.built}) and tests are byte-identical to ${earlier.reusedFrom}'s: reusing its verdict` });
+    // This run's identity; the booted build ID is the one the earlier run's guest reported (the same kernel).
+    if (earlier.identity.kernel.booted) identity.kernel.booted = earlier.identity.kernel.booted;
+    return { ...earlier, identity };
+  }
+
+  const machine = await machineFor(runDir, view, events);
+  const inputs: BootInputs = { bzImage, initPath, runDir, machine, tscKhz: await hostTscKhz(), view, gdb, tests };
+  let accel = await stage(stageLog, 'vm', 'choosing the accelerator', () => chooseAccel(exec, plan, bzImage, machine), (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
+  const boot = (under: Accel) => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs on ${machine.machine} under ${under.toUpperCase()}`,
+    () => runVm(exec, vmRunRequest(plan, inputs, under, events, signal)), bootRecord);
+  let vm = await boot(accel.accel).finally(() => gdb && rm(gdb.socket, { force: true }));
+  if (vm.kvmFailure && plan.accel === 'auto') {
+    accel = await fallBackToTcg(kvmProbeFile(plan), events);
+    vm = await boot('tcg');
+  }
+  // The guest's init reported the running kernel's build ID: it must be the one built, or there is no verdict.
+  const booted = bootedBuildId(await readFile(vm.resultsLog, 'utf8').catch(() => ''));
+  if (booted.buildId) identity.kernel.booted = booted.buildId;
+  if (booted.release) identity.kernel.release = booted.release;
+  if (booted.reported && !booted.buildId) events.emit({ type: 'warn', stage: 'vm', message: `the guest did not report its kernel's build ID (no /sys/kernel/notes); built: ${kernel.buildId}` });
+  checkBooted(identity, vm.resultsLog);
+
+  if (plan.job.kind !== 'tests') {
+    const job = tests[0]!.name;
+    const verdict = await stage(stageLog, 'results', 'the command\'s exit and the console log', async () => {
+      const { resultsText, splats } = await guestOutput(vm, plan);
+      return assembleJob({ resultsText, name: job, splats, vm });
+    }, (v) => ({ detail: v.headline }));
+    return { bootKey, identity, verdict, vm, accel, ...(verdict.guestExit !== undefined ? { guestExit: verdict.guestExit } : {}) };
+  }
+
+  const verdict = await stage(stageLog, 'results', 'parsing results and the console log', async () => {
+    const { consoleText, resultsText, splats } = await guestOutput(vm, plan);
+    const compare = tests.some((t) => t.name === TARGETED) && tests.some((t) => t.name === 'test_progs')
+      ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
+    return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText } });
+  }, (v) => ({ detail: v.headline }));
+
+  if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
+  return { bootKey, identity, verdict, vm, accel };
+}
+
+/**
+ * source → series → kconfig+build → guest suites, under the cache's build lock: what the boot needs, with the
+ * run's identity as far as the build knows it.
+ */
+async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds }> {
+  const { exec, events, signal } = deps;
+  const log = (name: string) => join(runDir, name);
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
     events.emit({ type: 'info', stage: 'source', message: `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
-  let bzImage: string;
-  let buildDir: string;
-  let built: KernelBuild;
-  const builds: GuestBuilds = {};
-  let targeted: TargetedBuild | undefined;
   try {
-    const source = await stage(stageLog, 'source', describePlanKernel(plan),
+    const source = await stage(stageLog, 'source', describeKernelSpec(plan.kernel),
       () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource, committed: plan.committed }, plan.kernel),
       (s) => ({ detail: s.description }));
     stageLog.source = { description: source.description, ...(source.changes ? { changes: source.changes } : {}) };
@@ -185,7 +237,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     const toolchain = await toolchainFingerprint(exec);
     // The targeted test_progs is built from the tree alone (tools/include, libbpf), never from the kernel's
     // outputs: it builds while the kernel does, quietly, and reports as its own stage after it.
-    targeted = hasTestProgs(plan.testProgsSelection) ? startTargetedBuild({
+    const targeted = hasTestProgs(plan.testProgsSelection) ? startTargetedBuild({
       exec, events, cache: plan.cache, tree, buildDir: buildDirFor(plan.cache, source.id, request), ccache: plan.ccache, toolchain, logFile: log('selftests-build.log'), signal,
       selection: plan.testProgsSelection,
       // exec and shell only put what there is on PATH: a selection this tree lacks is not an error.
@@ -193,158 +245,52 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
       // With --full-selftests it builds after the full build, into the same directory.
       beside: !plan.fullSelftests,
     }) : undefined;
-    const kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
-      () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, version: source.version, logFile: log('build.log'), signal }),
-      (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
-    built = kernel;
-    buildDir = kernel.buildDir;
-    bzImage = join(runDir, 'bzImage');
-    await copyFile(kernel.bzImage, bzImage);
-    await copyFile(kernel.configPath, join(runDir, 'kernel.config'));
-    stageLog.identity = {
-      kernel: { ...(kernel.buildId ? { built: kernel.buildId } : {}), image: kernel.imageCheck.holdsBuilt ? 'holds the built vmlinux' : `not checked on the host: ${kernel.imageCheck.problem}`, bzImageSha256: await sha256File(bzImage) },
-      tree: tree.treeId, config: await sha256File(kernel.configPath), ...(plan.series ? { series: plan.series.hash } : {}), init: await sha256File(initPath), tests: [],
-    };
+    try {
+      const kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
+        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, version: source.version, logFile: log('build.log'), signal }),
+        (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
+      const bzImage = await keepBootKernel(kernel, runDir);
+      stageLog.identity = {
+        kernel: { ...(kernel.buildId ? { built: kernel.buildId } : {}), image: kernel.imageCheck.holdsBuilt ? 'holds the built vmlinux' : `not checked on the host: ${kernel.imageCheck.problem}`, bzImageSha256: await sha256File(bzImage) },
+        tree: tree.treeId, config: await sha256File(kernel.configPath), ...(plan.series ? { series: plan.series.hash } : {}), init: await sha256File(initPath), tests: [],
+      };
 
-    if (plan.job.kind === 'tests' && plan.fullSelftests) {
-      builds.full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
-        () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }),
-        (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
-    }
-    if (targeted) {
-      // With --full-selftests the targeted build runs too, when it can make the selection, and the two are compared.
-      const leftOut = plan.fullSelftests
-        ? 'the targeted test_progs cannot make this selection (not in this tree, or it needs BPF skeletons): no comparison'
-        : 'not in this tree yet; left out of this run';
-      builds.targeted = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only${targeted.beside ? ' (built beside the kernel)' : ''}`,
-        () => targeted!.result(),
-        (b) => ({ status: b?.cached ? 'cached' : 'ok', detail: b ? `${b.binary} (${b.tests.join(', ')})` : leftOut }));
-      if (!builds.targeted) events.emit({ type: 'warn', stage: 'build', message: `test_progs ${describeSelection(plan.testProgsSelection)}: ${leftOut}` });
-    }
-    if (plan.guestTests) {
-      builds.suites = await stage(stageLog, 'guest', `guest suites matching ${plan.guestTests}, against this tree's UAPI headers`,
-        () => buildGuestSuites({ exec, toolchain, kernel, select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
-        (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
-      await keepSuiteSources(builds.suites, log('guest-src'));
+      const builds: GuestBuilds = {};
+      if (plan.job.kind === 'tests' && plan.fullSelftests) {
+        builds.full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
+          () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }),
+          (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
+      }
+      if (targeted) {
+        // With --full-selftests the targeted build runs too, when it can make the selection, and the two are compared.
+        const leftOut = plan.fullSelftests
+          ? 'the targeted test_progs cannot make this selection (not in this tree, or it needs BPF skeletons): no comparison'
+          : 'not in this tree yet; left out of this run';
+        builds.targeted = await stage(stageLog, 'build', `test_progs with ${describeSelection(plan.testProgsSelection)} only${targeted.beside ? ' (built beside the kernel)' : ''}`,
+          () => targeted.result(), (b) => ({ status: b?.cached ? 'cached' : 'ok', detail: b ? `${b.binary} (${b.tests.join(', ')})` : leftOut }));
+        if (!builds.targeted) events.emit({ type: 'warn', stage: 'build', message: `test_progs ${describeSelection(plan.testProgsSelection)}: ${leftOut}` });
+      }
+      if (plan.guestTests) {
+        builds.suites = await stage(stageLog, 'guest', `guest suites matching ${plan.guestTests}, against this tree's UAPI headers`,
+          () => buildGuestSuites({ exec, toolchain, kernel, select: plan.guestTests, timeoutSec: plan.testTimeoutSec, logFile: log('guest-build.log'), signal }),
+          (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
+        await keepSuiteSources(builds.suites, log('guest-src'));
+      }
+      return { kernel, bzImage, builds };
+    } finally {
+      // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).
+      await targeted?.cancel();
     }
   } finally {
-    // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).
-    await targeted?.cancel();
     await lock.release();
   }
-
-  const guestTests = await guestTestsFor(plan, builds, log('bin'), buildDir);
-  // The guest runs the build's outputs from their own read-only share, never through the host root;
-  // vm-test exec also gets its current directory, read-write, at the same path.
-  const view = guestView([
-    { ...BUILD_SHARE, hostPath: buildDir, readonly: true },
-    ...(plan.job.kind === 'exec' && plan.job.cwd ? [{ tag: 'vmtest-cwd', hostPath: plan.job.cwd, guestPath: plan.job.cwd, readonly: false }] : []),
-  ]);
-  // The denylist the guest's test_progs reads (-d @FILE), beside the results.
-  if (plan.testProgsSelection.denylist) await copyFile(plan.testProgsSelection.denylist.file, join(runDir, basename(DENYLIST_GUEST_PATH)));
-  await writeFile(log('plan.tsv'), planText(guestTests, view));
-  await writeFile(log('mounts.tsv'), mountsText(view));
-  const identity: RunIdentity = { ...stageLog.identity!, tests: await testHashes(guestTests) };
-  stageLog.identity = identity;
-  const bootKey = reuseKey(identity, guestTests, { cpus: plan.cpus, memoryMb: plan.memoryMb });
-  const gdb = plan.gdb && { socket: join(tmpdir(), `vm-test-gdb-${process.pid}.sock`), wait: plan.gdb.wait };
-  if (gdb) {
-    const command = `gdb -q ${join(buildDir, 'vmlinux')} -ex 'target remote ${gdb.socket}'`;
-    await writeFile(log('gdb.txt'), `${command}\n`);
-    events.emit({ type: 'info', stage: 'vm', message: `gdb: ${command}${gdb.wait ? '   (the CPUs are stopped until gdb says continue)' : ''}` });
-  }
-  const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
-  if (earlier) {
-    events.emit({ type: 'info', stage: 'vm', message: `kernel (build ID ${identity.kernel.built}) and tests are byte-identical to ${earlier.reusedFrom}'s: reusing its verdict` });
-    // This run's identity; the booted build ID is the one the earlier run's guest reported (the same kernel).
-    if (earlier.identity.kernel.booted) identity.kernel.booted = earlier.identity.kernel.booted;
-    return { ...earlier, identity };
-  }
-
-  const machine = chooseMachine(await readFile(join(runDir, 'kernel.config'), 'utf8').catch(() => undefined), transportCount({ shares: view.shares }));
-  events.emit({ type: 'info', stage: 'vm', message: `machine ${machine.machine}: ${machine.reason}` });
-  const tscKhz = await hostTscKhz();
-  let accel = await stage(stageLog, 'vm', 'choosing the accelerator', async (): Promise<KvmProbe> => {
-    if (plan.accel === 'tcg') return { accel: 'tcg', reason: '--accel tcg' };
-    const probe = await probeKvm(exec, bzImage, join(plan.cache.root, 'kvm-probe.json'), undefined, undefined, machine.machine);
-    if (plan.accel === 'kvm' && probe.accel !== 'kvm') throw new VmTestError('vmInfra', `--accel kvm, but ${probe.reason}`);
-    return probe;
-  }, (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
-
-  // QEMU that could not run the guest is this stage failing; a guest that crashed or failed its tests is the verdict's.
-  const boot = (accelName: 'kvm' | 'tcg') => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs on ${machine.machine} under ${accelName.toUpperCase()}`, () => runVm(exec, {
-    spec: {
-      kernel: bzImage, initPath, runDir, accel: accelName, machine: machine.machine, tscKhz, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares,
-      ...(plan.job.kind === 'shell' ? { shell: true, consoleFile: log('console.log') } : {}),
-      ...(plan.job.kind === 'exec' ? { stderrFile: log('stderr.log') } : {}),
-      ...(gdb ? { gdb } : {}),
-    },
-    interactive: plan.job.kind === 'shell',
-    consoleLog: log('console.log'),
-    resultsLog: log('results.log'),
-    qemuStderrLog: log('qemu-stderr.log'),
-    commandFile: log('qemu-cmdline.txt'),
-    // A shell lasts as long as its user wants.
-    timeoutMs: plan.job.kind === 'shell' ? 7 * 24 * 3600_000 : plan.timeoutSec * 1000,
-    silenceTimeoutMs: (plan.testTimeoutSec + 60) * 1000,
-    testTimeouts: new Map(guestTests.map((t) => [t.name, t.timeoutSec])),
-    events,
-    signal,
-  }), (v) => ({ status: v.end === 'qemu-failed' ? 'failed' : 'ok', detail: `${v.end}: ${v.detail}${v.bootMs ? `; init after ${(v.bootMs / 1000).toFixed(1)} s` : ''}` }));
-  let vm = await boot(accel.accel).finally(() => gdb && rm(gdb.socket, { force: true }));
-  if (vm.kvmFailure && plan.accel === 'auto') {
-    // The probe passed but the real boot did not: remember it, and run the same plan under TCG.
-    await recordKvmFailure(join(plan.cache.root, 'kvm-probe.json'), 'KVM failed a real boot ("KVM internal error"); using TCG');
-    events.emit({ type: 'warn', stage: 'vm', message: 'KVM failed during the boot ("KVM internal error"); booting again under TCG' });
-    accel = { accel: 'tcg', reason: 'KVM failed during the boot ("KVM internal error")' };
-    vm = await boot('tcg');
-  }
-  // The guest's init reported the running kernel's build ID: it must be the one built, or there is no verdict.
-  const booted = bootedBuildId(await readFile(vm.resultsLog, 'utf8').catch(() => ''));
-  if (booted.buildId) identity.kernel.booted = booted.buildId;
-  if (booted.release) identity.kernel.release = booted.release;
-  if (booted.reported && !booted.buildId) events.emit({ type: 'warn', stage: 'vm', message: `the guest did not report its kernel's build ID (no /sys/kernel/notes); built: ${built!.buildId}` });
-  checkBooted(identity, vm.resultsLog);
-
-  if (plan.job.kind !== 'tests') {
-    const job = guestTests[0]!.name;
-    const verdict = await stage(stageLog, 'results', 'the command\'s exit and the console log', async () => {
-      const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
-      const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
-      let splats = attributeSplats(scanSplats(consoleText), consoleText);
-      if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
-      return assembleJob({ resultsText, name: job, splats, vm });
-    }, (v) => ({ detail: v.headline }));
-    return { bootKey, identity, verdict, vm, accel, ...(verdict.guestExit !== undefined ? { guestExit: verdict.guestExit } : {}) };
-  }
-
-  const verdict = await stage(stageLog, 'results', 'parsing results and the console log', async () => {
-    const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
-    const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
-    let splats = attributeSplats(scanSplats(consoleText), consoleText);
-    if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
-    const compare = guestTests.some((t) => t.name === TARGETED) && guestTests.some((t) => t.name === 'test_progs')
-      ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
-    return assembleResults({ resultsText, planned: guestTests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText } });
-  }, (v) => ({ detail: v.headline }));
-
-  if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
-  return { bootKey, identity, verdict, vm, accel };
 }
 
-/** The guest reads init through the root 9p mount: a content-addressed copy in the cache, so the checkout may live anywhere (even /tmp). */
-export async function installInit(plan: RunPlan): Promise<string> {
-  const text = await readFile(join(plan.repoRoot, 'rootfs/init'));
-  const dir = join(plan.cache.root, 'rootfs');
-  const path = join(dir, `init-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`);
-  if (!existsSync(path)) {
-    await mkdir(dir, { recursive: true });
-    await writeFile(`${path}.tmp-${process.pid}`, text, { mode: 0o755 });
-    await rename(`${path}.tmp-${process.pid}`, path);
-  }
-  return path;
-}
-
-function describePlanKernel(plan: RunPlan): string {
-  return describeKernelSpec(plan.kernel);
+/** What the guest left: the console (its splats attributed to tests, less the allowlisted ones) and the results channel. */
+async function guestOutput(vm: VmOutcome, plan: Pick<RunPlan, 'allowlistRules'>) {
+  const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
+  const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
+  let splats = attributeSplats(scanSplats(consoleText), consoleText);
+  if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
+  return { consoleText, resultsText, splats };
 }
