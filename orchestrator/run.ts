@@ -1,4 +1,5 @@
-// The pipeline: source → series → kconfig+build → guest → vm → results → report. Stages emit events; nothing prints.
+// The pipeline: source → series → kconfig+build → guest → vm → results → report, in that order. Each stage's work is in
+// its own module; this file orders the stages and records them. Stages emit events; nothing prints.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,7 +33,6 @@ import { runVm, type VmOutcome } from './vm/run-vm.ts';
 
 // Moved to their stages' modules; still exported here for importers of run.ts.
 export { TARGETED, ensureHostTools, installInit, kernelRequestFor };
-
 
 export interface RunDeps {
   exec: ExecPort;
