@@ -6,7 +6,7 @@ import { cacheLayout, resolveCacheRoot } from '../orchestrator/cache.ts';
 import { RunEvents, type RunEvent } from '../orchestrator/events.ts';
 import { planText, type GuestTest } from '../orchestrator/guest/guest-plan.ts';
 import { aptState, aptUpdate, downloadPackage } from '../orchestrator/source/debian-archive.ts';
-import { buildBusyboxInitramfs } from '../orchestrator/vm/initramfs.ts';
+import { buildBusyboxInitramfs, initramfsPlan } from '../orchestrator/vm/initramfs.ts';
 import { runVm, type VmOutcome } from '../orchestrator/vm/run-vm.ts';
 import { realExec } from './helpers.ts';
 
@@ -59,7 +59,7 @@ export async function bootWithPlan(runDir: string, tests: GuestTest[], options: 
   const kernel = await debianCloudKernel();
   const initText = await readFile(new URL('../rootfs/init', import.meta.url), 'utf8');
   const initrd = join(runDir, 'initrd.cpio');
-  await buildBusyboxInitramfs(initrd, { path: 'init', text: initText }, [{ kind: 'file', path: 'vm-test/plan.tsv', data: planText(tests) }]);
+  await buildBusyboxInitramfs(initrd, { path: 'init', text: initText }, [initramfsPlan(planText(tests))]);
   const events = new RunEvents();
   const seen: RunEvent[] = [];
   events.subscribe((e) => {

@@ -13,6 +13,7 @@ import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
 import { parseTestProgs, parseTestProgsJson } from '../results/test-progs-parser.ts';
 import { summarize, type ResultTree } from '../results/tree.ts';
 import { splitResults } from '../results/sections.ts';
+import { isResultsStream } from '../guest/protocol.ts';
 import type { CliContext, ResultCommand } from './context.ts';
 
 const KINDS = ['results', 'test_progs', 'json', 'ktap'] as const;
@@ -25,7 +26,7 @@ const TEST_PROGS_JSON = /^\s*\{\s*"(success|success_subtest|skipped|failed|resul
 
 export function detectKind(text: string): LogKind {
   if (TEST_PROGS_JSON.test(text)) return 'json';
-  if (/^# vm-test: (begin|init started)/m.test(text)) return 'results';
+  if (isResultsStream(text)) return 'results';
   if (/^#\d+(\/\d+)?\s+\S+:(OK|FAIL|SKIP)\b/m.test(text) || /^Summary: \d+\/\d+ PASSED/m.test(text)) return 'test_progs';
   return 'ktap';
 }

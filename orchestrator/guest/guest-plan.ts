@@ -1,5 +1,6 @@
-// The plan the guest init runs: one line per test, "name<TAB>timeout<TAB>shell command".
+// The plan the guest init runs: one plan.tsv row per test (guest/protocol.ts), its command quoted for the guest's shell.
 import type { GuestView } from './guest-view.ts';
+import { planRow, planTsv, runGuestPath, STDERR_TO_PORT, type PlanRow } from './protocol.ts';
 
 export type GuestTestKind = 'test_progs' | 'ktap' | 'exec' | 'shell';
 
@@ -13,7 +14,7 @@ export interface GuestTest {
   cwd?: string;
   /** Host files whose bytes decide the result besides argv[0] (part of the boot key). */
   inputs?: string[];
-  /** Its stderr on the guest's stderr port (fd 4 in the init), apart from stdout (vm-test exec). */
+  /** Its stderr on the guest's stderr port (STDERR_FD in the init), apart from stdout (vm-test exec). */
   stderrPort?: boolean;
 }
 
@@ -21,19 +22,23 @@ export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
-/** One plan line; with a view, host paths in the command and the directory become their guest paths. */
-export function planLine(test: GuestTest, view?: GuestView): string {
-  if (/[\t\n]/.test(test.name)) throw new Error(`guest test name has a tab or newline: ${JSON.stringify(test.name)}`);
+/** A test's plan.tsv row; with a view, host paths in the command and the directory become their guest paths. */
+export function planRowFor(test: GuestTest, view?: GuestView): PlanRow {
   const guest = (word: string) => (view?.maps(word) ? view.toGuest(word) : word);
   // Paths outside the shares (/bin/sh) are read through the root, which the init does not cover.
   const command = test.argv.map(guest).map(shellQuote).join(' ');
   const cwd = test.cwd && view ? view.toGuest(test.cwd) : test.cwd;
-  const redirect = test.stderrPort ? ' 2>&4' : '';
-  return `${test.name}\t${Math.ceil(test.timeoutSec)}\t${cwd ? `cd ${shellQuote(cwd)} && exec ${command}${redirect}` : `${command}${redirect}`}`;
+  const redirect = test.stderrPort ? ` ${STDERR_TO_PORT}` : '';
+  return { name: test.name, timeoutSec: test.timeoutSec, command: `${cwd ? `cd ${shellQuote(cwd)} && exec ${command}` : command}${redirect}` };
+}
+
+/** One plan line. */
+export function planLine(test: GuestTest, view?: GuestView): string {
+  return planRow(planRowFor(test, view));
 }
 
 export function planText(tests: readonly GuestTest[], view?: GuestView): string {
-  return tests.map((t) => planLine(t, view)).join('\n') + '\n';
+  return planTsv(tests.map((t) => planRowFor(t, view)));
 }
 
 /** Which test_progs tests a run starts, as the BPF CI spells it; passed to every test_progs the run starts. */
@@ -49,7 +54,7 @@ export interface TestProgsSelection {
 }
 
 /** Where the guest reads the run directory's copy of the denylist. */
-export const DENYLIST_GUEST_PATH = '/run/vm-test/test_progs-denylist.txt';
+export const DENYLIST_GUEST_PATH = runGuestPath('test_progs-denylist.txt');
 
 const asSelection = (sel: TestProgsSelection | readonly string[]): TestProgsSelection =>
   Array.isArray(sel) ? { test: sel as readonly string[], allow: [], deny: [] } : (sel as TestProgsSelection);

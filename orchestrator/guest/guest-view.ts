@@ -2,14 +2,13 @@
 // fixed guest paths, so nothing a test runs is reached through a host path the init may cover (/tmp, /run).
 import { relative, isAbsolute, join } from 'node:path';
 import { VmTestError } from '../outcome.ts';
+import { BUILD_SHARE, mountsTsv, type GuestMount } from './protocol.ts';
 
-export interface GuestShare {
-  /** 9p mount tag (at most 31 bytes). */
-  tag: string;
+export { BUILD_SHARE };
+
+/** A host directory on a 9p tag of its own (at most MAX_TAG_BYTES), mounted by the init at guestPath from mounts.tsv. */
+export interface GuestShare extends GuestMount {
   hostPath: string;
-  /** Where the init mounts it: under its own tmpfs on /run, so the read-only root needs no mount point. */
-  guestPath: string;
-  readonly: boolean;
 }
 
 export interface GuestView {
@@ -19,9 +18,6 @@ export interface GuestView {
   /** Whether a word of a command line is a host path inside a share. */
   maps(word: string): boolean;
 }
-
-/** The kernel build directory (test binaries, guest suites, full selftests): read-only in the guest. */
-export const BUILD_SHARE = { tag: 'vmtest-build', guestPath: '/run/vm-test-build' } as const;
 
 function inside(root: string, path: string): string | undefined {
   const rel = relative(root, path);
@@ -49,7 +45,7 @@ export function guestView(shares: readonly GuestShare[]): GuestView {
   };
 }
 
-/** The init's mount list: "tag<TAB>guest path<TAB>ro|rw" per line. */
+/** The init's mount list, mounts.tsv. */
 export function mountsText(view: GuestView): string {
-  return view.shares.map((s) => `${s.tag}\t${s.guestPath}\t${s.readonly ? 'ro' : 'rw'}`).join('\n') + (view.shares.length ? '\n' : '');
+  return mountsTsv(view.shares);
 }

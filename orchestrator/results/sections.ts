@@ -1,4 +1,5 @@
-// Split the results stream into one section per test the init ran, using its begin/end markers.
+// Split the results stream into one section per test the init ran, using its begin/end markers (guest/protocol.ts).
+import { parseResultsLine } from '../guest/protocol.ts';
 
 export interface Section {
   name: string;
@@ -15,6 +16,8 @@ export interface ResultsStream {
   kernelRelease?: string;
   /** The running kernel's /sys/kernel/notes in hex, as init read it ('none' when it could not). */
   kernelNotes?: string;
+  /** Why init gave up before running the plan (a share it could not mount). */
+  initFailed?: string;
   sections: Section[];
   /** Lines outside any section that are not markers. */
   stray: string[];
@@ -25,29 +28,30 @@ export function splitResults(text: string): ResultsStream {
   let current: Section | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
-    const init = /^# vm-test: init started(?: kernel=(\S+))?(?: notes=(\S+))?/.exec(line);
-    if (init) {
-      stream.initStarted = true;
-      stream.kernelRelease = init[1];
-      if (init[2]) stream.kernelNotes = init[2];
-      continue;
-    }
-    const begin = /^# vm-test: begin (.+)$/.exec(line);
-    if (begin) {
-      current = { name: begin[1]!, lines: [], exitCode: undefined };
-      stream.sections.push(current);
-      continue;
-    }
-    const end = /^# vm-test: end (.+) exit=(\d+)( timed-out)?$/.exec(line);
-    if (end && current && end[1] === current.name) {
-      current.exitCode = Number(end[2]);
-      if (end[3]) current.timedOut = true;
-      current = undefined;
-      continue;
-    }
-    if (line === '# vm-test: done') {
-      stream.done = true;
-      continue;
+    const marker = parseResultsLine(line);
+    switch (marker?.type) {
+      case 'init-started':
+        stream.initStarted = true;
+        stream.kernelRelease = marker.kernel;
+        if (marker.notes) stream.kernelNotes = marker.notes;
+        continue;
+      case 'begin':
+        current = { name: marker.name, lines: [], exitCode: undefined };
+        stream.sections.push(current);
+        continue;
+      case 'end':
+        // An end marker of another test is output of this one.
+        if (!current || marker.name !== current.name) break;
+        current.exitCode = marker.exitCode;
+        if (marker.timedOut) current.timedOut = true;
+        current = undefined;
+        continue;
+      case 'done':
+        stream.done = true;
+        continue;
+      case 'init-failed':
+        stream.initFailed = marker.reason;
+        continue;
     }
     if (current) current.lines.push(line);
     else if (line !== '') stream.stray.push(line);

@@ -1,37 +1,35 @@
-// Which test was running when a splat was printed, from the init's "vm-test: begin/end" lines in the console.
+// Which test was running when a splat was printed, from the init's "vm-test: begin/end" lines in the console (its kmsg
+// copies of the markers; a results log read as a console carries them with a "# " prefix: parseAnyMarker takes both).
+import { parseAnyMarker } from '../guest/protocol.ts';
 import { messageLines } from './printk-prefix.ts';
 import type { Splat } from './tree.ts';
 
-// The init writes these to /dev/kmsg; on the results channel they carry a "# " prefix.
-const BEGIN = /^\s*(?:# )?vm-test: begin (.+?)\s*$/;
-const END = /^\s*(?:# )?vm-test: end (.+?) exit=-?\d+\s*$/;
-const INIT = /^\s*(?:# )?vm-test: init started\b/;
-
 /** One console line's effect on the tests begun and not yet ended (innermost last). */
-function followMarkers(line: string, running: string[]): void {
-  const begin = BEGIN.exec(line);
-  if (begin) running.push(begin[1]!);
-  const end = END.exec(line);
-  if (end) {
-    const at = running.lastIndexOf(end[1]!);
+function followMarkers(marker: ReturnType<typeof parseAnyMarker>, running: string[]): void {
+  if (marker?.type === 'begin') running.push(marker.name);
+  if (marker?.type === 'end') {
+    const at = running.lastIndexOf(marker.name);
     if (at >= 0) running.splice(at, 1);
   }
 }
 
 /**
- * What the console says of the plan when it stops: whether init reported in, and the innermost test begun and
- * not ended. The VM stage asks when the results channel ends early: after a panic the console has all of init's
+ * What the console says of the plan when it stops: whether init reported in (or why it gave up), and the innermost
+ * test begun and not ended. The VM stage asks when the results channel ends early: after a panic the console has all of init's
  * kmsg markers, and the channel may not.
  */
-export function consolePlanState(consoleLog: string): { initStarted: boolean; running?: string } {
+export function consolePlanState(consoleLog: string): { initStarted: boolean; running?: string; initFailed?: string } {
   const running: string[] = [];
   let initStarted = false;
+  let initFailed: string | undefined;
   for (const line of messageLines(consoleLog)) {
-    if (INIT.test(line)) initStarted = true;
-    followMarkers(line, running);
+    const marker = parseAnyMarker(line);
+    if (marker?.type === 'init-started') initStarted = true;
+    if (marker?.type === 'init-failed') initFailed ??= marker.reason;
+    followMarkers(marker, running);
   }
   const last = running[running.length - 1];
-  return last === undefined ? { initStarted } : { initStarted, running: last };
+  return { initStarted, ...(last === undefined ? {} : { running: last }), ...(initFailed === undefined ? {} : { initFailed }) };
 }
 
 /** Copies of the splats with `test` set to the innermost test begun and not yet ended before each splat's first line. */
@@ -42,7 +40,7 @@ export function attributeSplats(splats: readonly Splat[], consoleLog: string): S
   const running: string[] = [];
   let next = 0;
   for (const { splat, index } of order) {
-    for (; next < Math.min(splat.startLine - 1, lines.length); next++) followMarkers(lines[next]!, running);
+    for (; next < Math.min(splat.startLine - 1, lines.length); next++) followMarkers(parseAnyMarker(lines[next]!), running);
     const copy: Splat = { ...splat };
     const test = running[running.length - 1];
     if (test === undefined) delete copy.test;

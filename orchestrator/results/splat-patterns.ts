@@ -1,4 +1,5 @@
 // What kernel report lines look like (Linux 5.x to 7.x console, x86/arm64/UML), for the splat scanner.
+import { hasMarkerPrefix } from '../guest/protocol.ts';
 import type { SplatKind } from './tree.ts';
 
 // Lockdep prints "WARNING:"/"BUG:" titles too; they must be tried before the generic ones.
@@ -169,11 +170,10 @@ const REPORT_LINE = new RegExp(
 
 // Test output never belongs to a kernel report, however it is indented.
 const TEST_OUTPUT = /^\s*(?:(?:not ok|ok)\b|K?TAP version \d|1\.\.\d+\s*$|# Subtest:|#\d+(?:\/\d+)?\s+\S.*:(?:OK|FAIL|SKIP)|Summary: \d+\/\d+ PASSED)/;
-const MARKER = /^\s*(?:# )?vm-test: /;
 
 /** Lines that end any report: test output and the init's vm-test markers. */
 export function isBoundary(line: string): boolean {
-  return MARKER.test(line) || TEST_OUTPUT.test(line);
+  return hasMarkerPrefix(line) || TEST_OUTPUT.test(line);
 }
 
 /** Does this line look like part of a kernel report (as opposed to other console output)? */

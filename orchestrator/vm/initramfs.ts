@@ -1,5 +1,6 @@
 // A newc cpio archive for an initramfs: for prebuilt kernels without 9p (and for fast QEMU tests).
 import { readFile, writeFile } from 'node:fs/promises';
+import { INITRAMFS_RUN_DIR, PLAN_FILE } from '../guest/protocol.ts';
 
 export type InitramfsEntry =
   | { kind: 'dir'; path: string; mode?: number }
@@ -34,9 +35,14 @@ export function cpioNewc(entries: readonly InitramfsEntry[]): Buffer {
 
 const APPLETS = ['sh', 'mount', 'mkdir', 'cat', 'echo', 'timeout', 'sync', 'printf', 'uname', 'hostname', 'sleep', 'reboot', 'ls', 'touch', 'true', 'false', 'ip', 'head', 'dd', 'test', '['];
 
-/** An initramfs with static busybox, the given init at initPath, and extra files (e.g. a baked-in plan). */
+/** The plan baked into an initramfs, where the init looks for it when the run directory's 9p share is missing. */
+export function initramfsPlan(planText: string): InitramfsEntry {
+  return { kind: 'file', path: `${INITRAMFS_RUN_DIR}/${PLAN_FILE}`, data: planText };
+}
+
+/** An initramfs with static busybox, the given init at initPath, and extra files (e.g. initramfsPlan). */
 export async function buildBusyboxInitramfs(out: string, init: { path: string; text: string }, extra: InitramfsEntry[] = [], busybox = '/bin/busybox'): Promise<void> {
-  const dirs = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'tmp', 'run', 'var', 'var/tmp', 'etc', 'vm-test', ...new Set(extra.map((e) => e.path.replace(/^\/+/, '').split('/').slice(0, -1).join('/')).filter(Boolean))];
+  const dirs = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'tmp', 'run', 'var', 'var/tmp', 'etc', INITRAMFS_RUN_DIR.slice(1), ...new Set(extra.map((e) => e.path.replace(/^\/+/, '').split('/').slice(0, -1).join('/')).filter(Boolean))];
   const entries: InitramfsEntry[] = [
     ...[...new Set(dirs)].map((path): InitramfsEntry => ({ kind: 'dir', path })),
     { kind: 'file', path: 'bin/busybox', data: await readFile(busybox), mode: 0o755 },

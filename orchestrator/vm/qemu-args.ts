@@ -1,5 +1,6 @@
 // QEMU's command line, built by small pure functions; each flag says why it is there.
 import type { GuestShare } from '../guest/guest-view.ts';
+import { RESULTS_PORT, RUN_SHARE, STDERR_PORT } from '../guest/protocol.ts';
 import { VmTestError } from '../outcome.ts';
 
 export type Accel = 'kvm' | 'tcg';
@@ -34,10 +35,6 @@ export interface VmSpec {
   /** QEMU's gdbstub on this unix socket; wait: the CPUs stay stopped until gdb continues them. */
   gdb?: { socket: string; wait: boolean };
 }
-
-export const RESULTS_PORT = 'org.vm-test.results';
-export const STDERR_PORT = 'org.vm-test.stderr';
-export const RUN_TAG = 'vmtest-run';
 
 function isMicrovm(spec: Pick<VmSpec, 'machine'>): boolean {
   return spec.machine === 'microvm';
@@ -94,7 +91,7 @@ export function runDirArgs(spec: VmSpec): string[] {
   return [
     // The run directory, read-write: the plan in, extra result files (test_progs -J) out.
     '-fsdev', `local,id=run,path=${spec.runDir},security_model=none,multidevs=remap`,
-    '-device', `${virtio(spec, 'virtio-9p')},fsdev=run,mount_tag=${RUN_TAG}`,
+    '-device', `${virtio(spec, 'virtio-9p')},fsdev=run,mount_tag=${RUN_SHARE.tag}`,
   ];
 }
 

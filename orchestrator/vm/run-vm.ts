@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import type { RunEvents } from '../events.ts';
 import { describeCommand, type ExecPort } from '../exec/exec-port.ts';
+import { parseResultsLine } from '../guest/protocol.ts';
 import { consolePlanState } from '../results/splats.ts';
 import { qemuArgs, type VmSpec } from './qemu-args.ts';
 
@@ -57,7 +58,6 @@ export interface VmRunRequest {
   signal?: AbortSignal;
 }
 
-const BEGIN = /^# vm-test: begin (.+)$/;
 /** Console lines where the kernel says it is stuck (they keep the console busy, so silence never comes). */
 const STALL = /rcu: INFO: \S+ (?:self-)?detected stalls?|rcu: INFO: \S+ self-detected stall|watchdog: BUG: soft lockup|NMI watchdog: Watchdog detected hard LOCKUP|INFO: task \S+ blocked for more than/;
 /** After its timeout the init sends SIGTERM, then SIGKILL 5 s later; allow for that and the end marker. */
@@ -70,7 +70,6 @@ const FATAL = /(?:^|\] )(?:Oops: |BUG: (?!soft lockup|workqueue lockup|schedulin
  * results channel ends the VM as crashed.
  */
 export const DEFAULT_CRASH_QUIET_MS = 20_000;
-const END = /^# vm-test: end (.+) exit=(\d+)(?: timed-out)?$/;
 
 export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOutcome> {
   const started = Date.now();
@@ -95,6 +94,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   let running: string | undefined;
   let runningSince = 0;
   let lastBegun: string | undefined;
+  let initFailed: string | undefined;
   let stallReport: string | undefined;
   let fatalReport: { line: string; at: number } | undefined;
   let lastResults = Date.now();
@@ -102,25 +102,29 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
 
   // Tail the results file (and the stderr port's, with vm-test exec): QEMU appends to them as the guest writes.
   const onResultsLine = (line: string) => {
-    if (line.startsWith('# vm-test: init started')) {
-      initStarted = true;
-      bootMs = Date.now() - started;
-      request.events.emit({ type: 'info', stage: 'vm', message: `init reached after ${(bootMs / 1000).toFixed(1)} s` });
-    }
-    if (line === '# vm-test: done') done = true;
-    const begin = BEGIN.exec(line);
-    if (begin) {
-      running = begin[1];
-      lastBegun = running;
-      runningSince = Date.now();
-      request.events.emit({ type: 'test-start', name: begin[1]! });
-      return;
-    }
-    const end = END.exec(line);
-    if (end) {
-      running = undefined;
-      request.events.emit({ type: 'test-end', name: end[1]!, exitCode: Number(end[2]) });
-      return;
+    const marker = parseResultsLine(line);
+    switch (marker?.type) {
+      case 'init-started':
+        initStarted = true;
+        bootMs = Date.now() - started;
+        request.events.emit({ type: 'info', stage: 'vm', message: `init reached after ${(bootMs / 1000).toFixed(1)} s` });
+        return;
+      case 'done':
+        done = true;
+        return;
+      case 'init-failed':
+        initFailed ??= marker.reason;
+        return;
+      case 'begin':
+        running = marker.name;
+        lastBegun = running;
+        runningSince = Date.now();
+        request.events.emit({ type: 'test-start', name: marker.name });
+        return;
+      case 'end':
+        running = undefined;
+        request.events.emit({ type: 'test-end', name: marker.name, exitCode: marker.exitCode });
+        return;
     }
     if (running) request.events.emit({ type: 'guest-output', name: running, stream: 'stdout', line });
   };
@@ -217,7 +221,8 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   // The results channel ended early. Once (2026-12-03) it lacked even init's line after a sysrq panic in a
   // test; the console carries init's kmsg copies of the markers.
   const fromConsole = consolePlanState(await readFile(request.consoleLog, 'utf8').catch(() => ''));
-  if (!initStarted && !fromConsole.initStarted) return { ...base, end: 'boot-failure', detail: 'the guest stopped before init reported in' };
+  const failed = initFailed ?? fromConsole.initFailed;
+  if (!initStarted && !fromConsole.initStarted) return { ...base, end: 'boot-failure', detail: failed ? `the guest's init failed: ${failed}` : 'the guest stopped before init reported in' };
   const last = running ?? fromConsole.running;
   return { ...base, runningTest: last, end: 'crashed', detail: `the guest stopped before the plan ended${last ? `, while running ${last}` : ''}` };
 }

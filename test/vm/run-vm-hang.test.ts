@@ -7,6 +7,7 @@ import { RunEvents } from '../../orchestrator/events.ts';
 import { runVm, type VmRunRequest } from '../../orchestrator/vm/run-vm.ts';
 import { fakeResult, tempDir } from '../helpers.ts';
 import type { ExecPort } from '../../orchestrator/exec/exec-port.ts';
+import { BUILD_SHARE, RUN_SHARE, consoleLine, resultsLine } from '../../orchestrator/guest/protocol.ts';
 
 /** A run of the fake QEMU in dir: a minute's limits unless the test says otherwise. */
 function vmRequest(dir: string, overrides: Partial<VmRunRequest> = {}): VmRunRequest {
@@ -95,4 +96,29 @@ test('a panic that takes the results channel\'s lines with it is still a crash d
   t.is(outcome.end, 'crashed');
   t.is(outcome.runningTest, 'panics');
   t.regex(outcome.detail, /while running panics/);
+});
+
+test('init that gives up before the plan (a share it cannot mount) is a boot failure that says why, from either channel', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const runDirFailed: ExecPort = {
+    async run(req) {
+      req.onLine?.(`[    1.20] ${consoleLine({ type: 'init-failed', reason: `cannot mount the run directory (9p tag ${RUN_SHARE.tag})` })}`, 'stdout');
+      return fakeResult({ exitCode: 0 });
+    },
+  };
+  const first = await runVm(runDirFailed, vmRequest(tmp.path));
+  t.is(first.end, 'boot-failure');
+  t.is(first.detail, `the guest's init failed: cannot mount the run directory (9p tag ${RUN_SHARE.tag})`);
+  const resultsLog = join(tmp.path, 'results.log');
+  const shareFailed: ExecPort = {
+    async run(req) {
+      await appendFile(resultsLog, resultsLine({ type: 'init-failed', reason: `cannot mount the 9p tag ${BUILD_SHARE.tag} on ${BUILD_SHARE.guestPath}` }) + '\n');
+      req.onLine?.('[    1.30] reboot: Restarting system', 'stdout');
+      return fakeResult({ exitCode: 0 });
+    },
+  };
+  const second = await runVm(shareFailed, vmRequest(tmp.path));
+  t.is(second.end, 'boot-failure');
+  t.is(second.detail, `the guest's init failed: cannot mount the 9p tag ${BUILD_SHARE.tag} on ${BUILD_SHARE.guestPath}`);
 });
