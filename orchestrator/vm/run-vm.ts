@@ -5,6 +5,7 @@ import type { RunEvents } from '../events.ts';
 import { describeCommand, type ExecPort } from '../exec/exec-port.ts';
 import { parseResultsLine } from '../guest/protocol.ts';
 import { consolePlanState } from '../results/splats.ts';
+import { consoleAlarm } from './console-alarm.ts';
 import { qemuArgs, type VmSpec } from './qemu-args.ts';
 
 export type VmEnd =
@@ -58,12 +59,8 @@ export interface VmRunRequest {
   signal?: AbortSignal;
 }
 
-/** Console lines where the kernel says it is stuck (they keep the console busy, so silence never comes). */
-const STALL = /rcu: INFO: \S+ (?:self-)?detected stalls?|rcu: INFO: \S+ self-detected stall|watchdog: BUG: soft lockup|NMI watchdog: Watchdog detected hard LOCKUP|INFO: task \S+ blocked for more than/;
 /** After its timeout the init sends SIGTERM, then SIGKILL 5 s later; allow for that and the end marker. */
 export const DEFAULT_HANG_GRACE_MS = 15_000;
-/** Console lines after which the running task is dead or the kernel unusable (a WARNING is neither). */
-const FATAL = /(?:^|\] )(?:Oops: |BUG: (?!soft lockup|workqueue lockup|scheduling while atomic)|general protection fault|Kernel panic - not syncing|kernel BUG at )/;
 /**
  * A task that oopses dies, but its process may linger (its other threads wait forever), so the test
  * never ends by itself: once the console showed a fatal report during a test, this much silence on the
@@ -171,8 +168,10 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
       if (stream === 'stdout') {
         sawConsole = true;
         consoleOut.write(line + '\n');
-        if (STALL.test(line)) stallReport = line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim();
-        if (!fatalReport && FATAL.test(line)) fatalReport = { line: line.replace(/^\s*\[[ \d.]+\]\s*/, '').trim(), at: Date.now() };
+        // The splat scanner's patterns decide: a stall keeps the console busy, a fatal report means the test is dead.
+        const alarm = consoleAlarm(line);
+        if (alarm?.alarm === 'stall') stallReport = alarm.message;
+        if (!fatalReport && alarm?.alarm === 'fatal') fatalReport = { line: alarm.message, at: Date.now() };
         request.events.emit({ type: 'console-line', line });
       } else {
         stderrOut.write(line + '\n');

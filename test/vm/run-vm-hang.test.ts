@@ -8,6 +8,7 @@ import { runVm, type VmRunRequest } from '../../orchestrator/vm/run-vm.ts';
 import { fakeResult, tempDir } from '../helpers.ts';
 import type { ExecPort } from '../../orchestrator/exec/exec-port.ts';
 import { BUILD_SHARE, RUN_SHARE, consoleLine, resultsLine } from '../../orchestrator/guest/protocol.ts';
+import { REAL_STALL_LINES } from './real-console-lines.ts';
 
 /** A run of the fake QEMU in dir: a minute's limits unless the test says otherwise. */
 function vmRequest(dir: string, overrides: Partial<VmRunRequest> = {}): VmRunRequest {
@@ -19,12 +20,12 @@ function vmRequest(dir: string, overrides: Partial<VmRunRequest> = {}): VmRunReq
   };
 }
 
-/** A QEMU that starts a test, then prints an RCU stall every 100 ms until it is stopped. */
-function stuckQemu(resultsLog: string): ExecPort {
+/** A QEMU that starts a test, then prints a stall report (an RCU stall) every 100 ms until it is stopped. */
+function stuckQemu(resultsLog: string, stall = '[   25.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:'): ExecPort {
   return {
     async run(req) {
       await appendFile(resultsLog, '# vm-test: init started kernel=7.2.6\n# vm-test: begin compare-contract\n');
-      const timer = setInterval(() => req.onLine?.('[   25.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:', 'stdout'), 100);
+      const timer = setInterval(() => req.onLine?.(stall, 'stdout'), 100);
       await new Promise((resolve) => req.signal?.addEventListener('abort', resolve, { once: true }));
       clearInterval(timer);
       return fakeResult({ exitCode: undefined, aborted: true });
@@ -46,6 +47,20 @@ test('a test past its timeout plus the grace is judged hung, though the console 
   t.is(outcome.stallReport, 'rcu: INFO: rcu_sched detected stalls on CPUs/tasks:');
   t.regex(outcome.detail, /^compare-contract was still running \d+ s after it began, past its 1 s timeout and the init's kill: the guest kernel is stuck \(console: rcu: INFO: rcu_sched detected stalls/);
 });
+
+// Real lines the watchdog's own regexes missed before it asked the splat scanner's patterns.
+for (const [name, line] of Object.entries(REAL_STALL_LINES)) {
+  test(`a hung test names the console's stall report: ${name}`, async (t) => {
+    const tmp = await tempDir();
+    t.teardown(tmp.cleanup);
+    const outcome = await runVm(stuckQemu(join(tmp.path, 'results.log'), line), vmRequest(tmp.path, {
+      testTimeouts: new Map([['compare-contract', 1]]), hangGraceMs: 300,
+    }));
+    const message = line.replace(/^\[[ \d.]+\] /, '');
+    t.is(outcome.stallReport, message);
+    t.true(outcome.detail.endsWith(`the guest kernel is stuck (console: ${message}); QEMU was stopped`), outcome.detail);
+  });
+}
 
 test('without a per-test limit only the whole-VM timeout applies', async (t) => {
   const tmp = await tempDir();
