@@ -29,6 +29,9 @@ export const PLAN_FILE = 'plan.tsv';
 export const MOUNTS_FILE = 'mounts.tsv';
 export const RESULTS_FALLBACK_FILE = 'results-fallback.log';
 
+/** init's PATH, which every plan command inherits (vm-test exec and shell put the run's bin/ before it). */
+export const INIT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Where the guest sees a file of the run directory. */
 export function runGuestPath(file: string): string {
   return `${RUN_SHARE.guestPath}/${file}`;

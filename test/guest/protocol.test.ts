@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BUILD_SHARE, CONSOLE_MARKER_TYPES, CWD_TAG, INITRAMFS_RUN_DIR, MOUNTS_FILE, PLAN_FILE, RESULTS_FALLBACK_FILE, RESULTS_FD,
+  BUILD_SHARE, CONSOLE_MARKER_TYPES, CWD_TAG, INIT_PATH, INITRAMFS_RUN_DIR, MOUNTS_FILE, PLAN_FILE, RESULTS_FALLBACK_FILE, RESULTS_FD,
   RESULTS_MARKER_TYPES, RESULTS_PORT, RUN_SHARE, STDERR_FD, STDERR_PORT, STDERR_TO_PORT, consoleLine, isResultsStream,
   mountRow, mountsTsv, parseAnyMarker, parseConsoleLine, parseMountsTsv, parsePlanTsv, parseResultsLine, planRow, planTsv,
   resultsLine, runGuestPath, type ConsoleMarker, type ResultsMarker,
@@ -38,6 +38,7 @@ const INIT_NAMES: Record<string, string> = {
   FALLBACK: RESULTS_FALLBACK_FILE,
   PORT_NAME: RESULTS_PORT,
   ERR_PORT_NAME: STDERR_PORT,
+  PATH: INIT_PATH,
 };
 
 function sh(script: string): string {
