@@ -1,4 +1,5 @@
 // What the guest runs: the tests the build stages made, or vm-test exec's command or vm-test shell with those tests on PATH.
+import { INIT_PATH, runGuestPath } from './protocol.ts';
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { FullSelftestsBuild } from '../build/full-selftests-build.ts';
@@ -24,11 +25,11 @@ export function builtTests(plan: JobPlan, builds: GuestBuilds): GuestTest[] {
   const { full, targeted, suites } = builds;
   const sel = plan.testProgsSelection;
   return [
-    ...(full ? [fullTestProgsEntry(full.dir, sel, '/run/vm-test/test_progs.json', plan.testTimeoutSec, [full.binary, full.testmod])] : []),
+    ...(full ? [fullTestProgsEntry(full.dir, sel, runGuestPath('test_progs.json'), plan.testTimeoutSec, [full.binary, full.testmod])] : []),
     // With --full-selftests the targeted one runs under its own name, and the two are compared.
     ...(targeted ? [plan.fullSelftests
-      ? testProgsEntry(targeted.binary, sel, '/run/vm-test/test_progs-targeted.json', plan.testTimeoutSec, TARGETED)
-      : testProgsEntry(targeted.binary, sel, '/run/vm-test/test_progs.json', plan.testTimeoutSec)] : []),
+      ? testProgsEntry(targeted.binary, sel, runGuestPath('test_progs-targeted.json'), plan.testTimeoutSec, TARGETED)
+      : testProgsEntry(targeted.binary, sel, runGuestPath('test_progs.json'), plan.testTimeoutSec)] : []),
     ...(suites?.tests ?? []),
   ];
 }
@@ -62,7 +63,7 @@ export async function linkJobBinaries(binDir: string, tests: readonly GuestTest[
 }
 
 /** The run's test binaries first (its bin/ in the run share), then the host's as the init has them. */
-export const JOB_PATH = '/run/vm-test/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const JOB_PATH = `${runGuestPath('bin')}:${INIT_PATH}`;
 
 /** The guest side of vm-test exec and shell: the command, or the interactive shell on hvc0. */
 export function jobTest(plan: Pick<RunPlan, 'job' | 'testTimeoutSec'>): GuestTest {

@@ -14,6 +14,7 @@ import { VmTestError } from '../outcome.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
 import { chooseMachine, type MachineChoice } from './guest-machine.ts';
 import { probeKvm, type KvmProbe } from './kvm-probe.ts';
+import { CWD_TAG, MOUNTS_FILE, PLAN_FILE } from '../guest/protocol.ts';
 import { transportCount } from './qemu-args.ts';
 
 /** The guest reads init through the root 9p mount: a content-addressed copy in the cache, so the checkout may live anywhere (even /tmp). */
@@ -45,11 +46,11 @@ export async function keepBootKernel(kernel: Pick<KernelBuild, 'bzImage' | 'conf
 export async function prepareGuestView(plan: Pick<RunPlan, 'job' | 'testProgsSelection'>, tests: readonly GuestTest[], buildDir: string, runDir: string): Promise<GuestView> {
   const view = guestView([
     { ...BUILD_SHARE, hostPath: buildDir, readonly: true },
-    ...(plan.job.kind === 'exec' && plan.job.cwd ? [{ tag: 'vmtest-cwd', hostPath: plan.job.cwd, guestPath: plan.job.cwd, readonly: false }] : []),
+    ...(plan.job.kind === 'exec' && plan.job.cwd ? [{ tag: CWD_TAG, hostPath: plan.job.cwd, guestPath: plan.job.cwd, readonly: false }] : []),
   ]);
   if (plan.testProgsSelection.denylist) await copyFile(plan.testProgsSelection.denylist.file, join(runDir, basename(DENYLIST_GUEST_PATH)));
-  await writeFile(join(runDir, 'plan.tsv'), planText(tests, view));
-  await writeFile(join(runDir, 'mounts.tsv'), mountsText(view));
+  await writeFile(join(runDir, PLAN_FILE), planText(tests, view));
+  await writeFile(join(runDir, MOUNTS_FILE), mountsText(view));
   return view;
 }
 
@@ -76,9 +77,10 @@ export async function machineFor(runDir: string, view: Pick<GuestView, 'shares'>
 }
 
 /** The accelerator stage: --accel tcg as asked; otherwise the KVM probe (cached per host boot), which --accel kvm requires to pass. */
-export async function chooseAccel(exec: ExecPort, plan: Pick<RunPlan, 'accel' | 'cache'>, bzImage: string, machine: MachineChoice): Promise<KvmProbe> {
+export async function chooseAccel(exec: ExecPort, plan: Pick<RunPlan, 'accel' | 'cache' | 'cpus'>, bzImage: string, machine: MachineChoice): Promise<KvmProbe> {
   if (plan.accel === 'tcg') return { accel: 'tcg', reason: '--accel tcg' };
-  const probe = await probeKvm(exec, bzImage, kvmProbeFile(plan), undefined, undefined, machine.machine);
+  // The run's machine and vCPU count: KVM's failure here depends on them.
+  const probe = await probeKvm(exec, { kernel: bzImage, cacheFile: kvmProbeFile(plan), machine: machine.machine, cpus: plan.cpus });
   if (plan.accel === 'kvm' && probe.accel !== 'kvm') throw new VmTestError('vmInfra', `--accel kvm, but ${probe.reason}`);
   return probe;
 }

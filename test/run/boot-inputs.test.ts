@@ -78,7 +78,7 @@ test('gdb: nothing without --gdb; with it, a socket of this process, gdb.txt and
 test('--accel tcg asks nothing; a KVM failure on a real boot is remembered as TCG', async (t) => {
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
-  t.deepEqual(await chooseAccel(noExec, { accel: 'tcg', cache: cacheLayout(tmp.path) }, '/nonexistent', { machine: 'q35', reason: '' }), { accel: 'tcg', reason: '--accel tcg' });
+  t.deepEqual(await chooseAccel(noExec, { accel: 'tcg', cache: cacheLayout(tmp.path), cpus: 2 }, '/nonexistent', { machine: 'q35', reason: '' }), { accel: 'tcg', reason: '--accel tcg' });
   const { events, seen } = recorded();
   const probe = join(tmp.path, 'kvm-probe.json');
   t.deepEqual(await fallBackToTcg(probe, events), { accel: 'tcg', reason: 'KVM failed during the boot ("KVM internal error")' });
