@@ -111,7 +111,8 @@ export async function main(argv: string[], commands: readonly CommandFactory[] =
   };
   try {
     let cli = yargs(argv).scriptName('vm-test');
-    for (const command of commands) cli = cli.command(toYargs(command(ctx), controller.signal, (e) => (ended = e)));
+    const built = commands.map((command) => command(ctx));
+    for (const command of built) cli = cli.command(toYargs(command, controller.signal, (e) => (ended = e)));
     try {
       await cli
         // vm-test exec [options] -- CMD ARGS: what follows -- is the guest's command, not ours.
@@ -126,8 +127,11 @@ export async function main(argv: string[], commands: readonly CommandFactory[] =
         })
         .parseAsync();
     } catch (error) {
-      // Outside any command: yargs' own usage errors.
-      ended = { end: { type: 'ended', kind: stopKind(error, controller.signal) }, error };
+      // Outside any command's handler: yargs' own usage errors, read as the command named reads a stop
+      // (bisect-run's is 128, so that git bisect run aborts instead of calling the commit bad).
+      const kind = stopKind(error, controller.signal);
+      const named = built.find((c) => [c.command].flat().some((spec) => spec?.split(' ')[0] === argv[0]));
+      ended = { end: named?.stopped?.(kind) ?? { type: 'ended', kind }, error };
     }
     let end: CommandEnd = ended?.end ?? { type: 'done' };
     let code = exitCodeFor(end, stoppedBy);

@@ -106,3 +106,13 @@ test.serial('bisect-run aborts git bisect (128) on an unusable path, rather than
   t.is(r.exitCode, 128, r.stderr);
   t.regex(r.stderr, /--json \S+\/out\/r\.json: no such directory/);
 });
+
+test.serial('an unknown option is read as the command named reads a stop: bisect-run 128 (git bisect run aborts, never "bad"), exec 253, run 2', async (t) => {
+  const bisectRun = await runCliWithin(DEADLINE_MS, ['bisect-run', '--bogus-option']);
+  t.is(bisectRun.exitCode, 128, bisectRun.stderr);
+  t.regex(bisectRun.stderr, /bogus-option/);
+  const exec = await runCliWithin(DEADLINE_MS, ['exec', '--bogus-option', '--', 'true']);
+  t.is(exec.exitCode, 253, exec.stderr);
+  const run = await runCliWithin(DEADLINE_MS, ['--bogus-option']);
+  t.is(run.exitCode, 2, run.stderr);
+});
