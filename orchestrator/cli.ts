@@ -154,5 +154,14 @@ export async function main(argv: string[], commands: readonly CommandFactory[] =
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  // A throw outside any command's await (a stray callback, a promise nobody awaited) is a bug too: one line, exit 15.
+  const onBug = (error: unknown) => {
+    const code = exitCodeFor({ type: 'ended', kind: 'infra' });
+    process.stderr.write(describeInternalError(error, undefined, code, !!process.env.VM_TEST_DEBUG).stderr.join('\n') + '\n');
+    killAllChildren();
+    process.exit(code);
+  };
+  process.on('uncaughtException', onBug);
+  process.on('unhandledRejection', onBug);
   process.exitCode = await main(hideBin(process.argv));
 }
