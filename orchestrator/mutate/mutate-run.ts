@@ -69,9 +69,9 @@ const buildIdOf = (on: JudgedOn | undefined) => (on?.built ? `build ID ${on.buil
  * byte-identical to the baseline's (its boot key and build ID) are an equivalent mutant: the change did not reach
  * the kernel, so no test could notice it. A verdict reused from another mutant says which.
  */
-export function classify(outcome: Pick<RunOutcome, 'kind' | 'headline' | 'tested' | 'identity'>, baseline?: Pick<TestedRun, 'bootKey' | 'identity'>): Omit<MutantResult, 'id' | 'runDir' | 'seconds'> | undefined {
+export function classify(outcome: Pick<RunOutcome, 'kind' | 'headline' | 'tested' | 'identity'>, baseline?: Pick<TestedRun, 'bootKey' | 'identity'> & Partial<Pick<TestedRun, 'verdict'>>): Omit<MutantResult, 'id' | 'runDir' | 'seconds'> | undefined {
   const identity = judgedOn(outcome);
-  const judged = classifyEnding(outcome);
+  const judged = noticedBySkips(classifyEnding(outcome), outcome, baseline);
   if (!judged) return undefined;
   const withIdentity = { ...judged, ...(identity ? { identity } : {}) };
   const tested = outcome.tested;
@@ -83,6 +83,31 @@ export function classify(outcome: Pick<RunOutcome, 'kind' | 'headline' | 'tested
   }
   if (tested?.reusedFrom) return { ...withIdentity, reusedFrom: tested.reusedFrom, reason: `${judged.reason} (reused from ${tested.reusedFrom}: byte-identical kernel, ${buildIdOf(identity)})` };
   return withIdentity;
+}
+
+/** Every leaf of a result tree with its path (suite/case, test_progs/test/subtest). */
+function leaves(nodes: readonly TestNode[], path: string[] = []): { path: string; node: TestNode; top: string }[] {
+  return nodes.flatMap((n) => n.children.length
+    ? leaves(n.children, [...path, n.name]).map((l) => ({ ...l, top: path[0] ?? n.name }))
+    : [{ path: [...path, n.name].join('/'), node: n, top: path[0] ?? n.name }]);
+}
+
+/**
+ * A mutant that made a case skip which passed on the baseline was noticed: the case's own feature probe
+ * changed its answer (a whole-value compare made EINVAL read as "the kernel lacks BPF_F_COMPARE"). Only
+ * a run that otherwise passed is judged again; every such case is named.
+ */
+function noticedBySkips(judged: ReturnType<typeof classifyEnding>, outcome: Pick<RunOutcome, 'tested'>, baseline?: Partial<Pick<TestedRun, 'verdict'>>): ReturnType<typeof classifyEnding> {
+  if (!judged || judged.status !== 'survived' || !baseline?.verdict || !outcome.tested) return judged;
+  const ran = new Set(leaves(baseline.verdict.tree.tests).filter((l) => l.node.status === 'pass').map((l) => l.path));
+  const skipped = leaves(outcome.tested.verdict.tree.tests).filter((l) => l.node.status === 'skip' && ran.has(l.path));
+  if (skipped.length === 0) return judged;
+  const first = skipped[0]!;
+  const bySelftest = skipped.some((l) => l.top === 'test_progs' || l.top === 'test_progs-targeted');
+  return {
+    ...judged, status: 'killed', killedBySelftest: bySelftest, killedByAll: true,
+    reason: `${first.path} passed on the baseline and skipped here${first.node.directive?.reason ? ` (${first.node.directive.reason})` : ''}${skipped.length > 1 ? `; ${skipped.length - 1} more case(s) the same` : ''}`,
+  };
 }
 
 function classifyEnding(outcome: Pick<RunOutcome, 'kind' | 'headline' | 'tested'>): Omit<MutantResult, 'id' | 'runDir' | 'seconds'> | undefined {

@@ -152,3 +152,17 @@ test('a run\'s ending classifies the mutant: failed selftest or suite, splat, ha
   t.like(c('passed'), { status: 'survived', killedByAll: false });
   t.is(c('vmInfra'), undefined);
 });
+
+test('a mutant that makes a case skip which passed on the baseline was noticed (its feature probe changed its answer): killed, naming the case', (t) => {
+  const leaf = (name: string, status: string, reason?: string) => ({ name, status, children: [], log: [], errors: [], splats: [], ...(reason ? { directive: { kind: 'skip', reason } } : {}) });
+  const run = (contract: ReturnType<typeof leaf>[], progs = 'pass') => ({ tests: [
+    { name: 'test_progs', status: progs, children: [leaf('map_cmp_delete', progs)], log: [], errors: [], splats: [] },
+    { name: 'compare-contract', status: 'pass', children: contract, log: [], errors: [], splats: [] },
+  ] });
+  const baseline = { bootKey: 'b', identity: { kernel: { built: 'a'.repeat(40) } }, verdict: { tree: run([leaf('match-deletes', 'pass'), leaf('arr-eopnotsupp', 'skip', 'no ARRAY')]) } };
+  const probeFlipped = run([leaf('match-deletes', 'skip', 'the kernel lacks BPF_F_COMPARE (feature probe: EINVAL)'), leaf('arr-eopnotsupp', 'skip', 'no ARRAY')]);
+  const c = (tree: unknown) => classify({ kind: 'passed', headline: 'h', tested: { bootKey: 'm', identity: { kernel: { built: 'c'.repeat(40) } }, verdict: { tree } } } as never, baseline as never);
+  t.like(c(probeFlipped), { status: 'killed', killedBySelftest: false, killedByAll: true, reason: 'compare-contract/match-deletes passed on the baseline and skipped here (the kernel lacks BPF_F_COMPARE (feature probe: EINVAL))' });
+  // A case that skipped on the baseline too says nothing; a run like the baseline's survives.
+  t.like(c(run([leaf('match-deletes', 'pass'), leaf('arr-eopnotsupp', 'skip', 'no ARRAY')])), { status: 'survived' });
+});
