@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toolchainFingerprint } from './build/build-env.ts';
+import { choosePahole, requestsBtf } from './host/newer-pahole.ts';
 import { buildFullSelftests } from './build/full-selftests-build.ts';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
 import { TARGETED, startTargetedBuild } from './build/targeted-build.ts';
@@ -233,8 +234,13 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
     }, (t) => ({ status: t.reused ? 'cached' : 'ok', detail: `${t.head.slice(0, 12)} (tree ${t.treeId.slice(0, 12)})` }));
 
     const request = await kernelRequestFor(plan, tree.worktree, events);
+    // A kernel with BTF gets a pahole new enough for the 7.x selftests (the host's, or trixie's in the cache).
+    const pahole = requestsBtf(request)
+      ? await stage(stageLog, 'host', 'pahole for BTF', () => choosePahole({ exec, aptRoot: join(plan.cache.root, 'apt'), toolsDir: join(plan.cache.root, 'tools'), logFile: log('host.log'), signal, info: (message) => events.emit({ type: 'info', stage: 'host', message }) }),
+        (p) => ({ detail: `pahole ${p.version}, ${p.origin}` }))
+      : undefined;
     // Asked once: every build's key names the tools' versions.
-    const toolchain = await toolchainFingerprint(exec);
+    const toolchain = await toolchainFingerprint(exec, pahole ? { pahole: pahole.command } : {});
     // The targeted test_progs is built from the tree alone (tools/include, libbpf), never from the kernel's
     // outputs: it builds while the kernel does, quietly, and reports as its own stage after it.
     const targeted = hasTestProgs(plan.testProgsSelection) ? startTargetedBuild({
@@ -247,7 +253,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
     }) : undefined;
     try {
       const kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
-        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, version: source.version, logFile: log('build.log'), signal }),
+        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, ...(pahole ? { pahole: pahole.command } : {}), version: source.version, logFile: log('build.log'), signal }),
         (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
       const bzImage = await keepBootKernel(kernel, runDir);
       stageLog.identity = {
@@ -258,7 +264,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
       const builds: GuestBuilds = {};
       if (plan.job.kind === 'tests' && plan.fullSelftests) {
         builds.full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
-          () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, logFile: log('selftests-build.log'), signal }),
+          () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, toolchain, ...(pahole ? { pahole: pahole.command } : {}), logFile: log('selftests-build.log'), signal }),
           (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
       }
       if (targeted) {

@@ -62,12 +62,16 @@ export const TOOLCHAIN: readonly (readonly [string, ...string[]])[] = [
   ['pahole', '--version'], ['openssl', 'version'], ['python3', '--version'], ['rustc', '--version'], ['bindgen', '--version'],
 ];
 
-/** Each tool's first version line ("absent" when it does not run): the configure skip and the build stamp key on it. */
-export async function toolchainFingerprint(exec: ExecPort): Promise<string> {
-  const lines = await Promise.all(TOOLCHAIN.map(async ([command, ...args]) => {
+/**
+ * Each tool's first version line ("absent" when it does not run): the configure skip and the build stamp key on it.
+ * tools: the commands a build is given instead of the names on PATH (PAHOLE= a newer pahole from the cache).
+ */
+export async function toolchainFingerprint(exec: ExecPort, tools: { pahole?: string } = {}): Promise<string> {
+  const lines = await Promise.all(TOOLCHAIN.map(async ([name, ...args]) => {
+    const command = name === 'pahole' && tools.pahole ? tools.pahole : name;
     const r = await exec.run({ command, args });
     const first = r.exitCode === 0 ? r.stdout.split('\n')[0]!.trim() : 'absent';
-    return `${command}: ${first}`;
+    return `${name}: ${first}${command !== name ? ` (${command})` : ''}`;
   }));
   return lines.join('\n');
 }

@@ -96,6 +96,8 @@ export function fullSelftestsRecipe(): string[] {
     'KHDR_INCLUDES=-isystem {headersDir}',
     'CC={cc}', 'HOSTCC={cc}',
     'CLANG=clang-19', 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
+    // bpf_testmod.ko's BTF, built by the kernel's modpost against vmlinux's: the same pahole as the kernel's.
+    'PAHOLE={pahole}',
     'test_progs',
   ];
 }
@@ -132,7 +134,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   // so it names what make cannot see from here: the recipe, the compilers, the kernel it was built against.
   const stampPath = join(out, 'vm-test-stamp.json');
   const recipe = fullSelftestsRecipe();
-  const toolchain = `${await toolchainFingerprint(ctx.exec)}\n${await llvmVersions(ctx)}`;
+  const toolchain = `${ctx.toolchain ?? await toolchainFingerprint(ctx.exec, { ...(ctx.pahole ? { pahole: ctx.pahole } : {}) })}\n${await llvmVersions(ctx)}`;
   const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file), recipe, toolchain, kernelBuildId: ctx.kernel.buildId };
   const previous = await readFile(stampPath, 'utf8').catch(() => '');
   if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
@@ -150,7 +152,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   try {
     if (ctx.ccache) await installCompilerWrapper(ctx.cache);
     const cc = compilerFor(ctx.ccache, ctx.cache);
-    const paths: Record<string, string> = { src, jobs: String(ctx.jobs), out, buildDir: ctx.kernel.buildDir, headersDir: ctx.kernel.headersDir, cc };
+    const paths: Record<string, string> = { src, jobs: String(ctx.jobs), out, buildDir: ctx.kernel.buildDir, headersDir: ctx.kernel.headersDir, cc, pahole: ctx.pahole ?? 'pahole' };
     result = await ctx.exec.run({
       command: 'make',
       args: recipe.map((a) => a.replace(/\{(\w+)\}/g, (all, name: string) => paths[name] ?? all)),

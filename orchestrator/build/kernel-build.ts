@@ -42,6 +42,8 @@ export interface KernelBuildContext {
   ccache: boolean;
   /** toolchainFingerprint's answer, when the caller has it already. */
   toolchain?: string;
+  /** PAHOLE= for kbuild: a pahole other than the host's (newer-pahole.ts), for a kernel with BTF. */
+  pahole?: string;
   /** The tree's kernel version (6.12.117): picks the first build's size estimate. */
   version?: string;
   logFile: string;
@@ -56,14 +58,17 @@ interface Stamp {
   recipe?: string;
   /** The work steps (isWorkStep) of this directory's first, cold, build: another config's first estimate. */
   work?: number;
+  /** What the config was resolved on (allnoconfig, or the Kconfig defaults of --full-selftests): a count is an estimate only for the same kind. */
+  base?: KconfigRequest['base'];
 }
 
-/** The step count of another finished build of the same source (another config), as a first estimate. */
-async function siblingSteps(sourceDir: string): Promise<number | undefined> {
+/** The step count of another finished build of the same source and the same kind of config, as a first estimate. */
+export async function siblingSteps(sourceDir: string, base: KconfigRequest['base']): Promise<number | undefined> {
   const dirs = await readdir(sourceDir).catch(() => [] as string[]);
   for (const d of dirs.filter((x) => x.startsWith('build-'))) {
     const s = await readStamp(join(sourceDir, d, 'vm-test-stamp.json'));
-    if (s?.work) return s.work;
+    // A full selftests kernel has five times the steps of the default one: its count says nothing of the other's.
+    if (s?.work && s.base === base) return s.work;
   }
   return undefined;
 }
@@ -212,7 +217,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const make = (targets: string[], extra: { onLine?: (l: string) => void } = {}) =>
     ctx.exec.run({
       command: 'make',
-      args: ['-C', ctx.tree.worktree, `O=${buildDir}`, `-j${ctx.jobs}`, `CC=${cc}`, `HOSTCC=${cc}`, ...targets],
+      args: ['-C', ctx.tree.worktree, `O=${buildDir}`, `-j${ctx.jobs}`, `CC=${cc}`, `HOSTCC=${cc}`, ...(ctx.pahole ? [`PAHOLE=${ctx.pahole}`] : []), ...targets],
       env,
       logFile: ctx.logFile,
       signal: ctx.signal,
@@ -224,7 +229,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const headersDir = join(buildDir, 'usr/include');
   const configHash = ctx.request.hash();
   const stamp = await readStamp(stampPath);
-  const toolchain = ctx.toolchain ?? await toolchainFingerprint(ctx.exec);
+  const toolchain = ctx.toolchain ?? await toolchainFingerprint(ctx.exec, { ...(ctx.pahole ? { pahole: ctx.pahole } : {}) });
   const recipe = buildRecipe(ctx.cache);
   if (stamp && stamp.treeId === ctx.tree.treeId && stamp.configHash === configHash && stamp.toolchain === toolchain && stamp.recipe === recipe && existsSync(bzImage) && existsSync(join(headersDir, 'linux/bpf.h'))) {
     const imageCheck = await checkImageHoldsBuilt(bzImage, join(buildDir, 'vmlinux'));
@@ -255,7 +260,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
 
   // Build: progress is make's work steps, against an estimate (a sibling's count, or the table) on a first build.
   let steps = 0;
-  const estimate = initialEstimate(!!stamp && existsSync(bzImage), await siblingSteps(dirname(buildDir)), ctx.version);
+  const estimate = initialEstimate(!!stamp && existsSync(bzImage), await siblingSteps(dirname(buildDir), ctx.request.base), ctx.version, ctx.request.base);
   const buildStarted = Date.now();
   // Modules when the config has them: Module.symvers is what out-of-tree modules (bpf_testmod) link against.
   const kernel = await make(['bzImage', 'headers_install', ...(modules ? ['modules'] : [])], {
@@ -272,7 +277,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   const imageCheck = await verifiedImage(ctx, buildDir, bzImage, () => make(['bzImage']));
   // The count of this directory's first build, the cold one: an incremental build's says nothing of a cold build's size.
   const work = stamp ? stamp.work : steps;
-  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, toolchain, recipe, ...(work ? { work } : {}) };
+  const newStamp: Stamp = { treeId: ctx.tree.treeId, configHash, toolchain, recipe, base: ctx.request.base, ...(work ? { work } : {}) };
   await writeFile(stampPath + '.tmp', JSON.stringify(newStamp, null, 2) + '\n');
   await rename(stampPath + '.tmp', stampPath);
   return { buildDir, bzImage, headersDir, configPath, cached: false, elapsedMs: Date.now() - started, treeId: ctx.tree.treeId, buildId: imageCheck.built, imageCheck };

@@ -89,7 +89,7 @@ test('a denylist is read in the selftests\' format; a line that is not a name is
 });
 
 test('a build\'s progress: an estimate from its last count, a sibling\'s or the table; corrected past it; an ETA from the rate', async (t) => {
-  const { initialEstimate, progressAt, isWorkStep, KNOWN_STEPS } = await import('../../orchestrator/build/build-estimate.ts');
+  const { initialEstimate, progressAt, isWorkStep, KNOWN_STEPS, KNOWN_FULL_STEPS } = await import('../../orchestrator/build/build-estimate.ts');
   t.true(isWorkStep('CC kernel/bpf/hashtab.o'));
   t.true(isWorkStep('LD vmlinux.o'));
   t.false(isWorkStep('HDRINST usr/include/linux/bpf.h'), 'a header copy is not counted');
@@ -102,6 +102,7 @@ test('a build\'s progress: an estimate from its last count, a sibling\'s or the 
   t.is(initialEstimate(false, undefined, '6.6.60'), KNOWN_STEPS['6.12']);
   t.is(initialEstimate(false, undefined, '5.4.1'), undefined, 'no 5.x in the table: no guess');
   t.is(initialEstimate(false, undefined, undefined), undefined);
+  t.is(initialEstimate(false, undefined, '7.2.6', 'defaults'), KNOWN_FULL_STEPS['7.2'], 'the full selftests kernel: its own table (no guess from the default kernel\'s)');
   t.deepEqual(progressAt(100, 1000, 60_000), { total: 1000, percent: 10, etaSec: 540 });
   t.deepEqual(progressAt(5, 1000, 2000), { total: 1000, percent: 0 }, 'no ETA from the first seconds');
   t.is(progressAt(1100, 1000, 600_000).total, 1122, 'past the estimate, the total moves with the count');

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { affectsKconfig, buildKernel, type KernelBuildContext } from '../../orchestrator/build/kernel-build.ts';
+import { affectsKconfig, buildKernel, siblingSteps, type KernelBuildContext } from '../../orchestrator/build/kernel-build.ts';
 import { buildDirIn, cacheLayout } from '../../orchestrator/cache.ts';
 import { RunEvents, type RunEvent } from '../../orchestrator/events.ts';
 import type { ExecRequest } from '../../orchestrator/exec/exec-port.ts';
@@ -125,4 +125,17 @@ test('another pahole (Kconfig reads PAHOLE_VERSION) configures again, and a tree
   t.is(exec.builds.length, 2);
   tools.pahole = undefined;
   t.false((await build()).cached, 'pahole gone is another toolchain too');
+});
+
+test('a first build\'s estimate comes from a sibling build directory of the same kind of config only (a full selftests kernel has five times the steps)', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await writeFiles(tmp.path, {
+    'build-full/vm-test-stamp.json': JSON.stringify({ treeId: 't', configHash: 'f', base: 'defaults', work: 5200 }),
+    'build-old/vm-test-stamp.json': JSON.stringify({ treeId: 't', configHash: 'o', work: 4800 }),
+  });
+  t.is(await siblingSteps(tmp.path, 'allno'), undefined, 'neither the full one nor one whose kind is not recorded');
+  t.is(await siblingSteps(tmp.path, 'defaults'), 5200);
+  await writeFiles(tmp.path, { 'build-slim/vm-test-stamp.json': JSON.stringify({ treeId: 't', configHash: 's', base: 'allno', work: 1042 }) });
+  t.is(await siblingSteps(tmp.path, 'allno'), 1042);
 });
