@@ -8,6 +8,7 @@ import { resolveCacheRoot } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
 import { C_DIR, generateSuiteC, type GeneratedProgram } from '../../orchestrator/guest/c-program.ts';
 import { planText, type GuestTest } from '../../orchestrator/guest/guest-plan.ts';
+import { BUILD_SHARE, guestView, mountsText } from '../../orchestrator/guest/guest-view.ts';
 import { gccArgs, prepareGuestSuites } from '../../orchestrator/guest/guest-suites.ts';
 import type { GuestSuite } from '../../orchestrator/guest/suite-model.ts';
 import { assembleResults } from '../../orchestrator/results/assemble.ts';
@@ -77,7 +78,7 @@ async function compileProgram(dir: string, program: GeneratedProgram, include: s
 const diagnostics = (node: TestNode): string => [...node.log, ...node.children.flatMap((c) => [`${c.status} ${c.name}`, ...c.log.map((l) => `  ${l}`)])].join('\n');
 
 test('[qemu] every guest suite passes on the patched kernel under TCG, and the teeth variants fail', async (t) => {
-  // Not under /tmp: the guest sees the host's / except /tmp.
+  // The binaries reach the guest on the build share, as in a run: the cache may be under /tmp, which the guest's init covers.
   const runDir = join(cacheRoot, 'test-assets', 'guest-suites-qemu', `run-${process.pid}`);
   await rm(runDir, { recursive: true, force: true });
   await mkdir(join(runDir, 'bin'), { recursive: true });
@@ -97,7 +98,8 @@ test('[qemu] every guest suite passes on the patched kernel under TCG, and the t
     await copyFile(built.bzImage, kernel);
     config = await readFile(built.configPath, 'utf8');
   }
-  const { machine } = chooseMachine(config, transportCount({}));
+  const view = guestView([{ ...BUILD_SHARE, hostPath: join(runDir, 'bin'), readonly: true }, { ...BUILD_SHARE, tag: 'vmtest-bin-unpatched', guestPath: `${BUILD_SHARE.guestPath}-unpatched`, hostPath: join(runDir, 'bin-unpatched'), readonly: true }]);
+  const { machine } = chooseMachine(config, transportCount({ shares: view.shares }));
 
   const patched = await uapiHeaders('patched');
   const build = await prepareGuestSuites({ exec: realExec, headersDir: patched, outDir: join(runDir, 'bin'), timeoutSec: 240, logFile: join(runDir, 'gcc.log') });
@@ -107,11 +109,12 @@ test('[qemu] every guest suite passes on the patched kernel under TCG, and the t
   ];
   const unpatched = await prepareGuestSuites({ exec: realExec, headersDir: await uapiHeaders('pristine'), outDir: join(runDir, 'bin-unpatched'), select: 'compare-contract', timeoutSec: 60, logFile: join(runDir, 'gcc.log') });
   const planned = [...build.tests, ...teeth, { ...unpatched.tests[0]!, name: 'compare-contract-unpatched-headers' }];
-  await writeFile(join(runDir, 'plan.tsv'), planText(planned));
+  await writeFile(join(runDir, 'plan.tsv'), planText(planned, view));
+  await writeFile(join(runDir, 'mounts.tsv'), mountsText(view));
 
   const started = Date.now();
   const outcome = await runVm(realExec, {
-    spec: { kernel, initPath: INIT, runDir, accel: 'tcg', machine, tscKhz: await hostTscKhz(), cpus: 2, memoryMb: 1024 },
+    spec: { kernel, initPath: INIT, runDir, accel: 'tcg', machine, tscKhz: await hostTscKhz(), cpus: 2, memoryMb: 1024, shares: view.shares },
     consoleLog: join(runDir, 'console.log'),
     resultsLog: join(runDir, 'results.log'),
     qemuStderrLog: join(runDir, 'qemu-stderr.log'),
