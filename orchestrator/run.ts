@@ -5,13 +5,15 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toolchainFingerprint } from './build/build-env.ts';
 import { choosePahole, requestsBtf } from './host/newer-pahole.ts';
+import { ciDenyList, denyListFile } from './build/selftests-runners.ts';
+import { SELFTESTS_DIR } from './build/full-selftests-build.ts';
 import { buildFullSelftests } from './build/full-selftests-build.ts';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
 import { TARGETED, startTargetedBuild } from './build/targeted-build.ts';
 import type { RunEvents, StageName } from './events.ts';
 import type { ExecPort } from './exec/exec-port.ts';
 import { guestTestsFor, type GuestBuilds } from './guest/guest-jobs.ts';
-import { describeSelection, hasTestProgs } from './guest/guest-plan.ts';
+import { describeSelection, hasTestProgs, type TestProgsSelection } from './guest/guest-plan.ts';
 import { buildGuestSuites, keepSuiteSources } from './guest/guest-suites-build.ts';
 import { ensureHostTools } from './host/host-tools.ts';
 import { bootedBuildId, checkBooted, reuseKey, sha256File, testHashes, type RunIdentity } from './identity.ts';
@@ -151,10 +153,13 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   const log = (name: string) => join(runDir, name);
 
   await stage(stageLog, 'host', 'checking host tools', () => ensureHostTools(deps, log('host.log'), plan.fullSelftests));
-  const { kernel, bzImage, builds } = await lockedStages(plan, deps, runDir, stageLog, initPath);
+  const locked = await lockedStages(plan, deps, runDir, stageLog, initPath);
+  const { kernel, bzImage, builds } = locked;
+  // vm-test bpf-ci: the test_progs runners read the tree's lists and vm-test's, merged after the series stage.
+  const guestPlan = locked.selection ? { ...plan, testProgsSelection: locked.selection } : plan;
 
-  const tests = await guestTestsFor(plan, builds, log('bin'), kernel.buildDir);
-  const view = await prepareGuestView(plan, tests, kernel.buildDir, runDir);
+  const tests = await guestTestsFor(guestPlan, builds, log('bin'), kernel.buildDir);
+  const view = await prepareGuestView(guestPlan, tests, kernel.buildDir, runDir);
   const identity: RunIdentity = { ...stageLog.identity!, tests: await testHashes(tests) };
   stageLog.identity = identity;
   const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb });
@@ -208,7 +213,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
  * source → series → kconfig+build → guest suites, under the cache's build lock: what the boot needs, with the
  * run's identity as far as the build knows it.
  */
-async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds }> {
+async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds; selection?: TestProgsSelection }> {
   const { exec, events, signal } = deps;
   const log = (name: string) => join(runDir, name);
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
@@ -243,7 +248,8 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
     const toolchain = await toolchainFingerprint(exec, pahole ? { pahole: pahole.command } : {});
     // The targeted test_progs is built from the tree alone (tools/include, libbpf), never from the kernel's
     // outputs: it builds while the kernel does, quietly, and reports as its own stage after it.
-    const targeted = hasTestProgs(plan.testProgsSelection) ? startTargetedBuild({
+    // The BPF CI's runners are the full build's; a targeted test_progs has nothing to compare with there.
+    const targeted = hasTestProgs(plan.testProgsSelection) && !plan.runners ? startTargetedBuild({
       exec, events, cache: plan.cache, tree, buildDir: buildDirFor(plan.cache, source.id, request), ccache: plan.ccache, toolchain, logFile: log('selftests-build.log'), signal,
       selection: plan.testProgsSelection,
       // exec and shell only put what there is on PATH: a selection this tree lacks is not an error.
@@ -264,9 +270,12 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
       const builds: GuestBuilds = {};
       if (plan.job.kind === 'tests' && plan.fullSelftests) {
         builds.full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
-          () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, toolchain, ...(pahole ? { pahole: pahole.command } : {}), logFile: log('selftests-build.log'), signal }),
-          (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
+          () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, toolchain, ...(pahole ? { pahole: pahole.command } : {}), ...(plan.runners ? { runners: plan.runners } : {}), logFile: log('selftests-build.log'), signal }),
+          (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${plan.runners ? b.runners.map((r) => r.name).join(', ') : b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
+        const missing = plan.runners?.filter((r) => !builds.full!.runners.some((b) => b.name === r));
+        if (missing?.length) events.emit({ type: 'warn', stage: 'build', message: `the tree's selftests Makefile did not make ${missing.join(', ')} (test_progs-cpuv4 needs a clang with -mcpu=v4): left out` });
       }
+      const selection = plan.runners ? await ciSelection(plan, tree.worktree, join(runDir, 'bpf-ci-denylist.txt'), events) : undefined;
       if (targeted) {
         // With --full-selftests the targeted build runs too, when it can make the selection, and the two are compared.
         const leftOut = plan.fullSelftests
@@ -282,7 +291,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
           (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
         await keepSuiteSources(builds.suites, log('guest-src'));
       }
-      return { kernel, bzImage, builds };
+      return { kernel, bzImage, builds, ...(selection ? { selection } : {}) };
     } finally {
       // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).
       await targeted?.cancel();
@@ -290,6 +299,19 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * The selection vm-test bpf-ci's test_progs runners read: the plan's (all tests, or -t/-a), minus the tree's DENYLIST
+ * and DENYLIST.x86_64, vm-test's own list and any --denylist, merged into one file; what is denied is said, and why.
+ */
+async function ciSelection(plan: RunPlan, worktree: string, file: string, events: RunEvents): Promise<TestProgsSelection> {
+  const entries = [...await ciDenyList(worktree, plan.repoRoot, SELFTESTS_DIR)];
+  const user = plan.testProgsSelection.denylist;
+  if (user) entries.push(...user.entries.map((pattern) => ({ pattern, source: user.file, reason: '--denylist' })));
+  await writeFile(file, denyListFile(entries));
+  events.emit({ type: 'info', stage: 'build', message: `left out of the test_progs runners (${entries.length}): ${entries.map((e) => `${e.pattern} (${e.reason}; ${e.source})`).join(', ') || 'nothing'}` });
+  return { ...plan.testProgsSelection, denylist: { file, entries: entries.map((e) => e.pattern) } };
 }
 
 /** What the guest left: the console (its splats attributed to tests, less the allowlisted ones) and the results channel. */

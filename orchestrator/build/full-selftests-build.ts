@@ -59,6 +59,8 @@ export interface FullSelftestsBuild {
   /** The directory test_progs must run in: it loads *.bpf.o and bpf_testmod.ko from there. */
   dir: string;
   binary: string;
+  /** The runners asked for that the Makefile made (test_progs-cpuv4 only where clang supports -mcpu=v4). */
+  runners: { name: string; binary: string }[];
   testmod: string;
   excluded: UnbuildableTest[];
   /** Every test the binary has (the DEFINE_TEST list). */
@@ -68,7 +70,7 @@ export interface FullSelftestsBuild {
 }
 
 /** The kernel build's context, with the kernel it built in place of what it was built from. */
-export type FullSelftestsContext = Omit<KernelBuildContext, 'sourceId' | 'request'> & { kernel: KernelBuild };
+export type FullSelftestsContext = Omit<KernelBuildContext, 'sourceId' | 'request'> & { kernel: KernelBuild; /** The runners to make (make targets); test_progs alone without. */ runners?: readonly string[] };
 
 interface Stamp {
   treeId: string;
@@ -85,7 +87,7 @@ interface Stamp {
 export const LLVM_TOOLS: readonly (readonly [string, ...string[]])[] = [['clang-19', '--version'], ['llc-19', '--version'], ['llvm-strip-19', '--version'], ['llvm-config-19', '--version']];
 
 /** The make arguments of the full selftests build, paths as {names}; the stamp keys on this value and the build runs it. */
-export function fullSelftestsRecipe(): string[] {
+export function fullSelftestsRecipe(targets: readonly string[] = ['test_progs']): string[] {
   return [
     '-C', '{src}', '-j{jobs}',
     // The compiler's .d files name skeletons by basename, and 6.12's Makefile maps only %.skel.h
@@ -98,7 +100,7 @@ export function fullSelftestsRecipe(): string[] {
     'CLANG=clang-19', 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
     // bpf_testmod.ko's BTF, built by the kernel's modpost against vmlinux's: the same pahole as the kernel's.
     'PAHOLE={pahole}',
-    'test_progs',
+    ...targets,
   ];
 }
 
@@ -133,12 +135,14 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   // A kernel rebuild (new vmlinux) makes the Makefile rebuild bpf_testmod.ko; the stamp only saves running make at all,
   // so it names what make cannot see from here: the recipe, the compilers, the kernel it was built against.
   const stampPath = join(out, 'vm-test-stamp.json');
-  const recipe = fullSelftestsRecipe();
+  const targets = ctx.runners?.length ? [...ctx.runners] : ['test_progs'];
+  const recipe = fullSelftestsRecipe(targets);
   const toolchain = `${ctx.toolchain ?? await toolchainFingerprint(ctx.exec, { ...(ctx.pahole ? { pahole: ctx.pahole } : {}) })}\n${await llvmVersions(ctx)}`;
   const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file), recipe, toolchain, kernelBuildId: ctx.kernel.buildId };
   const previous = await readFile(stampPath, 'utf8').catch(() => '');
+  const builtRunners = () => targets.filter((t) => existsSync(join(out, t))).map((name) => ({ name, binary: join(out, name) }));
   if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
-    return { dir: out, binary, testmod, excluded, tests: names, cached: true, elapsedMs: Date.now() - started };
+    return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), cached: true, elapsedMs: Date.now() - started };
   }
 
   // Gone while make runs: an interrupted build must not leave an old stamp beside half-rebuilt outputs.
@@ -166,5 +170,5 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   if (result.aborted) throw new VmTestError('interrupted', 'selftests build interrupted', { logPath: ctx.logFile });
   if (result.exitCode !== 0 || !existsSync(binary)) throw await buildFailure('full selftests build', result, ctx.logFile, ctx.tree.worktree);
   await writeFile(stampPath, JSON.stringify(stamp));
-  return { dir: out, binary, testmod, excluded, tests: names, cached: false, elapsedMs: Date.now() - started };
+  return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), cached: false, elapsedMs: Date.now() - started };
 }

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import type { FullSelftestsBuild } from '../build/full-selftests-build.ts';
 import type { TestProgsBuild } from '../build/selftests-build.ts';
 import { TARGETED } from '../build/targeted-build.ts';
+import { CI_WATCHDOG_SEC, runnerKind, type RunnerName } from '../build/selftests-runners.ts';
 import { VmTestError } from '../outcome.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
 import { fullTestProgsEntry, testProgsEntry, type GuestTest } from './guest-plan.ts';
@@ -18,12 +19,28 @@ export interface GuestBuilds {
   suites?: GuestSuiteBuild;
 }
 
-type JobPlan = Pick<RunPlan, 'job' | 'testTimeoutSec' | 'testProgsSelection' | 'fullSelftests'>;
+type JobPlan = Pick<RunPlan, 'job' | 'testTimeoutSec' | 'testProgsSelection' | 'fullSelftests'> & Partial<Pick<RunPlan, 'runners' | 'watchdogSec'>>;
 
-/** The built tests in the order the guest runs them: the full test_progs, the targeted one, the guest suites. */
+/**
+ * vm-test bpf-ci: each runner the full build made, in its output directory (the BPF objects, no_alu32/, cpuv4/
+ * and bpf_testmod.ko are there): the test_progs flavours with the selection, the lists, -w and a JSON file each.
+ */
+export function runnerTests(plan: JobPlan, full: FullSelftestsBuild): GuestTest[] {
+  const sel = plan.testProgsSelection;
+  return full.runners.map(({ name, binary }): GuestTest => {
+    const kind = runnerKind(name as RunnerName);
+    const base = { name, timeoutSec: plan.testTimeoutSec, cwd: full.dir, inputs: [binary, full.testmod] };
+    if (kind !== 'test_progs') return { ...base, kind, argv: [`./${name}`] };
+    const entry = testProgsEntry(`./${name}`, sel, runGuestPath(`${name}.json`), plan.testTimeoutSec, name);
+    return { ...base, kind, argv: [...entry.argv, '-w', String(plan.watchdogSec ?? CI_WATCHDOG_SEC)], inputs: [...base.inputs, ...(entry.inputs ?? [])] };
+  });
+}
+
+/** The built tests in the order the guest runs them: the full test_progs (or every runner), the targeted one, the guest suites. */
 export function builtTests(plan: JobPlan, builds: GuestBuilds): GuestTest[] {
   const { full, targeted, suites } = builds;
   const sel = plan.testProgsSelection;
+  if (full && plan.runners) return [...runnerTests(plan, full), ...(suites?.tests ?? [])];
   return [
     ...(full ? [fullTestProgsEntry(full.dir, sel, runGuestPath('test_progs.json'), plan.testTimeoutSec, [full.binary, full.testmod])] : []),
     // With --full-selftests the targeted one runs under its own name, and the two are compared.

@@ -2,7 +2,7 @@
 import type { GuestView } from './guest-view.ts';
 import { planRow, planTsv, runGuestPath, STDERR_TO_PORT, type PlanRow } from './protocol.ts';
 
-export type GuestTestKind = 'test_progs' | 'ktap' | 'exec' | 'shell';
+export type GuestTestKind = 'test_progs' | 'test_verifier' | 'test_maps' | 'ktap' | 'exec' | 'shell';
 
 export interface GuestTest {
   name: string;

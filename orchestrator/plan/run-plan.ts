@@ -12,6 +12,7 @@ import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
 import { selectSuites } from '../guest/guest-suites.ts';
 import { describeSelection, hasTestProgs, type TestProgsSelection } from '../guest/guest-plan.ts';
 import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
+import { CI_WATCHDOG_SEC, VM_TEST_DENYLIST, type RunnerName } from '../build/selftests-runners.ts';
 
 /** What the guest does once the kernel is up: the tests (run), one command (exec), or a shell for the terminal. */
 export type GuestJob =
@@ -55,6 +56,10 @@ export interface RunOptions {
   allowMissingTests?: boolean;
   /** The tree's own selftests build (config, modules, BPF objects, bpf_testmod) instead of the targeted test_progs. */
   fullSelftests?: boolean;
+  /** What the BPF CI runs (vm-test bpf-ci): these runners of the full selftests build, with the tree's and vm-test's lists. */
+  runners?: readonly RunnerName[];
+  /** test_progs -w: a test running longer is stopped and failed. */
+  watchdogSec?: number;
 }
 
 export interface RunPlan {
@@ -88,6 +93,9 @@ export interface RunPlan {
   readonly committed: boolean;
   readonly allowMissingTests: boolean;
   readonly fullSelftests: boolean;
+  /** vm-test bpf-ci: the runners, each a test of its own; undefined for a run (the full test_progs alone). */
+  readonly runners: readonly RunnerName[] | undefined;
+  readonly watchdogSec: number | undefined;
 }
 
 /** The series as posted; its manifest names the kernel it is tested on by default. */
@@ -117,8 +125,10 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
   const kernel = parseKernelSpec(kernelText, cwd);
   if ('error' in kernel) throw new VmTestError('usage', options.kernel || !manifestKernel ? kernel.error : `${join(seriesDir, 'series.json')}: base.kernel: ${kernel.error}`);
 
+  // The runners come from the full selftests build.
+  const fullSelftests = options.fullSelftests || !!options.runners?.length;
   const fragments: KconfigFragment[] = [];
-  for (const name of [...BASE_FRAGMENTS, ...(options.fullSelftests ? [] : [SLIM_FRAGMENT]), ...(options.kconfig ?? [])]) {
+  for (const name of [...BASE_FRAGMENTS, ...(fullSelftests ? [] : [SLIM_FRAGMENT]), ...(options.kconfig ?? [])]) {
     const path = fragmentPath(repoRoot, name, cwd);
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text === undefined) throw new VmTestError('usage', `--kconfig ${name}: no such fragment (${path})`, { file: path });
@@ -130,7 +140,8 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     fragments.push(fragment);
   }
 
-  const allow = options.testProgsAllow ?? [];
+  // The runners run every test their lists leave in, unless -t or -a narrows them.
+  const allow = options.testProgsAllow ?? (options.runners?.length && !options.testProgs ? ['*'] : []);
   const deny = options.testProgsDeny ?? [];
   // The manifest's tests unless the selection names its own (-t or -a).
   const testProgs = (options.testProgs ?? (allow.length ? [] : series?.manifest.tests?.test_progs ?? ['map_cmp_delete'])).filter((t) => t !== 'none');
@@ -182,7 +193,9 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     refreshSource: options.refreshSource ?? false,
     committed: options.committed ?? false,
     allowMissingTests: options.allowMissingTests ?? false,
-    fullSelftests: options.fullSelftests ?? false,
+    fullSelftests,
+    runners: options.runners?.length ? [...options.runners] : undefined,
+    watchdogSec: options.runners?.length ? positive('watchdog', options.watchdogSec, CI_WATCHDOG_SEC) : undefined,
   });
 }
 
@@ -221,6 +234,8 @@ const VERDICT_INPUTS = {
   memoryMb: (p) => String(p.memoryMb),
   timeoutSec: (p) => String(p.timeoutSec),
   testTimeoutSec: (p) => String(p.testTimeoutSec),
+  runners: (p) => p.runners?.join(', ') ?? 'none',
+  watchdogSec: (p) => String(p.watchdogSec ?? 'none'),
   job: (p) => p.job.kind,
   gdb: (p) => (p.gdb ? 'gdbstub, nokaslr' : 'none'),
 } satisfies Partial<Record<keyof RunPlan, (plan: RunPlan) => string>>;
@@ -265,7 +280,10 @@ export function describePlan(plan: RunPlan): string {
     plan.fullSelftests
       ? `kconfig:    the tree's ${SELFTESTS_DIR}/{${SELFTESTS_CONFIGS.join(',')}}, then ${plan.fragments.map((f) => f.file).join(', ')}, on the Kconfig defaults`
       : `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
-    ...(plan.job.kind === 'tests' ? [
+    ...(plan.job.kind === 'tests' && plan.runners ? [
+      `runners:    ${plan.runners.join(', ')} (the BPF CI's, from the full selftests build)`,
+      `test_progs: ${describeSelection(plan.testProgsSelection)} -w ${plan.watchdogSec}, minus the tree's DENYLIST, DENYLIST.x86_64 and vm-test's ${VM_TEST_DENYLIST}`,
+    ] : plan.job.kind === 'tests' ? [
       `test_progs: ${hasTestProgs(plan.testProgsSelection) ? describeSelection(plan.testProgsSelection) : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,
       `guest:      ${plan.guestTests ? `${selectSuites(plan.guestTests).map((g) => g.name).join(', ')} (matching ${plan.guestTests})` : 'no guest suites'}`,
     ] : plan.job.kind === 'exec' ? [

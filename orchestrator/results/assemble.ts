@@ -6,6 +6,7 @@ import { compareRunners } from './compare-runners.ts';
 import { cpuShortfall } from './guest-cpus.ts';
 import { parseKtap } from './ktap-parser.ts';
 import { parseTestProgs } from './test-progs-parser.ts';
+import { parseTestMaps, parseTestVerifier } from './selftest-runners.ts';
 import { splitResults, type Section } from './sections.ts';
 import { newTest, summarize, type ResultTree, type Splat, type TestNode, type TestStatus } from './tree.ts';
 
@@ -29,7 +30,10 @@ function rollUp(children: readonly TestNode[]): TestStatus {
 export function sectionNode(section: Section, test: GuestTest | undefined): TestNode {
   const node = newTest(section.name);
   const text = section.lines.join('\n');
-  const parsed = test?.kind === 'test_progs' ? parseTestProgs(text) : parseKtap(text);
+  const parsed = test?.kind === 'test_progs' ? parseTestProgs(text)
+    : test?.kind === 'test_verifier' ? parseTestVerifier(text)
+    : test?.kind === 'test_maps' ? parseTestMaps(text)
+    : parseKtap(text);
   node.children = parsed.tests;
   node.errors.push(...parsed.errors);
   node.log = section.lines;

@@ -14,7 +14,7 @@ const BUILD = '/cache/build-1';
 const selection: TestProgsSelection = { test: ['map_cmp_delete'], allow: [], deny: [] };
 const plan = (job: RunPlan['job'], fullSelftests = false) => ({ job, testTimeoutSec: 120, testProgsSelection: selection, fullSelftests });
 const targeted = { binary: `${BUILD}/vm-test-selftests/test_progs-k/test_progs`, tests: ['map_cmp_delete'], cached: true, elapsedMs: 0 };
-const full = { dir: `${BUILD}/selftests`, binary: `${BUILD}/selftests/test_progs`, testmod: `${BUILD}/selftests/bpf_testmod.ko`, tests: [], excluded: [], cached: true, elapsedMs: 0 } satisfies FullSelftestsBuild;
+const full = { dir: `${BUILD}/selftests`, binary: `${BUILD}/selftests/test_progs`, testmod: `${BUILD}/selftests/bpf_testmod.ko`, tests: [], excluded: [], runners: [], cached: true, elapsedMs: 0 } satisfies FullSelftestsBuild;
 const suite: GuestTest = { name: 'compare-contract', kind: 'ktap', argv: [`${BUILD}/vm-test-guest-tests/h/compare-contract`], timeoutSec: 120 };
 const suites = { tests: [suite], sources: [], cSources: [] };
 
@@ -53,4 +53,15 @@ test('nothing to run (a selection this tree lacks, no suites) is a usage error',
   const empty: GuestBuilds = {};
   const error = await t.throwsAsync(guestTestsFor(plan({ kind: 'tests' }), empty, '/nonexistent/bin', BUILD), { instanceOf: VmTestError });
   t.is(error?.kind, 'usage');
+});
+
+test('vm-test bpf-ci: each runner the full build made, in its directory; the test_progs flavours with the selection, the merged list, -w and a JSON file each', (t) => {
+  const sel: TestProgsSelection = { test: [], allow: ['*'], deny: [], denylist: { file: '/run/x/bpf-ci-denylist.txt', entries: ['get_stack_raw_tp'] } };
+  const withRunners = { ...full, runners: ['test_progs', 'test_progs-no_alu32', 'test_verifier', 'test_maps'].map((name) => ({ name, binary: `${full.dir}/${name}` })) };
+  const tests = builtTests({ job: { kind: 'tests' }, testTimeoutSec: 5400, testProgsSelection: sel, fullSelftests: true, runners: ['test_progs', 'test_progs-no_alu32', 'test_progs-cpuv4', 'test_verifier', 'test_maps'], watchdogSec: 600 }, { full: withRunners, targeted, suites });
+  t.deepEqual(tests.map((x) => [x.name, x.kind]), [['test_progs', 'test_progs'], ['test_progs-no_alu32', 'test_progs'], ['test_verifier', 'test_verifier'], ['test_maps', 'test_maps'], ['compare-contract', 'ktap']]);
+  t.deepEqual(tests[1]!.argv, ['./test_progs-no_alu32', '-a', '*', '-d', '@/run/vm-test/test_progs-denylist.txt', '-J', '/run/vm-test/test_progs-no_alu32.json', '-w', '600']);
+  t.deepEqual(tests[2]!.argv, ['./test_verifier']);
+  t.true(tests.slice(0, 4).every((x) => x.cwd === full.dir && x.timeoutSec === 5400));
+  t.deepEqual(tests[0]!.inputs, [`${full.dir}/test_progs`, full.testmod, '/run/x/bpf-ci-denylist.txt']);
 });
