@@ -1,0 +1,67 @@
+// The series against its base: new failures, fixed, still failing, appeared, disappeared, new splats, per-runner counts.
+import test from 'ava';
+import { confirmRetry, diffRuns, splatKey } from '../../orchestrator/results/run-diff.ts';
+import type { Splat, TestNode, TestStatus } from '../../orchestrator/results/tree.ts';
+
+const node = (name: string, status: TestStatus, children: TestNode[] = [], errors: string[] = []): TestNode => ({ name, status, children, log: [], errors, splats: [] });
+const runner = (name: string, tests: TestNode[]) => node(name, 'pass', tests);
+const splat = (title: string): Splat => ({ kind: 'warning', title, lines: [title], startLine: 1 });
+
+const base = {
+  tests: [
+    runner('test_progs', [
+      node('map_cmp_delete', 'pass', [node('contract', 'pass')]),
+      node('varlen', 'fail', [], ['varlen: broken on the base']),
+      node('lru_bug', 'pass'),
+      node('timer', 'fail'),
+      node('removed_test', 'pass'),
+    ]),
+    runner('test_verifier', [node('BPF_ATOMIC_AND without fetch /p', 'pass')]),
+  ],
+  splats: [splat('WARNING: CPU: 1 PID: 120 at kernel/bpf/helpers.c:123 bpf_timer_cb+0x1a/0x60')],
+};
+const series = {
+  tests: [
+    runner('test_progs', [
+      node('map_cmp_delete', 'fail', [node('contract', 'fail', [], ['mismatch -> EBUSY: actual -95 != expected -16'])]),
+      node('varlen', 'fail'),
+      node('lru_bug', 'pass'),
+      node('timer', 'pass'),
+      node('new_test', 'crashed'),
+      node('new_ok', 'pass'),
+    ]),
+    runner('test_verifier', [node('BPF_ATOMIC_AND without fetch /p', 'pass')]),
+  ],
+  splats: [
+    // The same report as the base's, at another pid, CPU and address: not new.
+    splat('WARNING: CPU: 0 PID: 977 at kernel/bpf/helpers.c:123 bpf_timer_cb+0x1a/0x60'),
+    splat('WARNING: CPU: 1 PID: 201 at kernel/bpf/hashtab.c:1549 htab_map_delete_elem_cmp+0x2b/0x120'),
+  ],
+};
+
+test('the series against its base: each leaf by its path, the report\'s splats by title without numbers', (t) => {
+  const d = diffRuns(base, series);
+  t.deepEqual(d.newFailures.map((c) => [c.path, c.base, c.series]), [['test_progs/map_cmp_delete/contract', 'pass', 'fail'], ['test_progs/new_test', 'todo', 'crashed']]);
+  t.is(d.newFailures[0]!.error, 'mismatch -> EBUSY: actual -95 != expected -16');
+  t.deepEqual(d.fixed.map((c) => c.path), ['test_progs/timer']);
+  t.deepEqual(d.stillFailing.map((c) => [c.path, c.error]), [['test_progs/varlen', 'varlen: broken on the base']]);
+  t.deepEqual(d.appeared.map((l) => l.path), ['test_progs/new_test', 'test_progs/new_ok']);
+  t.deepEqual(d.disappeared.map((l) => l.path), ['test_progs/removed_test']);
+  t.deepEqual(d.newSplats.map((s) => s.title), ['WARNING: CPU: 1 PID: 201 at kernel/bpf/hashtab.c:1549 htab_map_delete_elem_cmp+0x2b/0x120']);
+  t.deepEqual(d.runners, [
+    { name: 'test_progs', total: 6, passed: 3, skipped: 0, failed: 3 },
+    { name: 'test_verifier', total: 1, passed: 1, skipped: 0, failed: 0 },
+  ]);
+});
+
+test('a splat\'s key drops addresses, offsets, pids and CPU numbers, and keeps the kind, file and function', (t) => {
+  t.is(splatKey(splat('WARNING: CPU: 3 PID: 42 at kernel/bpf/hashtab.c:1549 htab_map_delete_elem_cmp+0x2b/0x120')), 'warning: WARNING: CPU: N PID: N at kernel/bpf/hashtab.c:N htab_map_delete_elem_cmp');
+});
+
+test('a new failure run once more: failing again confirms it, passing calls it flaky', (t) => {
+  const d = diffRuns(base, series);
+  const retry = { tests: [runner('test_progs', [node('map_cmp_delete', 'fail', [node('contract', 'fail')]), node('new_test', 'pass')])] };
+  const { confirmed, flaky } = confirmRetry(d, retry);
+  t.deepEqual(confirmed.map((c) => c.path), ['test_progs/map_cmp_delete/contract']);
+  t.deepEqual(flaky.map((c) => c.path), ['test_progs/new_test']);
+});
