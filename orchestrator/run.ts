@@ -250,7 +250,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
     // outputs: it builds while the kernel does, quietly, and reports as its own stage after it.
     // The BPF CI's runners are the full build's; a targeted test_progs has nothing to compare with there.
     const targeted = hasTestProgs(plan.testProgsSelection) && !plan.runners ? startTargetedBuild({
-      exec, events, cache: plan.cache, tree, buildDir: buildDirFor(plan.cache, source.id, request), ccache: plan.ccache, toolchain, logFile: log('selftests-build.log'), signal,
+      exec, events, cache: plan.cache, tree, buildDir: buildDirFor(plan.cache, source.id, request, plan.buildSlot), ccache: plan.ccache, toolchain, logFile: log('selftests-build.log'), signal,
       selection: plan.testProgsSelection,
       // exec and shell only put what there is on PATH: a selection this tree lacks is not an error.
       allowMissing: plan.allowMissingTests || plan.fullSelftests || plan.job.kind !== 'tests', allowSkeletons: plan.fullSelftests || plan.job.kind !== 'tests',
@@ -259,7 +259,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
     }) : undefined;
     try {
       const kernel = await stage(stageLog, 'build', `kernel: ${request.entries.size} requested options on ${request.base === 'allno' ? 'allnoconfig' : 'the Kconfig defaults'}, -j${plan.jobs}`,
-        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, ...(pahole ? { pahole: pahole.command } : {}), version: source.version, logFile: log('build.log'), signal }),
+        () => buildKernel({ exec, events, cache: plan.cache, sourceId: source.id, tree, request, jobs: plan.jobs, ccache: plan.ccache, toolchain, ...(plan.buildSlot ? { slot: plan.buildSlot } : {}), ...(pahole ? { pahole: pahole.command } : {}), version: source.version, logFile: log('build.log'), signal }),
         (k) => ({ status: k.cached ? 'cached' : 'ok', detail: `${k.bzImage}${k.cached ? ' (up to date: nothing rebuilt)' : ''}` }));
       const bzImage = await keepBootKernel(kernel, runDir);
       stageLog.identity = {

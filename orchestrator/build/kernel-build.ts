@@ -44,6 +44,8 @@ export interface KernelBuildContext {
   toolchain?: string;
   /** PAHOLE= for kbuild: a pahole other than the host's (newer-pahole.ts), for a kernel with BTF. */
   pahole?: string;
+  /** A build directory of its own beside the config's (buildDirFor). */
+  slot?: string;
   /** The tree's kernel version (6.12.117): picks the first build's size estimate. */
   version?: string;
   logFile: string;
@@ -73,8 +75,9 @@ export async function siblingSteps(sourceDir: string, base: KconfigRequest['base
   return undefined;
 }
 
-export function buildDirFor(cache: CacheLayout, sourceId: string, request: KconfigRequest): string {
-  return buildDirIn(cache, sourceId, request.hash());
+/** slot: a build directory of its own for the same config (vm-test bpf-ci's base), so two trees built in turn each stay warm. */
+export function buildDirFor(cache: CacheLayout, sourceId: string, request: KconfigRequest, slot?: string): string {
+  return buildDirIn(cache, sourceId, slot ? `${request.hash()}-${slot}` : request.hash());
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -208,7 +211,7 @@ async function stillConfigured(ctx: KernelBuildContext, configuredPath: string, 
 
 export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild> {
   const started = Date.now();
-  const buildDir = buildDirFor(ctx.cache, ctx.sourceId, ctx.request);
+  const buildDir = buildDirFor(ctx.cache, ctx.sourceId, ctx.request, ctx.slot);
   await mkdir(buildDir, { recursive: true });
   await mkdir(ctx.cache.ccache, { recursive: true });
   if (ctx.ccache) await installCompilerWrapper(ctx.cache);

@@ -1,12 +1,17 @@
 // `vm-test bpf-ci`: what the BPF CI runs, locally: every selftests runner of the full build, with the tree's lists and ours.
+import { appendFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
+import { runBpfCi } from '../bpf-ci/bpf-ci.ts';
+import { VmTestError } from '../outcome.ts';
+import { bpfCiJson, bpfCiJunit, bpfCiSummary, bpfCiText } from '../report/bpf-ci-report.ts';
 import { CI_WATCHDOG_SEC, RUNNERS, parseRunners } from '../build/selftests-runners.ts';
 import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { describePlan, planRun } from '../plan/run-plan.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
-import { runPipeline } from '../run.ts';
+import { runDirName, runPipeline } from '../run.ts';
 import { done, repoRoot, type CliContext, type ResultCommand } from './context.ts';
 import { reportOutcome, runOptionsFrom, withRunOptions } from './run-command.ts';
 
@@ -20,7 +25,8 @@ function withBpfCiOptions<T>(yargs: Argv<T>) {
     .option('watchdog', { alias: 'w', type: 'number', default: CI_WATCHDOG_SEC, describe: 'test_progs -w: a test still running after this many seconds is stopped and failed' })
     .option('timeout', { type: 'number', default: BPF_CI_TIMEOUT_SEC, describe: 'seconds before the whole VM is stopped' })
     .option('test-timeout', { type: 'number', default: BPF_CI_TEST_TIMEOUT_SEC, describe: 'seconds before one runner is killed' })
-    .option('guest-tests', { type: 'string', default: 'none', describe: 'vm-test\'s own guest suites too (a glob; none by default: the BPF CI runs the selftests only)' });
+    .option('guest-tests', { type: 'string', default: 'none', describe: 'vm-test\'s own guest suites too (a glob; none by default: the BPF CI runs the selftests only)' })
+    .option('base', { type: 'boolean', default: true, describe: 'run the same on the series\' base (the tree without it) and report the difference; --no-base runs the series only' });
 }
 
 type BpfCiArgs = Awaited<ReturnType<typeof withBpfCiOptions>['argv']>;
@@ -32,16 +38,36 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
     builder: (y) => withBpfCiOptions(y) as Argv<BpfCiArgs>,
     handler: async (argv) => {
       const options = { ...runOptionsFrom(argv as never), runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true };
-      const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
+      const planned = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
+      if (argv.base && !planned.series) throw new VmTestError('usage', 'vm-test bpf-ci compares a series with its base: without a series (--no-series, --patches 0) there is nothing to compare; add --no-base to run the runners on the tree as it is');
+      const top = planned.runDir ?? join(planned.cache.runs, `${runDirName(new Date(), planned)}-bpf-ci`);
+      // The series and its base in directories of their own; the base in a build directory of its own, so each stays warm.
+      const series = Object.freeze({ ...planned, runDir: argv.base ? join(top, 'series') : top });
+      const base = Object.freeze({ ...planned, series: undefined, runDir: join(top, 'base'), buildSlot: 'base' });
       if (argv['dry-run']) {
-        ctx.stdout.write(describePlan(plan) + '\n');
+        ctx.stdout.write(describePlan(series) + (argv.base ? `\nbase:       the same on the tree without the series, in ${base.runDir} (its verdict kept by what ran)` : '') + '\n');
         return done();
       }
       const events = new RunEvents();
       const github = process.env.GITHUB_ACTIONS === 'true';
       events.subscribe(createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
-      const outcome = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
-      return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github }, exitCode) };
+      ctx.setRunDir(top);
+      if (!argv.base) {
+        const outcome = await runPipeline(series, { exec: createExecaPort(), events, signal: ctx.signal });
+        return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: series.jsonOut, junitOut: series.junitOut, github }, exitCode) };
+      }
+      const result = await runBpfCi({ series: { ...series, jsonOut: undefined, junitOut: undefined }, base }, { exec: createExecaPort(), events, signal: ctx.signal, runDir: top });
+      return {
+        type: 'ended', kind: result.kind,
+        report: async (exitCode) => {
+          await writeFile(join(top, 'bpf-ci.json'), bpfCiJson(result, exitCode));
+          await writeFile(join(top, 'bpf-ci.junit.xml'), bpfCiJunit(result));
+          if (planned.jsonOut) await writeFile(planned.jsonOut, bpfCiJson(result, exitCode));
+          if (planned.junitOut) await writeFile(planned.junitOut, bpfCiJunit(result));
+          if (github && process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, bpfCiSummary(result, exitCode));
+          ctx.stdout.write(bpfCiText(result, exitCode));
+        },
+      };
     },
   };
 }

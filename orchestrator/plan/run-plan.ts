@@ -60,6 +60,8 @@ export interface RunOptions {
   runners?: readonly RunnerName[];
   /** test_progs -w: a test running longer is stopped and failed. */
   watchdogSec?: number;
+  /** A build directory of its own for this config (vm-test bpf-ci's base), so the series' stays warm. */
+  buildSlot?: string;
 }
 
 export interface RunPlan {
@@ -96,6 +98,7 @@ export interface RunPlan {
   /** vm-test bpf-ci: the runners, each a test of its own; undefined for a run (the full test_progs alone). */
   readonly runners: readonly RunnerName[] | undefined;
   readonly watchdogSec: number | undefined;
+  readonly buildSlot: string | undefined;
 }
 
 /** The series as posted; its manifest names the kernel it is tested on by default. */
@@ -196,6 +199,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     fullSelftests,
     runners: options.runners?.length ? [...options.runners] : undefined,
     watchdogSec: options.runners?.length ? positive('watchdog', options.watchdogSec, CI_WATCHDOG_SEC) : undefined,
+    buildSlot: options.buildSlot,
   });
 }
 
@@ -241,7 +245,7 @@ const VERDICT_INPUTS = {
 } satisfies Partial<Record<keyof RunPlan, (plan: RunPlan) => string>>;
 
 /** The rest of a plan: where things go and how fast they are made, or (series) keyed apart. */
-export const NOT_VERDICT_INPUTS = ['series', 'repoRoot', 'cache', 'runDir', 'jobs', 'accel', 'jsonOut', 'junitOut', 'ccache', 'refreshSource'] as const satisfies readonly (keyof RunPlan)[];
+export const NOT_VERDICT_INPUTS = ['series', 'repoRoot', 'cache', 'runDir', 'jobs', 'accel', 'jsonOut', 'junitOut', 'ccache', 'refreshSource', 'buildSlot'] as const satisfies readonly (keyof RunPlan)[];
 
 export type VerdictInputs = Record<keyof typeof VERDICT_INPUTS, string>;
 

@@ -1,0 +1,82 @@
+// vm-test bpf-ci's driver with a fake pipeline: base then series, the difference decides, a new failure is run once
+// more, and the base's verdict is kept by its reuse key so the next revision on the same base does not run it again.
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { judgeDiff, retryPlan, runBpfCi } from '../../orchestrator/bpf-ci/bpf-ci.ts';
+import { RunEvents } from '../../orchestrator/events.ts';
+import { planRun, type RunPlan } from '../../orchestrator/plan/run-plan.ts';
+import { diffRuns } from '../../orchestrator/results/run-diff.ts';
+import { newTest, type TestNode, type TestStatus } from '../../orchestrator/results/tree.ts';
+import type { RunDeps, RunOutcome } from '../../orchestrator/run.ts';
+import { tempDir } from '../helpers.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+const leaf = (name: string, status: TestStatus) => ({ ...newTest(name, status) });
+const progs = (statuses: Record<string, TestStatus>): TestNode => ({ ...newTest('test_progs', 'pass'), children: Object.entries(statuses).map(([n, s]) => leaf(n, s)) });
+
+/** A pipeline whose runs give the trees the test names, by the plan's series (undefined: the base) and whether it is the retry. */
+function fakePipeline(trees: { base: TestNode[]; series: TestNode[]; retry?: TestNode[] }, runs: string[]) {
+  return async (plan: RunPlan, deps: RunDeps): Promise<RunOutcome> => {
+    const which = !plan.series ? 'base' : plan.runDir?.endsWith('retry') ? 'retry' : 'series';
+    const bootKey = `key-${which}`;
+    const earlier = which === 'base' ? await deps.reuse?.(bootKey) : undefined;
+    const runDir = plan.runDir!;
+    if (earlier) return { kind: earlier.verdict.kind, headline: 'reused', evidence: {}, runDir, stages: [], timings: {}, tested: earlier };
+    runs.push(which);
+    const tests = trees[which as 'base'] ?? [];
+    const identity = { kernel: { built: which, image: 'holds the built vmlinux', bzImageSha256: which }, tree: which, config: 'c', init: 'i', tests: [] };
+    const verdict = { tree: { status: 'pass' as const, counts: { passed: 0, failed: 0, crashed: 0, skipped: 0, errors: 0 }, tests, splats: [] }, kind: 'passed' as const, headline: which, blockingSplats: [] };
+    return { kind: 'passed', headline: which, evidence: {}, runDir, stages: [], timings: {}, tested: { bootKey, identity, verdict, vm: {} as never, accel: { accel: 'tcg', reason: '' } } };
+  };
+}
+
+async function plans(cacheDir: string) {
+  const planned = await planRun({ runners: ['test_progs'], cacheDir }, root, root, process.env, 2);
+  return { series: { ...planned, runDir: join(cacheDir, 'top/series') }, base: { ...planned, series: undefined, runDir: join(cacheDir, 'top/base'), buildSlot: 'base' } };
+}
+
+test('a new failure confirmed by its retry fails the run; one failing on the base too does not; the base\'s verdict is kept and reused', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const p = await plans(join(tmp.path, 'cache'));
+  const runs: string[] = [];
+  const pipeline = fakePipeline({
+    base: [progs({ map_cmp_delete: 'pass', varlen: 'fail', lru: 'pass' })],
+    series: [progs({ map_cmp_delete: 'fail', varlen: 'fail', lru: 'fail' })],
+    // lru passes when run again: flaky, not counted.
+    retry: [progs({ map_cmp_delete: 'fail', lru: 'pass' })],
+  }, runs);
+  const first = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top'), pipeline });
+  t.deepEqual(runs, ['base', 'series', 'retry']);
+  t.is(first.kind, 'testsFailed');
+  t.regex(first.headline, /^1 new failure\(s\) the base does not have; first: test_progs\/map_cmp_delete/);
+  t.deepEqual(first.retry?.flaky.map((c) => c.path), ['test_progs/lru']);
+  t.deepEqual(first.diff?.stillFailing.map((c) => c.path), ['test_progs/varlen']);
+  t.true(existsSync(join(tmp.path, 'cache/verdicts/key-base.json')), 'the base verdict is kept by its key');
+
+  // The next revision on the same base: the base is not run again.
+  runs.length = 0;
+  const again = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top2'), pipeline });
+  t.deepEqual(runs, ['series', 'retry']);
+  t.is(again.baseReusedFrom, join(tmp.path, 'cache/top/base'));
+});
+
+test('a series that breaks nothing passes, even where the base itself fails', (t) => {
+  const base = { tests: [progs({ a: 'fail', b: 'pass' })], splats: [] };
+  const series = { tests: [progs({ a: 'fail', b: 'pass' })], splats: [] };
+  const judged = judgeDiff(diffRuns(base, series), []);
+  t.is(judged.kind, 'passed');
+  t.regex(judged.headline, /breaks nothing the base passes \(0 fixed; 1 fail on the base too\)/);
+});
+
+test('the retry runs only the runners with new failures, the failing tests allowed by name', async (t) => {
+  const planned = await planRun({ runners: ['test_progs', 'test_progs-no_alu32', 'test_verifier'] }, root, root, process.env, 2);
+  const retry = retryPlan(planned, [
+    { path: 'test_progs/map_cmp_delete/contract', base: 'pass', series: 'fail', log: [] },
+    { path: 'test_verifier/some test /p', base: 'pass', series: 'fail', log: [] },
+  ], '/tmp/r/retry');
+  t.deepEqual(retry.runners, ['test_progs', 'test_verifier']);
+  t.deepEqual(retry.testProgsSelection.allow, ['map_cmp_delete/contract']);
+  t.is(retry.runDir, '/tmp/r/retry');
+});
