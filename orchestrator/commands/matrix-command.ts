@@ -1,6 +1,6 @@
 // `vm-test matrix`: the GitHub Actions matrix of series revisions x targets, from patches/ alone.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listRevisions, loadSeries } from '../series/series.ts';
 import { FALLBACK_KERNEL } from '../source/kernel-spec.ts';
@@ -15,7 +15,7 @@ export interface MatrixEntry {
   revision: string;
   /** The --kernel argument for the revision's base. */
   kernel: string;
-  /** For actions/cache: base + series content + config fragments. */
+  /** For actions/cache: base + every config fragment and the compiler wrapper + series content. */
   cache_key: string;
 }
 
@@ -24,10 +24,22 @@ export function kernelFor(base: { kernel?: string } | undefined): string {
   return base?.kernel ?? FALLBACK_KERNEL;
 }
 
+/**
+ * Every kernel-config/ fragment (the base ones, slim, test-progs-keys, the --kconfig ones: a run may merge any of
+ * them), and the compiler wrapper: editing any of them gives another cache key. Names and bytes, in name order.
+ */
+export async function configKey(root: string): Promise<string> {
+  const dir = join(root, 'kernel-config');
+  const names = (await readdir(dir)).filter((f) => f.endsWith('.config')).sort();
+  const hash = createHash('sha256');
+  for (const name of names) hash.update(name).update('\0').update(await readFile(join(dir, name))).update('\0');
+  hash.update('vm-test-cc\0').update(await readFile(join(root, 'orchestrator/build/vm-test-cc')));
+  return hash.digest('hex').slice(0, 12);
+}
+
 export async function buildMatrix(root: string): Promise<{ include: MatrixEntry[] }> {
   const patchesRoot = join(root, 'patches');
-  const fragments = await Promise.all(['vm', 'bpf'].map((f) => readFile(join(root, 'kernel-config', `${f}.config`), 'utf8')));
-  const configHash = createHash('sha256').update(fragments.join('\0')).digest('hex').slice(0, 12);
+  const configHash = await configKey(root);
   const include: MatrixEntry[] = [];
   for (const name of await listRevisions(patchesRoot)) {
     const series = await loadSeries(join(patchesRoot, name), patchesRoot);

@@ -1,11 +1,11 @@
 // The workflows are checked like code: schema-valid, every command they call exists, and the matrix they consume
 // is what `vm-test matrix` produces.
 import test from 'ava';
-import { readFile, readdir } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { buildMatrix } from '../../orchestrator/commands/matrix-command.ts';
-import { realExec } from '../helpers.ts';
+import { realExec, tempDir } from '../helpers.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const dir = join(root, '.github/workflows');
@@ -78,5 +78,24 @@ test('a newer push cancels an older run of the same branch; jobs have timeouts',
     t.true(wf.concurrency?.['cancel-in-progress'], file);
     t.regex(wf.concurrency!.group, /github\.ref/);
     for (const [name, job] of Object.entries(wf.jobs)) t.true((job['timeout-minutes'] ?? 0) > 0, `${file} ${name}`);
+  }
+});
+
+test('the cache key of a matrix entry changes with every kernel-config fragment (slim.config too) and the compiler wrapper', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await cp(join(root, 'patches'), join(tmp.path, 'patches'), { recursive: true });
+  await cp(join(root, 'kernel-config'), join(tmp.path, 'kernel-config'), { recursive: true });
+  await mkdir(join(tmp.path, 'orchestrator/build'), { recursive: true });
+  await cp(join(root, 'orchestrator/build/vm-test-cc'), join(tmp.path, 'orchestrator/build/vm-test-cc'));
+  const key = async () => (await buildMatrix(tmp.path)).include.find((e) => e.name === 'v1')!.cache_key;
+  const first = await key();
+  t.is(first, (await buildMatrix(root)).include.find((e) => e.name === 'v1')!.cache_key, 'the copy keys as the repository does');
+  const seen = new Set([first]);
+  for (const file of ['kernel-config/slim.config', 'kernel-config/test-progs-keys.config', 'kernel-config/inet.config', 'orchestrator/build/vm-test-cc']) {
+    await appendFile(join(tmp.path, file), '\n# edited\n');
+    const now = await key();
+    t.false(seen.has(now), `${file} edited: the key must change`);
+    seen.add(now);
   }
 });
