@@ -34,8 +34,33 @@ export async function selftestsFragments(worktree: string): Promise<KconfigFragm
 export interface UnbuildableTest {
   /** prog_tests/<file>. */
   file: string;
-  /** The skeleton it includes that nothing in the tree can generate. */
+  /** The skeleton it includes that cannot be made here. */
   skeleton: string;
+  /** Why: nothing in the tree generates it, or the compiler cannot build it. */
+  reason?: string;
+}
+
+/** The clang the selftests are built with (the recipe's CLANG=), and the major version libarena needs. */
+export const SELFTESTS_CLANG = 'clang-19';
+/**
+ * 7.x's libarena relies on LLVM 20's defaults: BPF cpu v3 (32-bit atomics; clang-19 says "unsupported atomic
+ * operation, please use 64 bit version" at bpf_arena_spin_lock.h). The Makefile builds it for test_progs' sake,
+ * in no permissive mode, so with an older clang its skeleton is not asked for and the tests that include it are left out.
+ */
+export const LIBARENA_MIN_CLANG = 20;
+
+/** The tests that include libarena's skeletons, when this clang cannot build libarena. */
+export function libarenaTests(tests: ReadonlyArray<{ file: string; text: string }>, clangMajor: number | undefined): UnbuildableTest[] {
+  if (clangMajor === undefined || clangMajor >= LIBARENA_MIN_CLANG) return [];
+  return tests.flatMap(({ file, text }) => {
+    const skeleton = skeletonsIncluded(text).find((h) => /(^|\/)libarena(_asan)?\.skel\.h$/.test(h));
+    return skeleton ? [{ file, skeleton, reason: `libarena needs LLVM ${LIBARENA_MIN_CLANG} or newer (BPF cpu v3 by default); the build's clang is ${clangMajor}` }] : [];
+  });
+}
+
+/** The BPF objects, skeletons and test objects a permissive build (BPF_STRICT_BUILD=0) skipped, from its log. */
+export function permissiveSkips(log: string): string[] {
+  return [...new Set([...log.matchAll(/^\s*SKIP-(?:BPF|SKEL|TEST)\s+(\S+)/gm)].map((m) => m[1]!))].sort();
 }
 
 /**
@@ -61,6 +86,8 @@ export interface FullSelftestsBuild {
   binary: string;
   /** The runners asked for that the Makefile made (test_progs-cpuv4 only where clang supports -mcpu=v4). */
   runners: { name: string; binary: string }[];
+  /** What the permissive build skipped because it failed to build (BPF objects, skeletons, test objects). */
+  skipped: string[];
   testmod: string;
   excluded: UnbuildableTest[];
   /** Every test the binary has (the DEFINE_TEST list). */
@@ -87,7 +114,7 @@ interface Stamp {
 export const LLVM_TOOLS: readonly (readonly [string, ...string[]])[] = [['clang-19', '--version'], ['llc-19', '--version'], ['llvm-strip-19', '--version'], ['llvm-config-19', '--version']];
 
 /** The make arguments of the full selftests build, paths as {names}; the stamp keys on this value and the build runs it. */
-export function fullSelftestsRecipe(targets: readonly string[] = ['test_progs']): string[] {
+export function fullSelftestsRecipe(targets: readonly string[] = ['test_progs'], withoutLibarena = false): string[] {
   return [
     '-C', '{src}', '-j{jobs}',
     // The compiler's .d files name skeletons by basename, and 6.12's Makefile maps only %.skel.h
@@ -97,7 +124,12 @@ export function fullSelftestsRecipe(targets: readonly string[] = ['test_progs'])
     'VMLINUX_BTF={buildDir}/vmlinux',
     'KHDR_INCLUDES=-isystem {headersDir}',
     'CC={cc}', 'HOSTCC={cc}',
-    'CLANG=clang-19', 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
+    `CLANG=${SELFTESTS_CLANG}`, 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
+    // A BPF object this clang cannot build is skipped (SKIP-BPF in the log, "not built" in test_progs' Summary), not
+    // the whole build: the tree's own switch for an older toolchain. What it skipped is reported.
+    'BPF_STRICT_BUILD=0',
+    // libarena's skeleton is a prerequisite of test_progs that permissive mode does not cover (libarenaTests).
+    ...(withoutLibarena ? ['LIBARENA_SKEL='] : []),
     // bpf_testmod.ko's BTF, built by the kernel's modpost against vmlinux's: the same pahole as the kernel's.
     'PAHOLE={pahole}',
     ...targets,
@@ -126,9 +158,11 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   const testFiles = (await readdir(join(src, 'prog_tests'))).filter((f) => f.endsWith('.c')).sort();
   const tests = await Promise.all(testFiles.map(async (file) => ({ file, text: await readFile(join(src, 'prog_tests', file), 'utf8') })));
   const progs = new Set((await readdir(join(src, 'progs'))).filter((f) => f.endsWith('.c')));
-  const excluded = findUnbuildable(tests, progs, await readFile(join(src, 'Makefile'), 'utf8'));
+  const clangMajor = Number(/version (\d+)\./.exec((await ctx.exec.run({ command: SELFTESTS_CLANG, args: ['--version'] })).stdout)?.[1]) || undefined;
+  const noArena = libarenaTests(tests, clangMajor);
+  const excluded = [...findUnbuildable(tests, progs, await readFile(join(src, 'Makefile'), 'utf8')), ...noArena];
   for (const e of excluded) {
-    ctx.events.emit({ type: 'warn', stage: 'build', message: `full selftests: leaving out prog_tests/${e.file}: it includes ${e.skeleton}, which nothing in this tree can generate` });
+    ctx.events.emit({ type: 'warn', stage: 'build', message: `full selftests: leaving out prog_tests/${e.file}: it includes ${e.skeleton}, ${e.reason ?? 'which nothing in this tree can generate'}` });
   }
   const names = tests.filter((t) => !excluded.some((e) => e.file === t.file)).flatMap((t) => findTestDefinitions(t.file, t.text).map((d) => d.name));
 
@@ -136,13 +170,14 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   // so it names what make cannot see from here: the recipe, the compilers, the kernel it was built against.
   const stampPath = join(out, 'vm-test-stamp.json');
   const targets = ctx.runners?.length ? [...ctx.runners] : ['test_progs'];
-  const recipe = fullSelftestsRecipe(targets);
+  const recipe = fullSelftestsRecipe(targets, noArena.length > 0);
   const toolchain = `${ctx.toolchain ?? await toolchainFingerprint(ctx.exec, { ...(ctx.pahole ? { pahole: ctx.pahole } : {}) })}\n${await llvmVersions(ctx)}`;
   const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file), recipe, toolchain, kernelBuildId: ctx.kernel.buildId };
   const previous = await readFile(stampPath, 'utf8').catch(() => '');
   const builtRunners = () => targets.filter((t) => existsSync(join(out, t))).map((name) => ({ name, binary: join(out, name) }));
   if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
-    return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), cached: true, elapsedMs: Date.now() - started };
+    const skipped = (await readFile(join(out, 'vm-test-skipped.txt'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), skipped, cached: true, elapsedMs: Date.now() - started };
   }
 
   // Gone while make runs: an interrupted build must not leave an old stamp beside half-rebuilt outputs.
@@ -169,6 +204,9 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   }
   if (result.aborted) throw new VmTestError('interrupted', 'selftests build interrupted', { logPath: ctx.logFile });
   if (result.exitCode !== 0 || !existsSync(binary)) throw await buildFailure('full selftests build', result, ctx.logFile, ctx.tree.worktree);
+  const skipped = permissiveSkips(`${result.stdout}\n${result.stderr}`);
+  await writeFile(join(out, 'vm-test-skipped.txt'), skipped.join('\n') + '\n');
+  if (skipped.length) ctx.events.emit({ type: 'warn', stage: 'build', message: `full selftests: ${skipped.length} part(s) did not build with ${SELFTESTS_CLANG} and were skipped (their tests count as "not built"): ${skipped.join(', ')}` });
   await writeFile(stampPath, JSON.stringify(stamp));
-  return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), cached: false, elapsedMs: Date.now() - started };
+  return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), skipped, cached: false, elapsedMs: Date.now() - started };
 }
