@@ -42,6 +42,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'gdb', probe: { command: 'gdb' }, aptPackage: 'gdb', neededFor: '--gdb: attaching to the guest kernel through QEMU\'s gdbstub' },
   { what: 'clang-19', probe: { command: 'clang-19' }, aptPackage: 'clang-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
   { what: 'llc-19, llvm-strip-19', probe: { command: 'llvm-strip-19' }, aptPackage: 'llvm-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
+  // 7.x's test_progs links -lzstd (seen: "cannot find -lzstd" at its link).
+  { what: 'zstd library', probe: { file: '/usr/include/zstd.h' }, aptPackage: 'libzstd-dev', neededFor: 'linking the full selftests\' test_progs (-lzstd)', fullSelftests: true },
   // 7.x's selftests Makefile links its user-space parts with clang -fuse-ld=lld.
   { what: 'ld.lld-19', probe: { command: 'ld.lld-19' }, aptPackage: 'lld-19', neededFor: 'linking the full selftests (clang-19 -fuse-ld=lld)', fullSelftests: true },
 ];
