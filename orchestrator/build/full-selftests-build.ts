@@ -2,7 +2,9 @@
 // test, its BPF objects (clang) and bpf_testmod.ko, against the kernel just built.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { CacheLayout } from '../cache.ts';
+import { makeDirs } from '../paths.ts';
 import { describeParseError, parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
 import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
@@ -110,6 +112,16 @@ interface Stamp {
   kernelBuildId: string | undefined;
 }
 
+/**
+ * The selftests' environment: the build's, but without CCACHE_BASEDIR. Their Makefile compiles a test object from
+ * another directory than make's (cd $(@D) && $(CC) ... -MMD), and ccache's relative paths then made its .d files
+ * name "../../../src/..." from the wrong place: the next build stopped at "No rule to make target".
+ */
+export function selftestsEnv(cache: CacheLayout): Record<string, string> {
+  const { CCACHE_BASEDIR: _dropped, ...env } = buildEnv(cache);
+  return env;
+}
+
 /** The LLVM tools the selftests' BPF objects are built with (the make arguments name them). */
 export const LLVM_TOOLS: readonly (readonly [string, ...string[]])[] = [['clang-19', '--version'], ['llc-19', '--version'], ['llvm-strip-19', '--version'], ['llvm-config-19', '--version']];
 
@@ -182,6 +194,17 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
 
   // Gone while make runs: an interrupted build must not leave an old stamp beside half-rebuilt outputs.
   await rm(stampPath, { force: true });
+  // Outputs made by another recipe (its make arguments without the targets, its environment) are not built upon: a
+  // .d file of one recipe can name paths another cannot find. Unknown counts as another.
+  const env = selftestsEnv(ctx.cache);
+  const core = JSON.stringify({ recipe: recipe.filter((a) => !targets.includes(a)), env: Object.entries(env).filter(([k]) => k.startsWith('CCACHE_')) });
+  const recipeFile = join(ctx.kernel.buildDir, 'vm-test-selftests', 'full-recipe.json');
+  if (existsSync(out) && (await readFile(recipeFile, 'utf8').catch(() => '')) !== core) {
+    ctx.events.emit({ type: 'info', stage: 'build', message: `full selftests: ${out} was made by another recipe: building it again from scratch` });
+    await rm(out, { recursive: true, force: true });
+  }
+  await makeDirs(dirname(recipeFile));
+  await writeFile(recipeFile, core);
   // The Makefile builds every prog_tests/*.c: the unbuildable ones step aside (in the cache's own
   // worktree, never the user's) and come back whatever happens.
   await mkdir(out, { recursive: true });
@@ -195,7 +218,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
     result = await ctx.exec.run({
       command: 'make',
       args: recipe.map((a) => a.replace(/\{(\w+)\}/g, (all, name: string) => paths[name] ?? all)),
-      env: buildEnv(ctx.cache),
+      env,
       logFile: ctx.logFile,
       signal: ctx.signal,
     });

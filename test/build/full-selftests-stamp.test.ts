@@ -3,7 +3,7 @@
 import test from 'ava';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildFullSelftests, fullSelftestsRecipe } from '../../orchestrator/build/full-selftests-build.ts';
+import { buildFullSelftests, fullSelftestsRecipe, selftestsEnv } from '../../orchestrator/build/full-selftests-build.ts';
 import type { KernelBuild } from '../../orchestrator/build/kernel-build.ts';
 import { cacheLayout } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
@@ -80,4 +80,24 @@ test('make runs exactly the recipe the stamp holds', async (t) => {
   const args = exec.makes[0]!.args;
   t.is(args.length, fullSelftestsRecipe().length);
   fullSelftestsRecipe().forEach((template, i) => t.regex(args[i]!, new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '.+')}$`)));
+});
+
+test('outputs another recipe made are not built upon: an output directory of unknown recipe is emptied before make; the same recipe keeps it', async (t) => {
+  const { build, buildDir } = await setup(t);
+  const exec = port({ clang: 'Debian clang version 19.1.4', gcc: 'gcc 12.2.0' });
+  const out = join(buildDir, 'vm-test-selftests/full');
+  // Left by an older vm-test: a .d file naming paths from another directory than make's.
+  await writeFiles(out, { 'arena_atomics.test.d': 'arena_atomics.test.o: ../../../src/tools/testing/selftests/bpf/prog_tests/arena_atomics.c\n' });
+  await build(exec);
+  await t.throwsAsync(readFile(join(out, 'arena_atomics.test.d'), 'utf8'), { code: 'ENOENT' });
+  // Built again (another kernel), by the same recipe: what make made stays for it to build upon.
+  await writeFile(join(out, 'kept.o'), 'object\n');
+  await build(exec, { buildId: 'bbbb', cached: false });
+  t.is(await readFile(join(out, 'kept.o'), 'utf8'), 'object\n');
+  t.is(exec.makes.length, 2);
+});
+
+test('the selftests build does not give ccache a base directory (its test objects compile from another directory than make\'s)', (t) => {
+  t.false('CCACHE_BASEDIR' in selftestsEnv(cacheLayout('/c')));
+  t.is(selftestsEnv(cacheLayout('/c')).CCACHE_DIR, '/c/ccache');
 });
