@@ -5,7 +5,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toolchainFingerprint } from './build/build-env.ts';
 import { choosePahole, requestsBtf } from './host/newer-pahole.ts';
-import { ciDenyList, denyListFile } from './build/selftests-runners.ts';
+import { ciDenyList, denyListFile, runnerKind, type RunnerName } from './build/selftests-runners.ts';
+import { shardAllowEntries, shardAllowFile, shardLabel, shardRunners } from './bpf-ci/bpf-ci-shard.ts';
 import { SELFTESTS_DIR } from './build/full-selftests-build.ts';
 import { buildFullSelftests } from './build/full-selftests-build.ts';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
@@ -156,7 +157,8 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   const locked = await lockedStages(plan, deps, runDir, stageLog, initPath);
   const { kernel, bzImage, builds } = locked;
   // vm-test bpf-ci: the test_progs runners read the tree's lists and vm-test's, merged after the series stage.
-  const guestPlan = locked.selection ? { ...plan, testProgsSelection: locked.selection } : plan;
+  // With --shard, the runners and the tests of this shard.
+  const guestPlan = locked.selection ? { ...plan, testProgsSelection: locked.selection, runners: locked.runners ?? plan.runners } : plan;
 
   const tests = await guestTestsFor(guestPlan, builds, log('bin'), kernel.buildDir);
   const view = await prepareGuestView(guestPlan, tests, kernel.buildDir, runDir);
@@ -213,7 +215,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
  * source → series → kconfig+build → guest suites, under the cache's build lock: what the boot needs, with the
  * run's identity as far as the build knows it.
  */
-async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds; selection?: TestProgsSelection }> {
+async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds; selection?: TestProgsSelection; runners?: RunnerName[] }> {
   const { exec, events, signal } = deps;
   const log = (name: string) => join(runDir, name);
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
@@ -275,7 +277,9 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
         const missing = plan.runners?.filter((r) => !builds.full!.runners.some((b) => b.name === r));
         if (missing?.length) events.emit({ type: 'warn', stage: 'build', message: `the tree's selftests Makefile did not make ${missing.join(', ')} (test_progs-cpuv4 needs a clang with -mcpu=v4): left out` });
       }
-      const selection = plan.runners ? await ciSelection(plan, tree.worktree, join(runDir, 'bpf-ci-denylist.txt'), events) : undefined;
+      const listed = plan.runners ? await ciSelection(plan, tree.worktree, join(runDir, 'bpf-ci-denylist.txt'), events) : undefined;
+      const sharded = listed && plan.shard && builds.full ? await shardSelection(plan, listed, builds.full.tests, join(runDir, 'bpf-ci-shard-allow.txt'), events) : undefined;
+      const selection = sharded?.selection ?? listed;
       if (targeted) {
         // With --full-selftests the targeted build runs too, when it can make the selection, and the two are compared.
         const leftOut = plan.fullSelftests
@@ -291,7 +295,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
           (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
         await keepSuiteSources(builds.suites, log('guest-src'));
       }
-      return { kernel, bzImage, builds, ...(selection ? { selection } : {}) };
+      return { kernel, bzImage, builds, ...(selection ? { selection } : {}), ...(sharded ? { runners: sharded.runners } : {}) };
     } finally {
       // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).
       await targeted?.cancel();
@@ -312,6 +316,21 @@ async function ciSelection(plan: RunPlan, worktree: string, file: string, events
   await writeFile(file, denyListFile(entries));
   events.emit({ type: 'info', stage: 'build', message: `left out of the test_progs runners (${entries.length}): ${entries.map((e) => `${e.pattern} (${e.reason}; ${e.source})`).join(', ') || 'nothing'}` });
   return { ...plan.testProgsSelection, denylist: { file, entries: entries.map((e) => e.pattern) } };
+}
+
+/**
+ * vm-test bpf-ci --shard i/n: this shard's test_progs tests (by their names' hash, from the tests the tree has) as
+ * an allowlist file, and the runners it runs. The lists stay; the build is the unsharded run's.
+ */
+async function shardSelection(plan: RunPlan, selection: TestProgsSelection, tests: readonly string[], file: string, events: RunEvents): Promise<{ selection: TestProgsSelection; runners: RunnerName[] }> {
+  const shard = plan.shard!;
+  const entries = shardAllowEntries(tests, selection, shard);
+  await writeFile(file, shardAllowFile(entries, shard));
+  // An empty allowlist would run every test: without tests of its own, a shard runs no test_progs flavour.
+  const runners = shardRunners(plan.runners ?? [], shard).filter((r) => entries.length > 0 || runnerKind(r) !== 'test_progs');
+  events.emit({ type: 'info', stage: 'build', message: `shard ${shardLabel(shard)}: ${entries.length} test_progs test(s) of ${tests.length} (${file}); runners: ${runners.join(', ') || 'none'}` });
+  if (!runners.length) throw new VmTestError('usage', `--shard ${shardLabel(shard)}: no test of this selection falls in this shard; use fewer shards`);
+  return { selection: { ...selection, test: [], allow: [], allowlist: { file, entries } }, runners };
 }
 
 /** What the guest left: the console (its splats attributed to tests, less the allowlisted ones) and the results channel. */

@@ -61,7 +61,7 @@ export function retryPlan(plan: RunPlan, failures: readonly LeafChange[], runDir
 }
 
 /** The ending the difference decides: a series that breaks nothing new passes, whatever the base does. */
-export function judgeDiff(diff: RunDiff, confirmed: readonly LeafChange[]): { kind: OutcomeKind; headline: string } {
+export function judgeDiff(diff: { newSplats: readonly { title: string }[]; fixed: readonly unknown[]; stillFailing: readonly unknown[] }, confirmed: readonly Pick<LeafChange, 'path' | 'error'>[]): { kind: OutcomeKind; headline: string } {
   if (diff.newSplats.length) return { kind: 'kernelCrash', headline: `the series brings ${diff.newSplats.length} kernel report(s) the base does not print; first: ${diff.newSplats[0]!.title}` };
   if (confirmed.length) {
     const first = confirmed[0]!;

@@ -1,11 +1,14 @@
 // `vm-test bpf-ci`: what the BPF CI runs, locally: every selftests runner of the full build, with the tree's lists and ours.
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { runBpfCi } from '../bpf-ci/bpf-ci.ts';
 import { VmTestError } from '../outcome.ts';
-import { bpfCiJson, bpfCiJunit, bpfCiSummary, bpfCiText } from '../report/bpf-ci-report.ts';
+import { bpfCiJson, bpfCiJunit, bpfCiReport, bpfCiSummary, bpfCiText, mergeBpfCi, type BpfCiReport } from '../report/bpf-ci-report.ts';
+import { shardLabel } from '../bpf-ci/bpf-ci-shard.ts';
+import { parseShard } from '../mutate/mutants.ts';
+import { checkOutputPaths } from '../plan/run-plan.ts';
 import { CI_WATCHDOG_SEC, RUNNERS, parseRunners } from '../build/selftests-runners.ts';
 import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
@@ -26,7 +29,9 @@ function withBpfCiOptions<T>(yargs: Argv<T>) {
     .option('timeout', { type: 'number', default: BPF_CI_TIMEOUT_SEC, describe: 'seconds before the whole VM is stopped' })
     .option('test-timeout', { type: 'number', default: BPF_CI_TEST_TIMEOUT_SEC, describe: 'seconds before one runner is killed' })
     .option('guest-tests', { type: 'string', default: 'none', describe: 'vm-test\'s own guest suites too (a glob; none by default: the BPF CI runs the selftests only)' })
-    .option('base', { type: 'boolean', default: true, describe: 'run the same on the series\' base (the tree without it) and report the difference; --no-base runs the series only' });
+    .option('base', { type: 'boolean', default: true, describe: 'run the same on the series\' base (the tree without it) and report the difference; --no-base runs the series only' })
+    .option('shard', { type: 'string', describe: 'run the deterministic slice i/n: the test_progs tests whose names hash to it and the whole runners that do, on the series and its base (join the parts with --merge)' })
+    .option('merge', { type: 'string', array: true, describe: 'join the bpf-ci.json files of shards 1/n..n/n into the unsharded run\'s report; runs nothing' });
 }
 
 type BpfCiArgs = Awaited<ReturnType<typeof withBpfCiOptions>['argv']>;
@@ -37,10 +42,13 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
     describe: 'what the BPF CI runs: test_progs, test_progs-no_alu32, test_progs-cpuv4, test_verifier and test_maps from the tree\'s full selftests build, minus its DENYLIST files and vm-test\'s',
     builder: (y) => withBpfCiOptions(y) as Argv<BpfCiArgs>,
     handler: async (argv) => {
-      const options = { ...runOptionsFrom(argv as never), runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true };
+      if (argv.merge?.length) return mergeShards(ctx, argv.merge, argv);
+      const shard = argv.shard === undefined ? undefined : parseShard(argv.shard);
+      if (shard && 'error' in shard) throw new VmTestError('usage', shard.error);
+      const options = { ...runOptionsFrom(argv as never), runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}) };
       const planned = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
       if (argv.base && !planned.series) throw new VmTestError('usage', 'vm-test bpf-ci compares a series with its base: without a series (--no-series, --patches 0) there is nothing to compare; add --no-base to run the runners on the tree as it is');
-      const top = planned.runDir ?? join(planned.cache.runs, `${runDirName(new Date(), planned)}-bpf-ci`);
+      const top = planned.runDir ?? join(planned.cache.runs, `${runDirName(new Date(), planned)}-bpf-ci${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
       // The series and its base in directories of their own; the base in a build directory of its own, so each stays warm.
       const series = Object.freeze({ ...planned, runDir: argv.base ? join(top, 'series') : top });
       const base = Object.freeze({ ...planned, series: undefined, runDir: join(top, 'base'), buildSlot: 'base' });
@@ -57,17 +65,42 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
         return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: series.jsonOut, junitOut: series.junitOut, github }, exitCode) };
       }
       const result = await runBpfCi({ series: { ...series, jsonOut: undefined, junitOut: undefined }, base }, { exec: createExecaPort(), events, signal: ctx.signal, runDir: top });
-      return {
-        type: 'ended', kind: result.kind,
-        report: async (exitCode) => {
-          await writeFile(join(top, 'bpf-ci.json'), bpfCiJson(result, exitCode));
-          await writeFile(join(top, 'bpf-ci.junit.xml'), bpfCiJunit(result));
-          if (planned.jsonOut) await writeFile(planned.jsonOut, bpfCiJson(result, exitCode));
-          if (planned.junitOut) await writeFile(planned.junitOut, bpfCiJunit(result));
-          if (github && process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, bpfCiSummary(result, exitCode));
-          ctx.stdout.write(bpfCiText(result, exitCode));
-        },
-      };
+      const report = bpfCiReport(result, planned.shard ? shardLabel(planned.shard) : undefined);
+      return { type: 'ended', kind: report.kind, report: (exitCode) => writeReports(ctx, report, exitCode, { dir: top, json: planned.jsonOut, junit: planned.junitOut }) };
     },
   };
+}
+
+/** bpf-ci.json and bpf-ci.junit.xml (in the run directory, and where --json/--junit say), the step summary, the text. */
+async function writeReports(ctx: CliContext, report: BpfCiReport, exitCode: number, out: { dir?: string; json?: string | undefined; junit?: string | undefined }): Promise<void> {
+  if (out.dir) {
+    await writeFile(join(out.dir, 'bpf-ci.json'), bpfCiJson(report, exitCode));
+    await writeFile(join(out.dir, 'bpf-ci.junit.xml'), bpfCiJunit(report));
+  }
+  if (out.json) await writeFile(out.json, bpfCiJson(report, exitCode));
+  if (out.junit) await writeFile(out.junit, bpfCiJunit(report));
+  if (process.env.GITHUB_ACTIONS === 'true' && process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, bpfCiSummary(report, exitCode));
+  ctx.stdout.write(bpfCiText(report, exitCode));
+}
+
+/** --merge: the shards' bpf-ci.json files as one report, judged again from the joined difference. */
+async function mergeShards(ctx: CliContext, files: readonly string[], argv: { json?: string | undefined; junit?: string | undefined }) {
+  const paths = await checkOutputPaths({ json: argv.json, junit: argv.junit }, process.cwd(), process.env);
+  const parts: { file: string; report: BpfCiReport }[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw new VmTestError('usage', `--merge ${file}: no such file`, { file });
+    });
+    let report: BpfCiReport;
+    try {
+      report = JSON.parse(text) as BpfCiReport;
+    } catch (error) {
+      throw new VmTestError('usage', `--merge ${file}: not a bpf-ci.json (${(error as Error).message})`, { file });
+    }
+    if (typeof report !== 'object' || report === null || typeof report.kind !== 'string' || !report.series) throw new VmTestError('usage', `--merge ${file}: not a bpf-ci.json (no kind or series)`, { file });
+    parts.push({ file, report });
+  }
+  const merged = mergeBpfCi(parts);
+  if ('error' in merged) throw new VmTestError('usage', `--merge: ${merged.error}`, merged.file ? { file: merged.file } : {});
+  return { type: 'ended' as const, kind: merged.kind, report: (exitCode: number) => writeReports(ctx, merged, exitCode, { json: paths.jsonOut, junit: paths.junitOut }) };
 }

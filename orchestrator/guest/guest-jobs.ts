@@ -27,7 +27,8 @@ type JobPlan = Pick<RunPlan, 'job' | 'testTimeoutSec' | 'testProgsSelection' | '
  */
 export function runnerTests(plan: JobPlan, full: FullSelftestsBuild): GuestTest[] {
   const sel = plan.testProgsSelection;
-  return full.runners.map(({ name, binary }): GuestTest => {
+  // A shard runs its runners only (bpf-ci-shard.ts); the build made them all.
+  return full.runners.filter((r) => !plan.runners || plan.runners.includes(r.name as RunnerName)).map(({ name, binary }): GuestTest => {
     const kind = runnerKind(name as RunnerName);
     const base = { name, timeoutSec: plan.testTimeoutSec, cwd: full.dir, inputs: [binary, full.testmod] };
     if (kind !== 'test_progs') return { ...base, kind, argv: [`./${name}`] };

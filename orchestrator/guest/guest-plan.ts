@@ -51,16 +51,20 @@ export interface TestProgsSelection {
   deny: readonly string[];
   /** --denylist: a file in the selftests' DENYLIST format, copied into the run directory and passed as -d @FILE. */
   denylist?: { file: string; entries: readonly string[] };
+  /** vm-test bpf-ci --shard: this shard's tests, in a file passed as -a @FILE in place of -t and -a. */
+  allowlist?: { file: string; entries: readonly string[] };
 }
 
 /** Where the guest reads the run directory's copy of the denylist. */
 export const DENYLIST_GUEST_PATH = runGuestPath('test_progs-denylist.txt');
+/** Where the guest reads the run directory's copy of a shard's allowlist. */
+export const ALLOWLIST_GUEST_PATH = runGuestPath('test_progs-allowlist.txt');
 
 const asSelection = (sel: TestProgsSelection | readonly string[]): TestProgsSelection =>
   Array.isArray(sel) ? { test: sel as readonly string[], allow: [], deny: [] } : (sel as TestProgsSelection);
 
 export function hasTestProgs(sel: TestProgsSelection): boolean {
-  return sel.test.length > 0 || sel.allow.length > 0;
+  return sel.test.length > 0 || sel.allow.length > 0 || (sel.allowlist?.entries.length ?? 0) > 0;
 }
 
 /** test_progs' own selection options, in the order it reads them. */
@@ -69,6 +73,7 @@ export function testProgsArgs(selection: TestProgsSelection | readonly string[])
   return [
     ...(sel.test.length ? ['-t', sel.test.join(',')] : []),
     ...(sel.allow.length ? ['-a', sel.allow.join(',')] : []),
+    ...(sel.allowlist ? ['-a', `@${ALLOWLIST_GUEST_PATH}`] : []),
     ...(sel.deny.length ? ['-d', sel.deny.join(',')] : []),
     ...(sel.denylist ? ['-d', `@${DENYLIST_GUEST_PATH}`] : []),
   ];
@@ -77,12 +82,13 @@ export function testProgsArgs(selection: TestProgsSelection | readonly string[])
 export function describeSelection(selection: TestProgsSelection | readonly string[]): string {
   const sel = asSelection(selection);
   const args = testProgsArgs(sel).join(' ');
-  return sel.denylist ? args.replace(`@${DENYLIST_GUEST_PATH}`, `@${sel.denylist.file} (${sel.denylist.entries.length} entries)`) : args;
+  const named = sel.allowlist ? args.replace(`@${ALLOWLIST_GUEST_PATH}`, `@${sel.allowlist.file} (${sel.allowlist.entries.length} entries)`) : args;
+  return sel.denylist ? named.replace(`@${DENYLIST_GUEST_PATH}`, `@${sel.denylist.file} (${sel.denylist.entries.length} entries)`) : named;
 }
 
 export function testProgsEntry(binary: string, selection: TestProgsSelection | readonly string[], jsonPath: string, timeoutSec: number, name = 'test_progs'): GuestTest {
   const sel = asSelection(selection);
-  return { name, kind: 'test_progs', argv: [binary, ...testProgsArgs(sel), '-J', jsonPath], timeoutSec, ...(sel.denylist ? { inputs: [sel.denylist.file] } : {}) };
+  return { name, kind: 'test_progs', argv: [binary, ...testProgsArgs(sel), '-J', jsonPath], timeoutSec, ...(sel.denylist || sel.allowlist ? { inputs: [sel.denylist?.file, sel.allowlist?.file].filter((f): f is string => !!f) } : {}) };
 }
 
 /** The full build's test_progs runs in its output directory, beside its BPF objects and bpf_testmod.ko. */

@@ -12,7 +12,8 @@ import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
 import { selectSuites } from '../guest/guest-suites.ts';
 import { describeSelection, hasTestProgs, type TestProgsSelection } from '../guest/guest-plan.ts';
 import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
-import { CI_WATCHDOG_SEC, VM_TEST_DENYLIST, type RunnerName } from '../build/selftests-runners.ts';
+import { CI_WATCHDOG_SEC, VM_TEST_DENYLIST, runnerKind, type RunnerName } from '../build/selftests-runners.ts';
+import { shardLabel, shardRunners, type ShardSpec } from '../bpf-ci/bpf-ci-shard.ts';
 
 /** What the guest does once the kernel is up: the tests (run), one command (exec), or a shell for the terminal. */
 export type GuestJob =
@@ -62,6 +63,8 @@ export interface RunOptions {
   watchdogSec?: number;
   /** A build directory of its own for this config (vm-test bpf-ci's base), so the series' stays warm. */
   buildSlot?: string;
+  /** vm-test bpf-ci --shard i/n: this slice of the runners' tests (bpf-ci-shard.ts). */
+  shard?: ShardSpec;
 }
 
 export interface RunPlan {
@@ -97,6 +100,8 @@ export interface RunPlan {
   readonly fullSelftests: boolean;
   /** vm-test bpf-ci: the runners, each a test of its own; undefined for a run (the full test_progs alone). */
   readonly runners: readonly RunnerName[] | undefined;
+  /** vm-test bpf-ci --shard i/n: the runners' tests this shard runs; the build is the unsharded run's. */
+  readonly shard: ShardSpec | undefined;
   readonly watchdogSec: number | undefined;
   readonly buildSlot: string | undefined;
 }
@@ -200,6 +205,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     runners: options.runners?.length ? [...options.runners] : undefined,
     watchdogSec: options.runners?.length ? positive('watchdog', options.watchdogSec, CI_WATCHDOG_SEC) : undefined,
     buildSlot: options.buildSlot,
+    shard: options.shard && options.runners?.length ? { ...options.shard } : undefined,
   });
 }
 
@@ -239,6 +245,7 @@ const VERDICT_INPUTS = {
   timeoutSec: (p) => String(p.timeoutSec),
   testTimeoutSec: (p) => String(p.testTimeoutSec),
   runners: (p) => p.runners?.join(', ') ?? 'none',
+  shard: (p) => (p.shard ? shardLabel(p.shard) : 'none'),
   watchdogSec: (p) => String(p.watchdogSec ?? 'none'),
   job: (p) => p.job.kind,
   gdb: (p) => (p.gdb ? 'gdbstub, nokaslr' : 'none'),
@@ -286,6 +293,7 @@ export function describePlan(plan: RunPlan): string {
       : `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,
     ...(plan.job.kind === 'tests' && plan.runners ? [
       `runners:    ${plan.runners.join(', ')} (the BPF CI's, from the full selftests build)`,
+      ...(plan.shard ? [`shard:      ${shardLabel(plan.shard)}: the test_progs tests whose names hash to it, and the whole runners that do (${shardRunners(plan.runners, plan.shard).filter((r) => runnerKind(r) !== 'test_progs').join(', ') || 'none'})`] : []),
       `test_progs: ${describeSelection(plan.testProgsSelection)} -w ${plan.watchdogSec}, minus the tree's DENYLIST, DENYLIST.x86_64 and vm-test's ${VM_TEST_DENYLIST}`,
     ] : plan.job.kind === 'tests' ? [
       `test_progs: ${hasTestProgs(plan.testProgsSelection) ? describeSelection(plan.testProgsSelection) : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,

@@ -1,81 +1,181 @@
 // vm-test bpf-ci's report, as the BPF CI's reads: the first new failure inline at the top, then per runner
-// "Success: N/M", then what the series broke, fixed and left failing. The same difference as text, JSON, JUnit, Markdown.
+// "Success: N/M", then what the series broke, fixed and left failing. One value (BpfCiReport, what bpf-ci.json
+// holds) rendered as text, JSON, JUnit and Markdown; the shards of a run (--shard i/n) merge into one such value.
 import type { BpfCiResult } from '../bpf-ci/bpf-ci.ts';
-import type { LeafChange, LeafResult } from '../results/run-diff.ts';
+import { judgeDiff } from '../bpf-ci/bpf-ci.ts';
+import type { OutcomeKind } from '../outcome.ts';
+import type { RunIdentity } from '../identity.ts';
+import type { LeafChange, LeafResult, RunDiff } from '../results/run-diff.ts';
 import { xmlEscape } from './junit-report.ts';
+
+/** A leaf that appeared or disappeared: its path and status. */
+export type LeafSeen = Pick<LeafResult, 'path' | 'status'>;
+
+export interface BpfCiReport {
+  kind: OutcomeKind;
+  headline: string;
+  runDir: string;
+  /** Which part of the work this is (--shard i/n), or the shards merged into it (--merge). */
+  shard?: string;
+  merged?: { shard: string; runDir: string; kind: OutcomeKind }[];
+  base?: { runDir: string; kind: OutcomeKind; identity?: RunIdentity | Partial<RunIdentity>; reusedFrom?: string };
+  series: { runDir: string; kind: OutcomeKind; identity?: RunIdentity | Partial<RunIdentity> };
+  /** Absent when the two runs were not both tested (a build error, a crash before the tests): then kind and headline say why. */
+  diff?: {
+    runners: RunDiff['runners'];
+    new_failures: LeafChange[];
+    flaky: LeafChange[];
+    /** New failures were run once more before being called new. */
+    retried: boolean;
+    new_splats: { kind: string; title: string; test?: string; lines: string[] }[];
+    fixed: LeafChange[];
+    still_failing: LeafChange[];
+    appeared: LeafSeen[];
+    disappeared: LeafSeen[];
+  };
+}
+
+const seen = (l: LeafResult): LeafSeen => ({ path: l.path, status: l.status });
+
+export function bpfCiReport(result: BpfCiResult, shard?: string): BpfCiReport {
+  const d = result.diff;
+  return {
+    kind: result.kind, headline: result.headline, runDir: result.runDir, ...(shard ? { shard } : {}),
+    ...(result.base ? { base: { runDir: result.base.runDir, kind: result.base.kind, ...identityOf(result.base), ...(result.baseReusedFrom ? { reusedFrom: result.baseReusedFrom } : {}) } } : {}),
+    series: { runDir: result.series.runDir, kind: result.series.kind, ...identityOf(result.series) },
+    ...(d ? {
+      diff: {
+        runners: d.runners,
+        new_failures: result.retry?.confirmed ?? [],
+        flaky: result.retry?.flaky ?? [],
+        retried: !!result.retry,
+        new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, ...(s.test ? { test: s.test } : {}), lines: s.lines })),
+        fixed: d.fixed, still_failing: d.stillFailing,
+        appeared: d.appeared.map(seen), disappeared: d.disappeared.map(seen),
+      },
+    } : {}),
+  };
+}
+
+const identityOf = (run: BpfCiResult['series']) => {
+  const identity = run.tested?.identity ?? run.identity;
+  return identity ? { identity } : {};
+};
+
+const byPath = <T extends { path: string }>(items: T[]) => items.sort((a, b) => a.path.localeCompare(b.path));
+
+/**
+ * The shards of one run (bpf-ci --shard 1/n ... n/n) as the unsharded run's report: the runners' counts summed, the
+ * lists joined, and the ending judged again from the joined difference. Refuses parts that are not one run's shards.
+ */
+export function mergeBpfCi(parts: readonly { file: string; report: BpfCiReport }[]): BpfCiReport | { error: string; file?: string } {
+  if (!parts.length) return { error: 'nothing to merge' };
+  const counts = new Set<number>();
+  const indexes = new Map<number, string>();
+  for (const { file, report } of parts) {
+    const m = /^(\d+)\/(\d+)$/.exec(report.shard ?? '');
+    if (!m) return { error: `${file}: not the report of a shard (no "shard": "i/n"; run bpf-ci with --shard)`, file };
+    counts.add(Number(m[2]));
+    if (indexes.has(Number(m[1]))) return { error: `${file}: shard ${report.shard} is also ${indexes.get(Number(m[1]))}`, file };
+    indexes.set(Number(m[1]), file);
+  }
+  const count = [...counts][0]!;
+  if (counts.size > 1) return { error: `the parts are shards of different splits (${[...counts].map((n) => `/${n}`).join(', ')})` };
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !indexes.has(i));
+  if (missing.length) return { error: `shard(s) ${missing.map((i) => `${i}/${count}`).join(', ')} missing: a merge of part of the shards is not the run` };
+  // One run's shards built the same kernel from the same tree and config, on both sides.
+  for (const side of ['series', 'base'] as const) {
+    const ids = new Set(parts.map((p) => JSON.stringify({ built: p.report[side]?.identity?.kernel?.built, tree: p.report[side]?.identity?.tree, config: p.report[side]?.identity?.config })));
+    if (ids.size > 1) return { error: `the parts' ${side} kernels differ (build ID, tree or config): they are not shards of one run` };
+  }
+  const ordered = [...parts].sort((a, b) => Number(a.report.shard!.split('/')[0]) - Number(b.report.shard!.split('/')[0]));
+  const first = ordered[0]!.report;
+  const merged = ordered.map(({ report }) => ({ shard: report.shard!, runDir: report.runDir, kind: report.kind }));
+  const untested = ordered.find(({ report }) => !report.diff);
+  const base: BpfCiReport = { kind: 'passed', headline: '', runDir: first.runDir, merged, series: first.series, ...(first.base ? { base: first.base } : {}) };
+  if (untested) return { ...base, kind: untested.report.kind, headline: `shard ${untested.report.shard}: ${untested.report.headline}` };
+  const runners = new Map<string, RunDiff['runners'][number]>();
+  for (const { report } of ordered) {
+    for (const r of report.diff!.runners) {
+      const sum = runners.get(r.name) ?? { name: r.name, passed: 0, skipped: 0, failed: 0, total: 0 };
+      runners.set(r.name, { name: r.name, passed: sum.passed + r.passed, skipped: sum.skipped + r.skipped, failed: sum.failed + r.failed, total: sum.total + r.total });
+    }
+  }
+  const join = <K extends 'new_failures' | 'flaky' | 'fixed' | 'still_failing'>(key: K) => byPath(ordered.flatMap(({ report }) => report.diff![key]));
+  const diff: NonNullable<BpfCiReport['diff']> = {
+    runners: [...runners.values()],
+    new_failures: join('new_failures'), flaky: join('flaky'), fixed: join('fixed'), still_failing: join('still_failing'),
+    retried: ordered.some(({ report }) => report.diff!.retried),
+    new_splats: ordered.flatMap(({ report }) => report.diff!.new_splats),
+    appeared: byPath(ordered.flatMap(({ report }) => report.diff!.appeared)),
+    disappeared: byPath(ordered.flatMap(({ report }) => report.diff!.disappeared)),
+  };
+  const judged = judgeDiff({ newSplats: diff.new_splats, fixed: diff.fixed, stillFailing: diff.still_failing }, diff.new_failures);
+  return { ...base, ...judged, diff };
+}
 
 const list = (title: string, items: readonly string[], max = 25): string[] =>
   items.length ? [`${title} (${items.length}):`, ...items.slice(0, max).map((i) => `  ${i}`), ...(items.length > max ? [`  ... and ${items.length - max} more (bpf-ci.json)`] : [])] : [];
 
 const changeLine = (c: LeafChange) => `${c.path}${c.error ? `: ${c.error}` : ''}`;
-const leafLine = (l: LeafResult) => `${l.path} (${l.status})`;
+const leafLine = (l: LeafSeen) => `${l.path} (${l.status})`;
 
-export function bpfCiText(result: BpfCiResult, exitCode: number): string {
+export function bpfCiText(report: BpfCiReport, exitCode: number): string {
   const out: string[] = [''];
-  const d = result.diff;
-  const confirmed = result.retry?.confirmed ?? [];
-  if (confirmed.length) {
-    const first = confirmed[0]!;
+  const d = report.diff;
+  if (d?.new_failures.length) {
+    const first = d.new_failures[0]!;
     out.push(`First new failure: ${first.path} (passes on the base)`, ...(first.error ? [`  ${first.error}`] : []), ...first.log.slice(-20).map((l) => `  | ${l}`), '');
   }
   if (d) {
-    out.push('Per runner, with the series:');
+    out.push(`Per runner, with the series${report.shard ? ` (shard ${report.shard})` : ''}:`);
     for (const r of d.runners) out.push(`  ${r.name.padEnd(22)} Success: ${r.passed}/${r.total} subtests, ${r.skipped} skipped, ${r.failed} failed`);
     out.push('');
-    out.push(...list('New failures (fail with the series, pass on the base; each failed again when run once more)', confirmed.map(changeLine)));
-    out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', (result.retry?.flaky ?? []).map(changeLine)));
-    out.push(...list('New kernel reports', d.newSplats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.title}`)));
+    out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each failed again when run once more' : ''})`, d.new_failures.map(changeLine)));
+    out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', d.flaky.map(changeLine)));
+    out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.title}`)));
     out.push(...list('Fixed (pass with the series, fail on the base)', d.fixed.map((c) => c.path)));
-    out.push(...list('Still failing (on the base too: not the series\' doing)', d.stillFailing.map(changeLine)));
+    out.push(...list('Still failing (on the base too: not the series\' doing)', d.still_failing.map(changeLine)));
     out.push(...list('Appeared (only with the series)', d.appeared.map(leafLine)));
     out.push(...list('Disappeared (only on the base)', d.disappeared.map(leafLine)));
   }
-  if (result.baseReusedFrom) out.push(`base: the verdict of ${result.baseReusedFrom} (the same kernel, runners, lists and VM)`);
-  out.push(`${exitCode === 0 ? 'PASS' : 'FAIL'}: ${result.headline} (exit ${exitCode})`, `run directory: ${result.runDir} (base/, series/${result.retry ? ', retry/' : ''})`);
+  if (report.base?.reusedFrom) out.push(`base: the verdict of ${report.base.reusedFrom} (the same kernel, runners, lists and VM)`);
+  if (report.merged) out.push(`merged: ${report.merged.map((m) => `shard ${m.shard} (${m.kind}) ${m.runDir}`).join('; ')}`);
+  out.push(`${exitCode === 0 ? 'PASS' : 'FAIL'}: ${report.headline} (exit ${exitCode})`);
+  if (!report.merged) out.push(`run directory: ${report.runDir} (base/, series/${d?.retried ? ', retry/' : ''})`);
   return out.join('\n') + '\n';
 }
 
-export function bpfCiJson(result: BpfCiResult, exitCode: number): string {
-  return JSON.stringify({
-    kind: result.kind, exitCode, headline: result.headline, runDir: result.runDir,
-    base: result.base ? { runDir: result.base.runDir, kind: result.base.kind, identity: result.base.tested?.identity ?? result.base.identity, reusedFrom: result.baseReusedFrom } : undefined,
-    series: { runDir: result.series.runDir, kind: result.series.kind, identity: result.series.tested?.identity ?? result.series.identity },
-    ...(result.diff ? {
-      runners: result.diff.runners,
-      new_failures: result.retry?.confirmed ?? [],
-      flaky: result.retry?.flaky ?? [],
-      new_splats: result.diff.newSplats.map((s) => ({ kind: s.kind, title: s.title, test: s.test, lines: s.lines })),
-      fixed: result.diff.fixed, still_failing: result.diff.stillFailing,
-      appeared: result.diff.appeared.map(leafLine), disappeared: result.diff.disappeared.map(leafLine),
-    } : {}),
-  }, null, 2) + '\n';
+export function bpfCiJson(report: BpfCiReport, exitCode: number): string {
+  return JSON.stringify({ ...report, exitCode }, null, 2) + '\n';
 }
 
 /** One testsuite: each new failure a failure, each new kernel report an error, the rest one passing case that says it. */
-export function bpfCiJunit(result: BpfCiResult): string {
-  const confirmed = result.retry?.confirmed ?? [];
-  const splats = result.diff?.newSplats ?? [];
+export function bpfCiJunit(report: BpfCiReport): string {
+  const confirmed = report.diff?.new_failures ?? [];
+  const splats = report.diff?.new_splats ?? [];
   const cases = [
     ...confirmed.map((c) => `    <testcase classname="bpf-ci" name="${xmlEscape(c.path)}"><failure message="${xmlEscape(`new with the series (base: ${c.base}): ${c.error ?? c.series}`)}">${xmlEscape(c.log.join('\n'))}</failure></testcase>`),
     ...splats.map((s, i) => `    <testcase classname="bpf-ci" name="new kernel ${s.kind} #${i + 1}"><error type="kernel-${s.kind}" message="${xmlEscape(s.title)}">${xmlEscape(s.lines.join('\n'))}</error></testcase>`),
-    `    <testcase classname="bpf-ci" name="against the base"><system-out>${xmlEscape(result.headline)}</system-out></testcase>`,
+    `    <testcase classname="bpf-ci" name="against the base"><system-out>${xmlEscape(report.headline)}</system-out></testcase>`,
   ];
+  const name = `bpf-ci: the series against its base${report.shard ? ` (shard ${report.shard})` : ''}`;
   return ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="vm-test bpf-ci" tests="${cases.length}" failures="${confirmed.length}" errors="${splats.length}">`,
-    `  <testsuite name="bpf-ci: the series against its base" tests="${cases.length}" failures="${confirmed.length}" errors="${splats.length}" skipped="0">`, ...cases, '  </testsuite>', '</testsuites>', ''].join('\n');
+    `  <testsuite name="${xmlEscape(name)}" tests="${cases.length}" failures="${confirmed.length}" errors="${splats.length}" skipped="0">`, ...cases, '  </testsuite>', '</testsuites>', ''].join('\n');
 }
 
-export function bpfCiSummary(result: BpfCiResult, exitCode: number): string {
-  const d = result.diff;
-  const confirmed = result.retry?.confirmed ?? [];
-  const lines = [`## vm-test bpf-ci: ${result.headline} (exit ${exitCode})`, ''];
-  if (confirmed[0]) lines.push(`**First new failure:** \`${confirmed[0].path}\`${confirmed[0].error ? ` — ${confirmed[0].error}` : ''}`, '', '```', ...confirmed[0].log.slice(-20), '```', '');
+export function bpfCiSummary(report: BpfCiReport, exitCode: number): string {
+  const d = report.diff;
+  const lines = [`## vm-test bpf-ci${report.shard ? ` (shard ${report.shard})` : ''}: ${report.headline} (exit ${exitCode})`, ''];
+  const first = d?.new_failures[0];
+  if (first) lines.push(`**First new failure:** \`${first.path}\`${first.error ? ` — ${first.error}` : ''}`, '', '```', ...first.log.slice(-20), '```', '');
   if (d) {
     lines.push('| runner | success | skipped | failed |', '|---|---|---|---|', ...d.runners.map((r) => `| ${r.name} | ${r.passed}/${r.total} | ${r.skipped} | ${r.failed} |`), '');
     const section = (title: string, items: string[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '', ...items.map((i) => `- \`${i}\``), '</details>', ''] : []);
-    lines.push(...section('New failures', confirmed.map(changeLine)), ...section('New kernel reports', d.newSplats.map((s) => s.title)),
-      ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.stillFailing.map((c) => c.path)),
+    lines.push(...section('New failures', d.new_failures.map(changeLine)), ...section('New kernel reports', d.new_splats.map((s) => s.title)),
+      ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.still_failing.map((c) => c.path)),
       ...section('Appeared', d.appeared.map(leafLine)), ...section('Disappeared', d.disappeared.map(leafLine)));
   }
-  lines.push(`Run directory: \`${result.runDir}\``);
+  lines.push(report.merged ? `Merged from shards: ${report.merged.map((m) => `${m.shard} (\`${m.runDir}\`)`).join(', ')}` : `Run directory: \`${report.runDir}\``);
   return lines.join('\n') + '\n';
 }

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import type { KernelBuild } from '../build/kernel-build.ts';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
-import { DENYLIST_GUEST_PATH, planText, type GuestTest } from '../guest/guest-plan.ts';
+import { ALLOWLIST_GUEST_PATH, DENYLIST_GUEST_PATH, planText, type GuestTest } from '../guest/guest-plan.ts';
 import { BUILD_SHARE, guestView, mountsText, type GuestView } from '../guest/guest-view.ts';
 import { VmTestError } from '../outcome.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
@@ -41,7 +41,7 @@ export async function keepBootKernel(kernel: Pick<KernelBuild, 'bzImage' | 'conf
 /**
  * The guest runs the build's outputs from their own read-only share, never through the host root; vm-test exec
  * also gets its current directory, read-write, at the same path. Writes what the init reads from the run
- * directory: the denylist test_progs reads (-d @FILE), plan.tsv and mounts.tsv.
+ * directory: the lists test_progs reads (-d @FILE, a shard's -a @FILE), plan.tsv and mounts.tsv.
  */
 export async function prepareGuestView(plan: Pick<RunPlan, 'job' | 'testProgsSelection'>, tests: readonly GuestTest[], buildDir: string, runDir: string): Promise<GuestView> {
   const view = guestView([
@@ -49,6 +49,7 @@ export async function prepareGuestView(plan: Pick<RunPlan, 'job' | 'testProgsSel
     ...(plan.job.kind === 'exec' && plan.job.cwd ? [{ tag: CWD_TAG, hostPath: plan.job.cwd, guestPath: plan.job.cwd, readonly: false }] : []),
   ]);
   if (plan.testProgsSelection.denylist) await copyFile(plan.testProgsSelection.denylist.file, join(runDir, basename(DENYLIST_GUEST_PATH)));
+  if (plan.testProgsSelection.allowlist) await copyFile(plan.testProgsSelection.allowlist.file, join(runDir, basename(ALLOWLIST_GUEST_PATH)));
   await writeFile(join(runDir, PLAN_FILE), planText(tests, view));
   await writeFile(join(runDir, MOUNTS_FILE), mountsText(view));
   return view;
