@@ -7,7 +7,7 @@ import type { CacheLayout } from '../cache.ts';
 import { makeDirs } from '../paths.ts';
 import { describeParseError, parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
-import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
+import { buildEnv, compilerFor, compilerWrapperPath, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
 import { buildFailure } from './make-output.ts';
 import { findTestDefinitions, skeletonsIncluded } from './selftests-build.ts';
@@ -136,7 +136,9 @@ export function fullSelftestsRecipe(targets: readonly string[] = ['test_progs'],
     'VMLINUX_BTF={buildDir}/vmlinux',
     'KHDR_INCLUDES=-isystem {headersDir}',
     'CC={cc}', 'HOSTCC={cc}',
-    `CLANG=${SELFTESTS_CLANG}`, 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
+    // The BPF objects through vm-test-cc too (ccache): a kernel rebuild regenerates vmlinux.h, and make then
+    // compiles every object again, three times over (v3, no_alu32, cpuv4); an unchanged vmlinux.h gives hits.
+    'CLANG={clang}', 'LLC=llc-19', 'LLVM_STRIP=llvm-strip-19', 'LLVM_CONFIG=llvm-config-19',
     // A BPF object this clang cannot build is skipped (SKIP-BPF in the log, "not built" in test_progs' Summary), not
     // the whole build: the tree's own switch for an older toolchain. What it skipped is reported.
     'BPF_STRICT_BUILD=0',
@@ -214,7 +216,8 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   try {
     if (ctx.ccache) await installCompilerWrapper(ctx.cache);
     const cc = compilerFor(ctx.ccache, ctx.cache);
-    const paths: Record<string, string> = { src, jobs: String(ctx.jobs), out, buildDir: ctx.kernel.buildDir, headersDir: ctx.kernel.headersDir, cc, pahole: ctx.pahole ?? 'pahole' };
+    const clang = ctx.ccache ? `${compilerWrapperPath(ctx.cache)} ${SELFTESTS_CLANG}` : SELFTESTS_CLANG;
+    const paths: Record<string, string> = { src, jobs: String(ctx.jobs), out, buildDir: ctx.kernel.buildDir, headersDir: ctx.kernel.headersDir, cc, clang, pahole: ctx.pahole ?? 'pahole' };
     result = await ctx.exec.run({
       command: 'make',
       args: recipe.map((a) => a.replace(/\{(\w+)\}/g, (all, name: string) => paths[name] ?? all)),
