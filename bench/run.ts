@@ -7,6 +7,9 @@
 //   npm run bench -- --kunit      also KUnit's own kunit.py run on the default tree, for the ratio and for the rows
 //                                 with a target in seconds scaled to the speed the targets were set at (~6 min)
 //   npm run bench -- --full       also the --full-selftests run (the opt-in check; ~40 min the first time)
+//   npm run bench -- --bpf-ci     also vm-test bpf-ci (every runner, series and base; hours under TCG), then again
+//                                 with the base's verdict kept: each runner's counts and times on both
+//   npm run bench -- --bpf-ci-slice  the same for the slice (test_maps, and test_progs -t map)
 //   npm run bench -- --inner-loop also a developer's own tree (a clone of 7.2.6 with v1 applied): a one-line
 //                                 hashtab.c edit to vm-test exec -- true, and to a full verdict
 //   npm run bench -- --runs N     repetitions for the medians (default 3)
@@ -120,7 +123,7 @@ if (argv.cold || argv['fresh-cache']) {
   }
 }
 
-// --no-base: only the opt-in rows asked for (--cold, --fresh-cache, --kunit, --inner-loop, --full).
+// --no-base: only the opt-in rows asked for (--cold, --fresh-cache, --kunit, --inner-loop, --full, --bpf-ci, --bpf-ci-slice).
 const base = argv.base !== false;
 for (const target of base ? TARGETS : []) {
   // Warm: built once, then rerun with nothing changed.
@@ -258,6 +261,23 @@ if (argv.full) {
   row('--full-selftests on 7.2.6 (full-config kernel, selftests build, VM; from this cache)', secs(full.wallMs));
   row('  of which building', secs(full.meta?.timingsMs.build ?? 0));
 }
+
+/** vm-test bpf-ci, from this cache, then again (the base's verdict kept): its rows from bpf-ci.json. */
+async function bpfCiRows(label: string, args: string[]) {
+  const json = join(scratch, `bpf-ci-${Date.now()}.json`);
+  for (const pass of ['from this cache', 'again, the base\'s verdict kept']) {
+    const started = Date.now();
+    const p = await $({ nothrow: true })`node --import tsx orchestrator/cli.ts bpf-ci ${args} --json ${json}`;
+    const wallMs = Date.now() - started;
+    const report = await readFile(json, 'utf8').then((t) => JSON.parse(t) as { exitCode: number; headline: string; diff?: { runners: { name: string; passed: number; skipped: number; failed: number; total: number; seconds?: number; baseSeconds?: number }[]; still_failing: unknown[] } }, () => undefined);
+    row(`${label}, ${pass} (exit ${report?.exitCode ?? p.exitCode}: ${report?.headline ?? p.stdout.slice(-300)})`, secs(wallMs));
+    for (const r of pass === 'from this cache' ? report?.diff?.runners ?? [] : []) {
+      row(`  ${r.name}: series passed/skipped/failed of total; time series (base)`, `${r.passed}/${r.skipped}/${r.failed} of ${r.total}; ${r.seconds ?? '?'} s (${r.baseSeconds ?? '?'} s)`);
+    }
+  }
+}
+if (argv['bpf-ci']) await bpfCiRows('vm-test bpf-ci, every runner, v1 on 7.2.6 and its base', []);
+if (argv['bpf-ci-slice']) await bpfCiRows('vm-test bpf-ci slice (test_maps, test_progs -t map), v1 on 7.2.6 and its base', ['--runners', 'test_progs,test_maps', '-t', 'map']);
 
 await rm(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
 const w1 = Math.max(...rows.map((r) => r[0].length));

@@ -98,7 +98,11 @@ export function mergeBpfCi(parts: readonly { file: string; report: BpfCiReport }
   for (const { report } of ordered) {
     for (const r of report.diff!.runners) {
       const sum = runners.get(r.name) ?? { name: r.name, passed: 0, skipped: 0, failed: 0, total: 0 };
-      runners.set(r.name, { name: r.name, passed: sum.passed + r.passed, skipped: sum.skipped + r.skipped, failed: sum.failed + r.failed, total: sum.total + r.total });
+      // Times add up over the shards: the runner's time had it run alone, less its start in each guest.
+      const add = (a: number | undefined, b: number | undefined) => (a === undefined && b === undefined ? {} : { v: Math.round(((a ?? 0) + (b ?? 0)) * 10) / 10 });
+      const seconds = add(sum.seconds, r.seconds).v;
+      const baseSeconds = add(sum.baseSeconds, r.baseSeconds).v;
+      runners.set(r.name, { name: r.name, passed: sum.passed + r.passed, skipped: sum.skipped + r.skipped, failed: sum.failed + r.failed, total: sum.total + r.total, ...(seconds === undefined ? {} : { seconds }), ...(baseSeconds === undefined ? {} : { baseSeconds }) });
     }
   }
   const join = <K extends 'new_failures' | 'flaky' | 'fixed' | 'still_failing'>(key: K) => byPath(ordered.flatMap(({ report }) => report.diff![key]));
@@ -129,7 +133,8 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
   }
   if (d) {
     out.push(`Per runner, with the series${report.shard ? ` (shard ${report.shard})` : ''}:`);
-    for (const r of d.runners) out.push(`  ${r.name.padEnd(22)} Success: ${r.passed}/${r.total} subtests, ${r.skipped} skipped, ${r.failed} failed`);
+    const time = (r: RunDiff['runners'][number]) => (r.seconds === undefined ? '' : `; ${r.seconds} s${r.baseSeconds === undefined ? '' : ` (base ${r.baseSeconds} s)`}`);
+    for (const r of d.runners) out.push(`  ${r.name.padEnd(22)} Success: ${r.passed}/${r.total} subtests, ${r.skipped} skipped, ${r.failed} failed${time(r)}`);
     out.push('');
     out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each failed again when run once more' : ''})`, d.new_failures.map(changeLine)));
     out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', d.flaky.map(changeLine)));
@@ -170,7 +175,7 @@ export function bpfCiSummary(report: BpfCiReport, exitCode: number): string {
   const first = d?.new_failures[0];
   if (first) lines.push(`**First new failure:** \`${first.path}\`${first.error ? ` — ${first.error}` : ''}`, '', '```', ...first.log.slice(-20), '```', '');
   if (d) {
-    lines.push('| runner | success | skipped | failed |', '|---|---|---|---|', ...d.runners.map((r) => `| ${r.name} | ${r.passed}/${r.total} | ${r.skipped} | ${r.failed} |`), '');
+    lines.push('| runner | success | skipped | failed | time (base) |', '|---|---|---|---|---|', ...d.runners.map((r) => `| ${r.name} | ${r.passed}/${r.total} | ${r.skipped} | ${r.failed} | ${r.seconds ?? '?'} s (${r.baseSeconds ?? '?'} s) |`), '');
     const section = (title: string, items: string[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '', ...items.map((i) => `- \`${i}\``), '</details>', ''] : []);
     lines.push(...section('New failures', d.new_failures.map(changeLine)), ...section('New kernel reports', d.new_splats.map((s) => s.title)),
       ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.still_failing.map((c) => c.path)),

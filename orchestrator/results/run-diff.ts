@@ -32,7 +32,7 @@ export interface RunDiff {
   /** Kernel reports with the series whose title (without addresses and numbers) the base did not print. */
   newSplats: Splat[];
   /** Per runner: the series' success/skipped/failed leaves, as the CI's summary counts them. */
-  runners: { name: string; passed: number; skipped: number; failed: number; total: number }[];
+  runners: { name: string; passed: number; skipped: number; failed: number; total: number; seconds?: number; baseSeconds?: number }[];
 }
 
 const failing = (s: TestStatus) => s === 'fail' || s === 'crashed';
@@ -81,10 +81,12 @@ export function diffRuns(base: Pick<ResultTree, 'tests' | 'splats'>, series: Pic
   for (const leaf of diff.appeared.filter((l) => failing(l.status))) diff.newFailures.push({ path: leaf.path, base: 'todo', series: leaf.status, ...(leaf.error ? { error: leaf.error } : {}), log: leaf.log });
   const known = new Set(base.splats.map(splatKey));
   diff.newSplats = series.splats.filter((s) => !s.allowedBy && !known.has(splatKey(s)));
+  const secs = (node: TestNode | undefined) => (node?.durationMs === undefined ? {} : { seconds: Math.round(node.durationMs / 100) / 10 });
   for (const runner of series.tests) {
     const own = after.filter((l) => l.path === runner.name || l.path.startsWith(`${runner.name}/`));
+    const onBase = secs(base.tests.find((t) => t.name === runner.name)).seconds;
     diff.runners.push({
-      name: runner.name, total: own.length,
+      name: runner.name, total: own.length, ...secs(runner), ...(onBase === undefined ? {} : { baseSeconds: onBase }),
       passed: own.filter((l) => passing(l.status)).length,
       skipped: own.filter((l) => l.status === 'skip').length,
       failed: own.filter((l) => failing(l.status)).length,
