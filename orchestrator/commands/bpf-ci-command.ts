@@ -31,6 +31,7 @@ function withBpfCiOptions<T>(yargs: Argv<T>) {
     .option('guest-tests', { type: 'string', default: 'none', describe: 'vm-test\'s own guest suites too (a glob; none by default: the BPF CI runs the selftests only)' })
     .option('base', { type: 'boolean', default: true, describe: 'run the same on the series\' base (the tree without it) and report the difference; --no-base runs the series only' })
     .option('shard', { type: 'string', describe: 'run the deterministic slice i/n: the test_progs tests whose names hash to it and the whole runners that do, on the series and its base (join the parts with --merge)' })
+    .option('workers', { type: 'number', describe: 'test_progs --workers=N (its -j): N test processes in the guest, as the BPF CI\'s parallel jobs run; give the guest the vCPUs (--cpus)' })
     .option('merge', { type: 'string', array: true, describe: 'join the bpf-ci.json files of shards 1/n..n/n into the unsharded run\'s report; runs nothing' });
 }
 
@@ -45,7 +46,7 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       if (argv.merge?.length) return mergeShards(ctx, argv.merge, argv);
       const shard = argv.shard === undefined ? undefined : parseShard(argv.shard);
       if (shard && 'error' in shard) throw new VmTestError('usage', shard.error);
-      const options = { ...runOptionsFrom(argv as never), runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}) };
+      const options = { ...runOptionsFrom(argv as never), runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}) };
       const planned = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
       if (argv.base && !planned.series) throw new VmTestError('usage', 'vm-test bpf-ci compares a series with its base: without a series (--no-series, --patches 0) there is nothing to compare; add --no-base to run the runners on the tree as it is');
       const top = planned.runDir ?? join(planned.cache.runs, `${runDirName(new Date(), planned)}-bpf-ci${shard ? `-shard${shard.index}of${shard.count}` : ''}`);

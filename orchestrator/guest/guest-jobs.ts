@@ -19,7 +19,7 @@ export interface GuestBuilds {
   suites?: GuestSuiteBuild;
 }
 
-type JobPlan = Pick<RunPlan, 'job' | 'testTimeoutSec' | 'testProgsSelection' | 'fullSelftests'> & Partial<Pick<RunPlan, 'runners' | 'watchdogSec'>>;
+type JobPlan = Pick<RunPlan, 'job' | 'testTimeoutSec' | 'testProgsSelection' | 'fullSelftests'> & Partial<Pick<RunPlan, 'runners' | 'watchdogSec' | 'workers'>>;
 
 /**
  * vm-test bpf-ci: each runner the full build made, in its output directory (the BPF objects, no_alu32/, cpuv4/
@@ -33,7 +33,7 @@ export function runnerTests(plan: JobPlan, full: FullSelftestsBuild): GuestTest[
     const base = { name, timeoutSec: plan.testTimeoutSec, cwd: full.dir, inputs: [binary, full.testmod] };
     if (kind !== 'test_progs') return { ...base, kind, argv: [`./${name}`] };
     const entry = testProgsEntry(`./${name}`, sel, runGuestPath(`${name}.json`), plan.testTimeoutSec, name);
-    return { ...base, kind, argv: [...entry.argv, '-w', String(plan.watchdogSec ?? CI_WATCHDOG_SEC)], inputs: [...base.inputs, ...(entry.inputs ?? [])] };
+    return { ...base, kind, argv: [...entry.argv, '-w', String(plan.watchdogSec ?? CI_WATCHDOG_SEC), ...(plan.workers ? [`--workers=${plan.workers}`] : [])], inputs: [...base.inputs, ...(entry.inputs ?? [])] };
   });
 }
 

@@ -65,6 +65,8 @@ export interface RunOptions {
   buildSlot?: string;
   /** vm-test bpf-ci --shard i/n: this slice of the runners' tests (bpf-ci-shard.ts). */
   shard?: ShardSpec;
+  /** vm-test bpf-ci --workers N: test_progs --workers=N (its -j: N processes in the guest, the serial tests after). */
+  workers?: number;
 }
 
 export interface RunPlan {
@@ -102,6 +104,8 @@ export interface RunPlan {
   readonly runners: readonly RunnerName[] | undefined;
   /** vm-test bpf-ci --shard i/n: the runners' tests this shard runs; the build is the unsharded run's. */
   readonly shard: ShardSpec | undefined;
+  /** test_progs --workers=N for the BPF CI's test_progs runners; undefined: one process. */
+  readonly workers: number | undefined;
   readonly watchdogSec: number | undefined;
   readonly buildSlot: string | undefined;
 }
@@ -206,6 +210,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     watchdogSec: options.runners?.length ? positive('watchdog', options.watchdogSec, CI_WATCHDOG_SEC) : undefined,
     buildSlot: options.buildSlot,
     shard: options.shard && options.runners?.length ? { ...options.shard } : undefined,
+    workers: options.workers !== undefined && options.runners?.length ? positive('workers', options.workers, 1) : undefined,
   });
 }
 
@@ -246,6 +251,7 @@ const VERDICT_INPUTS = {
   testTimeoutSec: (p) => String(p.testTimeoutSec),
   runners: (p) => p.runners?.join(', ') ?? 'none',
   shard: (p) => (p.shard ? shardLabel(p.shard) : 'none'),
+  workers: (p) => String(p.workers ?? 'none'),
   watchdogSec: (p) => String(p.watchdogSec ?? 'none'),
   job: (p) => p.job.kind,
   gdb: (p) => (p.gdb ? 'gdbstub, nokaslr' : 'none'),
@@ -294,7 +300,7 @@ export function describePlan(plan: RunPlan): string {
     ...(plan.job.kind === 'tests' && plan.runners ? [
       `runners:    ${plan.runners.join(', ')} (the BPF CI's, from the full selftests build)`,
       ...(plan.shard ? [`shard:      ${shardLabel(plan.shard)}: the test_progs tests whose names hash to it, and the whole runners that do (${shardRunners(plan.runners, plan.shard).filter((r) => runnerKind(r) !== 'test_progs').join(', ') || 'none'})`] : []),
-      `test_progs: ${describeSelection(plan.testProgsSelection)} -w ${plan.watchdogSec}, minus the tree's DENYLIST, DENYLIST.x86_64 and vm-test's ${VM_TEST_DENYLIST}`,
+      `test_progs: ${describeSelection(plan.testProgsSelection)} -w ${plan.watchdogSec}${plan.workers ? ` --workers=${plan.workers}` : ''}, minus the tree's DENYLIST, DENYLIST.x86_64 and vm-test's ${VM_TEST_DENYLIST}`,
     ] : plan.job.kind === 'tests' ? [
       `test_progs: ${hasTestProgs(plan.testProgsSelection) ? describeSelection(plan.testProgsSelection) : 'none'}${plan.fullSelftests ? ' (full selftests build; the targeted build alongside, compared)' : ''}`,
       `guest:      ${plan.guestTests ? `${selectSuites(plan.guestTests).map((g) => g.name).join(', ')} (matching ${plan.guestTests})` : 'no guest suites'}`,

@@ -89,3 +89,25 @@ test('a merge refuses parts that are not all the shards of one run', (t) => {
   t.regex((mergeBpfCi([one('1/2'), one('2/2', 'b2')]) as { error: string }).error, /series kernels differ/);
   t.false('error' in mergeBpfCi([one('1/2'), one('2/2')]));
 });
+
+test('a shard\'s guest plan: its runners only, its tests as -a @FILE (the file among the boot key\'s inputs), --workers when asked', async (t) => {
+  const { runnerTests } = await import('../../orchestrator/guest/guest-jobs.ts');
+  const { planLine } = await import('../../orchestrator/guest/guest-plan.ts');
+  const full = {
+    dir: '/b/full', binary: '/b/full/test_progs', testmod: '/b/full/bpf_testmod.ko', skipped: [], excluded: [], tests: names, cached: true, elapsedMs: 0,
+    runners: ['test_progs', 'test_progs-no_alu32', 'test_verifier', 'test_maps'].map((name) => ({ name, binary: `/b/full/${name}` })),
+  };
+  const shard = { index: shardOf('test_maps', 2), count: 2 };
+  const runners = shardRunners(['test_progs', 'test_progs-no_alu32', 'test_verifier', 'test_maps'], shard);
+  const allowlist = { file: '/r/bpf-ci-shard-allow.txt', entries: shardAllowEntries(names, { test: [], allow: ['*'] }, shard) };
+  const plan = { job: { kind: 'tests' as const }, testTimeoutSec: 60, fullSelftests: true, runners, workers: 2, watchdogSec: 600, testProgsSelection: { test: [], allow: [], deny: [], allowlist } };
+  const tests = runnerTests(plan, full);
+  t.deepEqual(tests.map((g) => g.name), full.runners.map((r) => r.name).filter((r) => runners.includes(r as never)));
+  t.true(tests.some((g) => g.name === 'test_maps'));
+  const progs = tests.find((g) => g.name === 'test_progs')!;
+  t.regex(planLine(progs), /-a @\S*test_progs-allowlist\.txt/);
+  t.notRegex(planLine(progs), / -t /);
+  t.true(progs.argv.includes('--workers=2'));
+  t.true(progs.inputs?.includes(allowlist.file));
+  t.false(tests.find((g) => g.name === 'test_maps')!.argv.includes('--workers=2'), 'test_maps has no workers option');
+});
