@@ -1,6 +1,7 @@
 // vm-test bpf-ci: the series and its base through the same runners, and what the series changed. Drives the pipeline;
 // never reaches inside it. The base's verdict is kept by the identity of what ran, so the next revision on the same
 // base pays only for its own run.
+import { bugTitleOf } from '../results/splat-title.ts';
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -62,7 +63,7 @@ export function retryPlan(plan: RunPlan, failures: readonly LeafChange[], runDir
 
 /** The ending the difference decides: a series that breaks nothing new passes, whatever the base does. */
 export function judgeDiff(diff: RunDiff, confirmed: readonly LeafChange[]): { kind: OutcomeKind; headline: string } {
-  if (diff.newSplats.length) return { kind: 'kernelCrash', headline: `the series brings ${diff.newSplats.length} kernel report(s) the base does not print; first: ${diff.newSplats[0]!.title}` };
+  if (diff.newSplats.length) return { kind: 'kernelCrash', headline: `the series brings ${diff.newSplats.length} kernel report(s) the base does not print; first: ${bugTitleOf(diff.newSplats[0]!)}` };
   if (confirmed.length) {
     const first = confirmed[0]!;
     return { kind: 'testsFailed', headline: `${confirmed.length} new failure(s) the base does not have; first: ${first.path}${first.error ? `: ${first.error}` : ''}` };

@@ -1,5 +1,6 @@
 // vm-test bpf-ci's report, as the BPF CI's reads: the first new failure inline at the top, then per runner
 // "Success: N/M", then what the series broke, fixed and left failing. The same difference as text, JSON, JUnit, Markdown.
+import { bugTitleOf } from '../results/splat-title.ts';
 import type { BpfCiResult } from '../bpf-ci/bpf-ci.ts';
 import type { LeafChange, LeafResult } from '../results/run-diff.ts';
 import { xmlEscape } from './junit-report.ts';
@@ -24,7 +25,7 @@ export function bpfCiText(result: BpfCiResult, exitCode: number): string {
     out.push('');
     out.push(...list('New failures (fail with the series, pass on the base; each failed again when run once more)', confirmed.map(changeLine)));
     out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', (result.retry?.flaky ?? []).map(changeLine)));
-    out.push(...list('New kernel reports', d.newSplats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.title}`)));
+    out.push(...list('New kernel reports', d.newSplats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${bugTitleOf(s)}`)));
     out.push(...list('Fixed (pass with the series, fail on the base)', d.fixed.map((c) => c.path)));
     out.push(...list('Still failing (on the base too: not the series\' doing)', d.stillFailing.map(changeLine)));
     out.push(...list('Appeared (only with the series)', d.appeared.map(leafLine)));
@@ -44,7 +45,7 @@ export function bpfCiJson(result: BpfCiResult, exitCode: number): string {
       runners: result.diff.runners,
       new_failures: result.retry?.confirmed ?? [],
       flaky: result.retry?.flaky ?? [],
-      new_splats: result.diff.newSplats.map((s) => ({ kind: s.kind, title: s.title, test: s.test, lines: s.lines })),
+      new_splats: result.diff.newSplats.map((s) => ({ kind: s.kind, title: s.title, bug_title: s.bugTitle, test: s.test, lines: s.lines })),
       fixed: result.diff.fixed, still_failing: result.diff.stillFailing,
       appeared: result.diff.appeared.map(leafLine), disappeared: result.diff.disappeared.map(leafLine),
     } : {}),
@@ -57,7 +58,7 @@ export function bpfCiJunit(result: BpfCiResult): string {
   const splats = result.diff?.newSplats ?? [];
   const cases = [
     ...confirmed.map((c) => `    <testcase classname="bpf-ci" name="${xmlEscape(c.path)}"><failure message="${xmlEscape(`new with the series (base: ${c.base}): ${c.error ?? c.series}`)}">${xmlEscape(c.log.join('\n'))}</failure></testcase>`),
-    ...splats.map((s, i) => `    <testcase classname="bpf-ci" name="new kernel ${s.kind} #${i + 1}"><error type="kernel-${s.kind}" message="${xmlEscape(s.title)}">${xmlEscape(s.lines.join('\n'))}</error></testcase>`),
+    ...splats.map((s, i) => `    <testcase classname="bpf-ci" name="new kernel ${s.kind} #${i + 1}"><error type="kernel-${s.kind}" message="${xmlEscape(bugTitleOf(s))}">${xmlEscape(s.lines.join('\n'))}</error></testcase>`),
     `    <testcase classname="bpf-ci" name="against the base"><system-out>${xmlEscape(result.headline)}</system-out></testcase>`,
   ];
   return ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="vm-test bpf-ci" tests="${cases.length}" failures="${confirmed.length}" errors="${splats.length}">`,
@@ -72,7 +73,7 @@ export function bpfCiSummary(result: BpfCiResult, exitCode: number): string {
   if (d) {
     lines.push('| runner | success | skipped | failed |', '|---|---|---|---|', ...d.runners.map((r) => `| ${r.name} | ${r.passed}/${r.total} | ${r.skipped} | ${r.failed} |`), '');
     const section = (title: string, items: string[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '', ...items.map((i) => `- \`${i}\``), '</details>', ''] : []);
-    lines.push(...section('New failures', confirmed.map(changeLine)), ...section('New kernel reports', d.newSplats.map((s) => s.title)),
+    lines.push(...section('New failures', confirmed.map(changeLine)), ...section('New kernel reports', d.newSplats.map((s) => bugTitleOf(s))),
       ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.stillFailing.map((c) => c.path)),
       ...section('Appeared', d.appeared.map(leafLine)), ...section('Disappeared', d.disappeared.map(leafLine)));
   }

@@ -368,3 +368,18 @@ export function splatTitle(kind: SplatKind, lines: readonly string[]): string {
 function stackOrRip(lines: readonly string[]): string | undefined {
   return ripThenStack()({ lines, at: 0 });
 }
+
+/** What a report shows a splat as: its bug title, or its first line when it has none (a splat made before titles). */
+export function bugTitleOf(splat: { bugTitle?: string; title: string }): string {
+  return splat.bugTitle ?? splat.title;
+}
+
+/** Splats of one bug together (a WARN in a loop prints many), in order of first appearance; accepted and not apart. */
+export function groupByBug<S extends { bugTitle?: string; title: string; allowedBy?: string }>(splats: readonly S[]): S[][] {
+  const groups = new Map<string, S[]>();
+  for (const s of splats) {
+    const key = `${s.allowedBy ?? ''}\n${bugTitleOf(s)}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  return [...groups.values()];
+}

@@ -151,3 +151,14 @@ test('free text in a title is made stable: addresses, numbers and line numbers g
   t.is(stableText('Kernel stack is corrupted at ffffffff81a2b3c4 pid 4127 in kernel/x.c:12'), 'Kernel stack is corrupted at ADDR pid NUM in kernel/x.c:LINE');
   t.is(splatTitle('panic', ['Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b']), 'kernel panic: Attempted to kill init! exitcode=ADDR');
 });
+
+test('the series against its base: the same bug at other addresses is not new; the report groups repeats', async (t) => {
+  const { diffRuns } = await import('../../orchestrator/results/run-diff.ts');
+  const { groupByBug } = await import('../../orchestrator/results/splat-title.ts');
+  const base = scanSplats(warning({ t: '    5.000000', cpu: 0, pid: 58, off: '4a', addr: '00a3fc98' }));
+  const series = scanSplats(warning({ t: '    9.000000', cpu: 1, pid: 77, off: '4a', addr: '0077aa10' }) + '\n' + kasan(77, '0a1b2c40', '2d'));
+  const diff = diffRuns({ tests: [], splats: base }, { tests: [], splats: series });
+  t.deepEqual(diff.newSplats.map((s) => s.bugTitle), ['KASAN: slab-use-after-free Read in htab_map_delete_elem_cmp']);
+  const twice = [...series, ...scanSplats(warning({ t: '   10.000000', cpu: 2, pid: 80, off: '51', addr: '0011aa10' }))];
+  t.deepEqual(groupByBug(twice).map((g) => [g[0]!.bugTitle, g.length]), [['WARNING in htab_map_delete_elem_cmp', 2], ['KASAN: slab-use-after-free Read in htab_map_delete_elem_cmp', 1]]);
+});
