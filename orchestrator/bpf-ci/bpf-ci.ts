@@ -2,6 +2,8 @@
 // never reaches inside it. The base's verdict is kept by the identity of what ran, so the next revision on the same
 // base pays only for its own run.
 import { existsSync } from 'node:fs';
+import { bugTitleOf } from '../results/splat-title.ts';
+import type { Splat } from '../results/tree.ts';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunEvents } from '../events.ts';
@@ -61,8 +63,8 @@ export function retryPlan(plan: RunPlan, failures: readonly LeafChange[], runDir
 }
 
 /** The ending the difference decides: a series that breaks nothing new passes, whatever the base does. */
-export function judgeDiff(diff: { newSplats: readonly { title: string }[]; fixed: readonly unknown[]; stillFailing: readonly unknown[] }, confirmed: readonly Pick<LeafChange, 'path' | 'error'>[]): { kind: OutcomeKind; headline: string } {
-  if (diff.newSplats.length) return { kind: 'kernelCrash', headline: `the series brings ${diff.newSplats.length} kernel report(s) the base does not print; first: ${diff.newSplats[0]!.title}` };
+export function judgeDiff(diff: { newSplats: readonly Pick<Splat, 'title' | 'bugTitle' | 'kind'>[]; fixed: readonly unknown[]; stillFailing: readonly unknown[] }, confirmed: readonly Pick<LeafChange, 'path' | 'error'>[]): { kind: OutcomeKind; headline: string } {
+  if (diff.newSplats.length) return { kind: 'kernelCrash', headline: `the series brings ${diff.newSplats.length} kernel report(s) the base does not print; first: ${bugTitleOf(diff.newSplats[0]!)}` };
   if (confirmed.length) {
     const first = confirmed[0]!;
     return { kind: 'testsFailed', headline: `${confirmed.length} new failure(s) the base does not have; first: ${first.path}${first.error ? `: ${first.error}` : ''}` };

@@ -6,6 +6,8 @@ import { judgeDiff } from '../bpf-ci/bpf-ci.ts';
 import type { OutcomeKind } from '../outcome.ts';
 import type { RunIdentity } from '../identity.ts';
 import type { LeafChange, LeafResult, RunDiff } from '../results/run-diff.ts';
+import type { Splat } from '../results/tree.ts';
+import { bugTitleOf } from '../results/splat-title.ts';
 import { xmlEscape } from './junit-report.ts';
 
 /** A leaf that appeared or disappeared: its path and status. */
@@ -27,7 +29,8 @@ export interface BpfCiReport {
     flaky: LeafChange[];
     /** New failures were run once more before being called new. */
     retried: boolean;
-    new_splats: { kind: string; title: string; test?: string; lines: string[] }[];
+    /** title: the report's first line; bug_title: syzkaller's style, the same in every run (splat-title.ts). */
+    new_splats: { kind: Splat['kind']; title: string; bug_title: string; test?: string; lines: string[] }[];
     fixed: LeafChange[];
     still_failing: LeafChange[];
     appeared: LeafSeen[];
@@ -49,7 +52,7 @@ export function bpfCiReport(result: BpfCiResult, shard?: string): BpfCiReport {
         new_failures: result.retry?.confirmed ?? [],
         flaky: result.retry?.flaky ?? [],
         retried: !!result.retry,
-        new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, ...(s.test ? { test: s.test } : {}), lines: s.lines })),
+        new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, bug_title: bugTitleOf(s), ...(s.test ? { test: s.test } : {}), lines: s.lines })),
         fixed: d.fixed, still_failing: d.stillFailing,
         appeared: d.appeared.map(seen), disappeared: d.disappeared.map(seen),
       },
@@ -114,7 +117,7 @@ export function mergeBpfCi(parts: readonly { file: string; report: BpfCiReport }
     appeared: byPath(ordered.flatMap(({ report }) => report.diff!.appeared)),
     disappeared: byPath(ordered.flatMap(({ report }) => report.diff!.disappeared)),
   };
-  const judged = judgeDiff({ newSplats: diff.new_splats, fixed: diff.fixed, stillFailing: diff.still_failing }, diff.new_failures);
+  const judged = judgeDiff({ newSplats: diff.new_splats.map((s) => ({ kind: s.kind, title: s.title, bugTitle: s.bug_title })), fixed: diff.fixed, stillFailing: diff.still_failing }, diff.new_failures);
   return { ...base, ...judged, diff };
 }
 
@@ -138,7 +141,7 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
     out.push('');
     out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each failed again when run once more' : ''})`, d.new_failures.map(changeLine)));
     out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', d.flaky.map(changeLine)));
-    out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.title}`)));
+    out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.bug_title}`)));
     out.push(...list('Fixed (pass with the series, fail on the base)', d.fixed.map((c) => c.path)));
     out.push(...list('Still failing (on the base too: not the series\' doing)', d.still_failing.map(changeLine)));
     out.push(...list('Appeared (only with the series)', d.appeared.map(leafLine)));
@@ -161,7 +164,7 @@ export function bpfCiJunit(report: BpfCiReport): string {
   const splats = report.diff?.new_splats ?? [];
   const cases = [
     ...confirmed.map((c) => `    <testcase classname="bpf-ci" name="${xmlEscape(c.path)}"><failure message="${xmlEscape(`new with the series (base: ${c.base}): ${c.error ?? c.series}`)}">${xmlEscape(c.log.join('\n'))}</failure></testcase>`),
-    ...splats.map((s, i) => `    <testcase classname="bpf-ci" name="new kernel ${s.kind} #${i + 1}"><error type="kernel-${s.kind}" message="${xmlEscape(s.title)}">${xmlEscape(s.lines.join('\n'))}</error></testcase>`),
+    ...splats.map((s, i) => `    <testcase classname="bpf-ci" name="new kernel ${s.kind} #${i + 1}"><error type="kernel-${s.kind}" message="${xmlEscape(s.bug_title)}">${xmlEscape(s.lines.join('\n'))}</error></testcase>`),
     `    <testcase classname="bpf-ci" name="against the base"><system-out>${xmlEscape(report.headline)}</system-out></testcase>`,
   ];
   const name = `bpf-ci: the series against its base${report.shard ? ` (shard ${report.shard})` : ''}`;
@@ -177,7 +180,7 @@ export function bpfCiSummary(report: BpfCiReport, exitCode: number): string {
   if (d) {
     lines.push('| runner | success | skipped | failed | time (base) |', '|---|---|---|---|---|', ...d.runners.map((r) => `| ${r.name} | ${r.passed}/${r.total} | ${r.skipped} | ${r.failed} | ${r.seconds ?? '?'} s (${r.baseSeconds ?? '?'} s) |`), '');
     const section = (title: string, items: string[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '', ...items.map((i) => `- \`${i}\``), '</details>', ''] : []);
-    lines.push(...section('New failures', d.new_failures.map(changeLine)), ...section('New kernel reports', d.new_splats.map((s) => s.title)),
+    lines.push(...section('New failures', d.new_failures.map(changeLine)), ...section('New kernel reports', d.new_splats.map((s) => s.bug_title)),
       ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.still_failing.map((c) => c.path)),
       ...section('Appeared', d.appeared.map(leafLine)), ...section('Disappeared', d.disappeared.map(leafLine)));
   }

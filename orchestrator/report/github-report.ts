@@ -1,4 +1,5 @@
 // Under GitHub Actions: a Markdown step summary and ::error annotations.
+import { bugTitleOf } from '../results/splat-title.ts';
 import { identityProperties, type RunIdentity } from '../identity.ts';
 import type { ResultTree, TestNode } from '../results/tree.ts';
 
@@ -22,7 +23,7 @@ export function stepSummary(tree: ResultTree, headline: string, runDir?: string,
     ...tree.tests.flatMap((t) => rows(t)),
   ];
   for (const s of tree.splats) {
-    lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${s.title}</summary>`, '', '```', ...s.lines, '```', '</details>');
+    lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${bugTitleOf(s)}</summary>`, '', '```', ...s.lines, '```', '</details>');
   }
   if (identity) {
     lines.push('', '<details><summary>what was tested</summary>', '', '| | |', '|---|---|', ...identityProperties(identity).map(([k, v]) => `| ${k} | \`${v}\` |`), '</details>');
@@ -45,6 +46,6 @@ export function annotations(tree: ResultTree): string[] {
     node.children.forEach((c) => visit(c, here));
   };
   tree.tests.forEach((t) => visit(t, []));
-  for (const s of tree.splats.filter((x) => !x.allowedBy)) out.push(`::error title=${escapeData(`kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}`)}::${escapeData(s.lines.slice(0, 30).join('\n'))}`);
+  for (const s of tree.splats.filter((x) => !x.allowedBy)) out.push(`::error title=${escapeData(`kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}: ${bugTitleOf(s)}`)}::${escapeData(s.lines.slice(0, 30).join('\n'))}`);
   return out;
 }

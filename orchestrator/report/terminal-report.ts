@@ -1,4 +1,5 @@
 // The terminal: stage lines and live progress (a rolling line on a TTY, sparse plain lines elsewhere), then the summary.
+import { bugTitleOf, groupByBug } from '../results/splat-title.ts';
 import { describeIdentity, type RunIdentity } from '../identity.ts';
 import type { RunEvent } from '../events.ts';
 import type { ResultTree, TestNode } from '../results/tree.ts';
@@ -91,8 +92,13 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
     node.children.forEach((c) => visit(c, depth + 1));
   };
   tree.tests.forEach((t) => visit(t, 0));
-  for (const s of tree.splats) {
-    out.push('', paint(tty, s.allowedBy ? 33 : 31, `kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${s.title}`));
+  // One bug printed many times (a WARN in a loop) is shown once, with how often and during which tests.
+  for (const group of groupByBug(tree.splats)) {
+    const s = group[0]!;
+    const tests = [...new Set(group.map((x) => x.test).filter(Boolean))];
+    const times = group.length > 1 ? ` (${group.length} times${tests.length > 1 ? `, during ${tests.join(', ')}` : ''})` : '';
+    const during = tests.length === 1 || (tests.length > 1 && group.length === 1) ? ` during ${tests[0]}` : '';
+    out.push('', paint(tty, s.allowedBy ? 33 : 31, `kernel ${s.kind}${during}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${bugTitleOf(s)}${times}`));
     for (const l of s.lines.slice(0, 40)) out.push(`    ${l}`);
     if (s.lines.length > 40) out.push(`    ... (${s.lines.length - 40} more lines in the console log)`);
   }

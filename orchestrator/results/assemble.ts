@@ -1,4 +1,5 @@
 // Results stage: the results stream, the console log and the VM's end become one tree and one verdict.
+import { bugTitleOf } from './splat-title.ts';
 import type { OutcomeKind } from '../outcome.ts';
 import type { VmOutcome } from '../vm/run-vm.ts';
 import type { GuestTest } from '../guest/guest-plan.ts';
@@ -138,7 +139,7 @@ export function assembleResults(input: AssembleInput): Verdict {
 }
 
 function describeSplat(splat: Splat | undefined): string {
-  return splat ? `kernel ${splat.kind}${splat.test ? ` during ${splat.test}` : ''}: ${splat.title}` : '';
+  return splat ? `kernel ${splat.kind}${splat.test ? ` during ${splat.test}` : ''}: ${bugTitleOf(splat)}` : '';
 }
 
 /** The verdict once the tests ran to the end: a splat no allowlist entry accepted, else the tree's status. `vm-test parse` decides with it too. */

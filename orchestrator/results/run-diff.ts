@@ -53,7 +53,9 @@ export function leaves(tree: Pick<ResultTree, 'tests'>): LeafResult[] {
 }
 
 /** A splat's title with what changes from boot to boot taken out: addresses, offsets, pids, CPUs, times. */
-export function splatKey(splat: Pick<Splat, 'kind' | 'title'>): string {
+export function splatKey(splat: Pick<Splat, 'kind' | 'title' | 'bugTitle'>): string {
+  // The bug title already names the bug without what changes between runs; a splat without one, its first line.
+  if (splat.bugTitle) return splat.bugTitle;
   const title = splat.title
     .replace(/0x[0-9a-f]+/gi, 'ADDR').replace(/\b[0-9a-f]{8,16}\b/gi, 'ADDR')
     .replace(/\+ADDR\/ADDR/g, '').replace(/\b\d+\b/g, 'N').replace(/\s+/g, ' ').trim();

@@ -24,6 +24,7 @@ import {
   BANNER, BARE_ANCHOR, CUT_HERE, DUMP_HEADER, END_MARKER, END_TRACE, REGISTER_LINE, TRACE_HEADER,
   continuesReport, isBoundary, isReportLine, reportKind,
 } from './splat-patterns.ts';
+import { splatTitle } from './splat-title.ts';
 import type { Splat, SplatKind } from './tree.ts';
 
 export { attributeSplats, consolePlanState } from './splat-attribution.ts';
@@ -173,5 +174,5 @@ export function scanSplats(consoleLog: string): Splat[] {
   } catch {
     // A scanner bug must not hide the splats already found.
   }
-  return splats;
+  return splats.map((s) => ({ ...s, bugTitle: splatTitle(s.kind, s.lines) }));
 }

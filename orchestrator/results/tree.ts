@@ -44,6 +44,8 @@ export interface Splat {
   kind: SplatKind;
   /** The first line of the report, printk prefix stripped. */
   title: string;
+  /** The bug it reports, the same in every run: "WARNING in htab_map_delete_elem" (splat-title.ts). */
+  bugTitle?: string;
   /** The whole report, from its first line to its end-trace line. */
   lines: string[];
   /** 1-based line number of the first line in the scanned log. */
