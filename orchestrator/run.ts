@@ -24,6 +24,10 @@ import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
 import { describePlan, type RunPlan } from './plan/run-plan.ts';
 import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
+import { hasDebugInfo, symbolizeSplats } from './results/splat-symbols.ts';
+import { bugTitleOf } from './results/splat-title.ts';
+import type { Splat } from './results/tree.ts';
+import { elfBuildId } from './build/kernel-identity.ts';
 import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
 import { resolveSource } from './source/source.ts';
@@ -190,18 +194,19 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   if (booted.release) identity.kernel.release = booted.release;
   if (booted.reported && !booted.buildId) events.emit({ type: 'warn', stage: 'vm', message: `the guest did not report its kernel's build ID (no /sys/kernel/notes); built: ${kernel.buildId}` });
   checkBooted(identity, vm.resultsLog);
+  const symbolizer = (splats: Splat[]) => symbolize(deps, kernel, identity, locked.symbols, splats, events);
 
   if (plan.job.kind !== 'tests') {
     const job = tests[0]!.name;
     const verdict = await stage(stageLog, 'results', 'the command\'s exit and the console log', async () => {
-      const { resultsText, splats } = await guestOutput(vm, plan);
+      const { resultsText, splats } = await guestOutput(vm, plan, symbolizer);
       return assembleJob({ resultsText, name: job, splats, vm });
     }, (v) => ({ detail: v.headline }));
     return { bootKey, identity, verdict, vm, accel, ...(verdict.guestExit !== undefined ? { guestExit: verdict.guestExit } : {}) };
   }
 
   const verdict = await stage(stageLog, 'results', 'parsing results and the console log', async () => {
-    const { consoleText, resultsText, splats } = await guestOutput(vm, plan);
+    const { consoleText, resultsText, splats } = await guestOutput(vm, plan, symbolizer);
     const compare = tests.some((t) => t.name === TARGETED) && tests.some((t) => t.name === 'test_progs')
       ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
     return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText } });
@@ -215,7 +220,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
  * source → series → kconfig+build → guest suites, under the cache's build lock: what the boot needs, with the
  * run's identity as far as the build knows it.
  */
-async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds; selection?: TestProgsSelection; runners?: RunnerName[] }> {
+async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds; selection?: TestProgsSelection; runners?: RunnerName[]; symbols: SymbolSources }> {
   const { exec, events, signal } = deps;
   const log = (name: string) => join(runDir, name);
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
@@ -295,7 +300,8 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
           (b) => ({ detail: b.tests.map((t) => t.name).join(', ') }));
         await keepSuiteSources(builds.suites, log('guest-src'));
       }
-      return { kernel, bzImage, builds, ...(selection ? { selection } : {}), ...(sharded ? { runners: sharded.runners } : {}) };
+      const symbols: SymbolSources = { srcRoot: tree.worktree, ...(plan.series ? { range: [source.pristineCommit, tree.head] as const } : {}) };
+      return { kernel, bzImage, builds, ...(selection ? { selection } : {}), ...(sharded ? { runners: sharded.runners } : {}), symbols };
     } finally {
       // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).
       await targeted?.cancel();
@@ -334,10 +340,35 @@ async function shardSelection(plan: RunPlan, selection: TestProgsSelection, test
 }
 
 /** What the guest left: the console (its splats attributed to tests, less the allowlisted ones) and the results channel. */
-async function guestOutput(vm: VmOutcome, plan: Pick<RunPlan, 'allowlistRules'>) {
+async function guestOutput(vm: VmOutcome, plan: Pick<RunPlan, 'allowlistRules'>, symbolizer?: (splats: Splat[]) => Promise<Splat[]>) {
   const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
   const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
   let splats = attributeSplats(scanSplats(consoleText), consoleText);
   if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
+  if (splats.length && symbolizer) splats = await symbolizer(splats);
   return { consoleText, resultsText, splats };
+}
+
+/** Where a run's splats are symbolised from: the tree built (addr2line's paths, decodecode) and the series' commits. */
+interface SymbolSources {
+  srcRoot: string;
+  range?: readonly [string, string];
+}
+
+/**
+ * The splats' frames against the vmlinux built, when it has debug info and is still the kernel that booted (the
+ * build directory may have been rebuilt since the lock was released); the series' lines from its commits.
+ */
+async function symbolize(deps: RunDeps, kernel: KernelBuild, identity: RunIdentity, sources: SymbolSources, splats: Splat[], events: RunEvents): Promise<Splat[]> {
+  const vmlinux = join(kernel.buildDir, 'vmlinux');
+  if (!(await hasDebugInfo(kernel.configPath))) return splats;
+  const now = await elfBuildId(vmlinux).catch(() => undefined);
+  if (!now || now !== identity.kernel.built) {
+    events.emit({ type: 'warn', stage: 'results', message: `kernel reports not symbolised: ${vmlinux} is no longer the kernel that ran (build ID ${now ?? 'unknown'}, ran ${identity.kernel.built ?? 'unknown'})` });
+    return splats;
+  }
+  const diff = sources.range ? await deps.exec.run({ command: 'git', args: ['-C', sources.srcRoot, 'diff', '-U0', '--no-color', '--no-ext-diff', sources.range[0], sources.range[1]], ...(deps.signal ? { signal: deps.signal } : {}) }) : undefined;
+  const out = await symbolizeSplats({ exec: deps.exec, vmlinux, srcRoot: sources.srcRoot, ...(diff?.exitCode === 0 ? { seriesDiff: diff.stdout } : {}), ...(deps.signal ? { signal: deps.signal } : {}) }, splats);
+  for (const s of out.filter((x) => x.seriesFrame)) events.emit({ type: 'info', stage: 'results', message: `${bugTitleOf(s)}: in the code this series adds, ${s.seriesFrame!.file}:${s.seriesFrame!.line} (${s.seriesFrame!.ref})` });
+  return out;
 }

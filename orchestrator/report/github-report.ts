@@ -1,4 +1,5 @@
 // Under GitHub Actions: a Markdown step summary and ::error annotations.
+import { symbolizedLines } from '../results/splat-symbols.ts';
 import { bugTitleOf } from '../results/splat-title.ts';
 import { identityProperties, type RunIdentity } from '../identity.ts';
 import type { ResultTree, TestNode } from '../results/tree.ts';
@@ -23,7 +24,7 @@ export function stepSummary(tree: ResultTree, headline: string, runDir?: string,
     ...tree.tests.flatMap((t) => rows(t)),
   ];
   for (const s of tree.splats) {
-    lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${bugTitleOf(s)}</summary>`, '', '```', ...s.lines, '```', '</details>');
+    lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${bugTitleOf(s)}</summary>`, '', '```', ...s.lines, ...symbolizedLines(s), '```', '</details>');
   }
   if (identity) {
     lines.push('', '<details><summary>what was tested</summary>', '', '| | |', '|---|---|', ...identityProperties(identity).map(([k, v]) => `| ${k} | \`${v}\` |`), '</details>');

@@ -27,7 +27,7 @@ export function toJson(tree: ResultTree, meta: JsonReportMeta = {}): string {
     status: tree.status,
     counts: tree.counts,
     tests: tree.tests.map(nodeJson),
-    splats: tree.splats.map((s) => ({ kind: s.kind, title: s.title, bug_title: s.bugTitle, test: s.test, allowed_by: s.allowedBy, start_line: s.startLine, lines: s.lines })),
+    splats: tree.splats.map((s) => ({ kind: s.kind, title: s.title, bug_title: s.bugTitle, test: s.test, allowed_by: s.allowedBy, start_line: s.startLine, lines: s.lines, ...(s.frames ? { frames: s.frames } : {}), ...(s.seriesFrame ? { series_frame: s.seriesFrame } : {}), ...(s.code ? { code: s.code } : {}) })),
     ...(Object.keys(meta).length ? { run: meta } : {}),
   }, null, 2) + '\n';
 }

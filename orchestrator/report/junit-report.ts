@@ -1,4 +1,5 @@
 // --junit FILE: nested suites, crashes as errors, kernel splats attached to the test that was running.
+import { symbolizedLines } from '../results/splat-symbols.ts';
 import { bugTitleOf } from '../results/splat-title.ts';
 import { identityProperties, type RunIdentity } from '../identity.ts';
 import type { ResultTree, TestNode } from '../results/tree.ts';
@@ -37,7 +38,7 @@ function testcase(leaf: Leaf, suite: TestNode): string {
 /** Kernel splats attributed to a suite become error testcases of their own, so no viewer can miss them. */
 function splatCases(suite: TestNode): string[] {
   return suite.splats.map((s, i) => {
-    const body = `<error type="kernel-${s.kind}" message="${xmlEscape(bugTitleOf(s))}">${xmlEscape(s.lines.join('\n'))}</error>`;
+    const body = `<error type="kernel-${s.kind}" message="${xmlEscape(bugTitleOf(s))}">${xmlEscape([...s.lines, ...symbolizedLines(s)].join('\n'))}</error>`;
     const allowed = s.allowedBy ? `<skipped message="${xmlEscape(`allowed by ${s.allowedBy}`)}"/>` : body;
     return `    <testcase classname="${xmlEscape(suite.name)}" name="kernel ${s.kind} #${i + 1}">${allowed}</testcase>`;
   });

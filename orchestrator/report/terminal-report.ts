@@ -1,4 +1,5 @@
 // The terminal: stage lines and live progress (a rolling line on a TTY, sparse plain lines elsewhere), then the summary.
+import { symbolizedLines } from '../results/splat-symbols.ts';
 import { bugTitleOf, groupByBug } from '../results/splat-title.ts';
 import { describeIdentity, type RunIdentity } from '../identity.ts';
 import type { RunEvent } from '../events.ts';
@@ -101,6 +102,7 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
     out.push('', paint(tty, s.allowedBy ? 33 : 31, `kernel ${s.kind}${during}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${bugTitleOf(s)}${times}`));
     for (const l of s.lines.slice(0, 40)) out.push(`    ${l}`);
     if (s.lines.length > 40) out.push(`    ... (${s.lines.length - 40} more lines in the console log)`);
+    for (const l of symbolizedLines(s)) out.push(`    ${l}`);
   }
   const c = tree.counts;
   out.push('', `${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped${c.errors ? `, ${c.errors} errors` : ''}`);

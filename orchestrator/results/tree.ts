@@ -54,6 +54,25 @@ export interface Splat {
   test?: string;
   /** The allowlist entry that accepted this splat, if one did. */
   allowedBy?: string;
+  /** Its frames symbolised against the vmlinux built, when it has debug info (splat-symbols.ts). */
+  frames?: SplatFrame[];
+  /** The first frame in a line the series adds: "in the code this series adds". */
+  seriesFrame?: { ref: string; file: string; line: number };
+  /** The Code: line disassembled (scripts/decodecode). */
+  code?: string[];
+}
+
+/** One frame of a splat: as printed (func+0xoff/0xlen), and where the vmlinux built says it is. */
+export interface SplatFrame {
+  ref: string;
+  /** The innermost function at that address, when it is inlined into the symbol (its file and line are this one's). */
+  inlined?: string;
+  file?: string;
+  line?: number;
+  /** The functions it is inlined into, innermost first, each "func (file:line)". */
+  inlinedInto?: string[];
+  /** The vmlinux built has the function with another length: the report is about another kernel. */
+  mismatch?: boolean;
 }
 
 export type TreeStatus = 'pass' | 'fail' | 'crashed' | 'skip' | 'no_tests' | 'parse_error';
