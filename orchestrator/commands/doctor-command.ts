@@ -40,7 +40,7 @@ export function doctorCommand(ctx: CliContext): ResultCommand<{ 'cache-dir'?: st
       if (argv.install) return installMissing(ctx);
       const checks = await checkHost();
       for (const c of checks) {
-        const mark = c.present ? 'ok     ' : c.requirement.fullSelftests ? 'missing (--full-selftests)' : 'MISSING';
+        const mark = c.present ? 'ok     ' : c.requirement.fullSelftests ? 'missing (--full-selftests)' : c.requirement.lore ? 'missing (--series lore:)' : 'MISSING';
         ctx.stdout.write(`${mark.padEnd(26)} ${c.requirement.what.padEnd(22)} apt: ${c.requirement.aptPackage.padEnd(16)} for ${c.requirement.neededFor}\n`);
       }
       const cache = cacheLayout(resolveCacheRoot(argv['cache-dir'], process.env));
