@@ -128,8 +128,12 @@ const NAME = 'series';
 
 function b4Failure(request: LoreRequest, result: ExecResult, logFile: string): VmTestError {
   const said = [...result.stderr.split('\n'), ...result.stdout.split('\n')].map((l) => l.trim()).filter(Boolean);
-  // A Python traceback ends in the exception's own line.
-  const critical = said.some((l) => l.startsWith('Traceback')) ? `b4 crashed: ${said[said.length - 1]}` : said.find((l) => /^CRITICAL: |^No patches found|^Unable to|Could not|does not exist/.test(l));
+  // A Python traceback ends in the exception's own line; b4 0.12 meets an unreachable lore with one (requests' ConnectionError).
+  const last = said[said.length - 1] ?? '';
+  const crashed = said.some((l) => l.startsWith('Traceback'));
+  const critical = crashed && /ConnectionError|Max retries exceeded|Name or service not known|timed out/.test(last)
+    ? `lore could not be reached (${/^[\w.]*Error/.exec(last)?.[0] ?? 'network error'}: ${['Name or service not known', 'Connection refused', 'timed out', 'Max retries exceeded'].find((why) => last.includes(why)) ?? 'see the log'})`
+    : crashed ? `b4 crashed: ${last}` : said.find((l) => /^CRITICAL: |^No patches found|^Unable to|Could not|does not exist/.test(l));
   const why = result.spawnError ? `b4 could not be started: ${result.spawnError}`
     : result.timedOut ? 'b4 am took too long'
     : `b4 am exited with ${result.exitCode ?? result.signal}${critical ? `: ${critical.replace(/^CRITICAL: /, '')}` : ''}`;

@@ -205,3 +205,22 @@ test.serial('fake b4: a fetch leaves nothing of the previous one behind (the thr
   const second = fakeB4({}, { exitCode: 0 });
   await t.throwsAsync(fetchLoreThread(ctx(tmp.path, second.exec), { messageId: 'cover.v1@example.com' }), { instanceOf: VmTestError, message: /no series fetched/ });
 });
+
+test.serial('fake b4 answering as the real one did without network (a real capture): lore could not be reached, a usage error', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const stderr = await readFile(fileURLToPath(new URL('../fixtures/series/lore/b4-am-lore-unreachable.stderr', import.meta.url)), 'utf8');
+  const offline = fakeB4({}, { exitCode: 1, stderr });
+  const error = await t.throwsAsync(fetchLoreThread(ctx(tmp.path, offline.exec), { messageId: 'foo@example.com' }), { instanceOf: VmTestError });
+  t.is(error?.message, '--series lore:foo@example.com: b4 am exited with 1: lore could not be reached (requests.exceptions.ConnectionError: Name or service not known); no series fetched from lore (is the network reachable, and the id right?)');
+});
+
+test.serial('the real b4 on the network path: its command line is one b4 accepts, and whatever lore says (here: unreachable) is a usage error naming --series', async (t) => {
+  if (!(await realB4(t))) return;
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const error = await t.throwsAsync(fetchLoreThread(ctx(tmp.path), { messageId: 'no-such-thread.vm-test@example.com' }), { instanceOf: VmTestError });
+  t.is(error?.kind, 'usage');
+  t.regex(error?.message ?? '', /^--series lore:no-such-thread\.vm-test@example\.com: b4 am exited with 1: /);
+  t.notRegex(error?.message ?? '', /usage: b4|unrecognized arguments/);
+});
