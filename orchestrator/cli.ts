@@ -5,6 +5,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { bisectCommand, bisectRunCommand } from './commands/bisect-command.ts';
 import { bundleCommand } from './commands/bundle-command.ts';
+import { compareCommand } from './commands/compare-command.ts';
 import { bpfCiCommand } from './commands/bpf-ci-command.ts';
 import type { CliContext, CommandEnd, ResultCommand } from './commands/context.ts';
 import { doctorCommand } from './commands/doctor-command.ts';
@@ -23,7 +24,7 @@ type CommandFactory = (ctx: CliContext) => ResultCommand<any>;
 /** Every command; each returns how it ended. */
 export const COMMANDS: readonly CommandFactory[] = [
   runCommand, parseCommand, doctorCommand, bundleCommand, genTestsCommand, matrixCommand,
-  bisectCommand, bisectRunCommand, execCommand, shellCommand, mutateCommand, bpfCiCommand,
+  bisectCommand, bisectRunCommand, execCommand, shellCommand, mutateCommand, bpfCiCommand, compareCommand,
 ];
 
 /** After a signal, the run has this long to stop its children and keep its logs; then the CLI exits anyway. */

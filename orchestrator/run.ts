@@ -31,7 +31,7 @@ import { elfBuildId } from './build/kernel-identity.ts';
 import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
 import { resolveSource } from './source/source.ts';
-import { prepareTree } from './source/workspace.ts';
+import { describeSeriesBase, prepareTree } from './source/workspace.ts';
 import { chooseAccel, gdbStub, installInit, keepBootKernel, kvmProbeFile, machineFor, prepareGuestView } from './vm/boot-inputs.ts';
 import { bootRecord, fallBackToTcg, vmRunRequest, type BootInputs } from './vm/guest-boot.ts';
 import { hostTscKhz } from './vm/host-tsc.ts';
@@ -157,7 +157,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   await writeFile(join(runDir, 'plan.txt'), describePlan(plan) + '\n');
   const log = (name: string) => join(runDir, name);
 
-  await stage(stageLog, 'host', 'checking host tools', () => ensureHostTools(deps, log('host.log'), plan.fullSelftests));
+  await stage(stageLog, 'host', 'checking host tools', () => ensureHostTools(deps, log('host.log'), { fullSelftests: plan.fullSelftests, lore: !!plan.series?.lore }));
   const locked = await lockedStages(plan, deps, runDir, stageLog, initPath);
   const { kernel, bzImage, builds } = locked;
   // vm-test bpf-ci: the test_progs runners read the tree's lists and vm-test's, merged after the series stage.
@@ -242,6 +242,8 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
         });
       }
       for (const w of prepared.warnings) events.emit({ type: 'warn', stage: 'series', message: describeApplyWarning(w, plan.series!.patches.length) });
+      // Said whenever the series names a base: whether it was applied there, or the tree lacks it.
+      if (plan.series?.baseCommit) events.emit({ type: prepared.base.missing ? 'warn' : 'info', stage: 'series', message: describeSeriesBase(prepared.base) });
       return prepared;
     }, (t) => ({ status: t.reused ? 'cached' : 'ok', detail: `${t.head.slice(0, 12)} (tree ${t.treeId.slice(0, 12)})` }));
 

@@ -16,7 +16,7 @@ import { describePlan, planRun } from '../plan/run-plan.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
 import { runDirName, runPipeline } from '../run.ts';
 import { done, repoRoot, type CliContext, type ResultCommand } from './context.ts';
-import { reportOutcome, runOptionsFrom, withRunOptions } from './run-command.ts';
+import { reportOutcome, runOptionsFrom, withRunOptions, planDeps } from './run-command.ts';
 
 /** Under TCG a whole runner takes tens of minutes: each gets 90 minutes, the VM six hours (each runner is its own test). */
 export const BPF_CI_TEST_TIMEOUT_SEC = 5400;
@@ -47,7 +47,7 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       const shard = argv.shard === undefined ? undefined : parseShard(argv.shard);
       if (shard && 'error' in shard) throw new VmTestError('usage', shard.error);
       const options = { ...runOptionsFrom(argv as never), runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}) };
-      const planned = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
+      const planned = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx));
       if (argv.base && !planned.series) throw new VmTestError('usage', 'vm-test bpf-ci compares a series with its base: without a series (--no-series, --patches 0) there is nothing to compare; add --no-base to run the runners on the tree as it is');
       const top = planned.runDir ?? join(planned.cache.runs, `${runDirName(new Date(), planned)}-bpf-ci${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
       // The series and its base in directories of their own; the base in a build directory of its own, so each stays warm.

@@ -9,9 +9,9 @@ import type { CommandResult } from '../outcome.ts';
 import { probeKvm } from '../vm/kvm-probe.ts';
 import { done, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
 
-/** The apt packages of what a run needs and the host lacks. */
+/** The apt packages of what a run needs and the host lacks; b4 too, which the tests of lore: series run for real. */
 async function missingPackages(): Promise<string[]> {
-  return (await checkHost()).filter((c) => !c.present && isNeeded(c.requirement)).map((c) => c.requirement.aptPackage);
+  return (await checkHost()).filter((c) => !c.present && isNeeded(c.requirement, { lore: true })).map((c) => c.requirement.aptPackage);
 }
 
 /** Installs what is missing when root or passwordless sudo allows; silent when nothing is. */
@@ -40,7 +40,7 @@ export function doctorCommand(ctx: CliContext): ResultCommand<{ 'cache-dir'?: st
       if (argv.install) return installMissing(ctx);
       const checks = await checkHost();
       for (const c of checks) {
-        const mark = c.present ? 'ok     ' : c.requirement.fullSelftests ? 'missing (--full-selftests)' : 'MISSING';
+        const mark = c.present ? 'ok     ' : c.requirement.fullSelftests ? 'missing (--full-selftests)' : c.requirement.lore ? 'missing (--series lore:)' : 'MISSING';
         ctx.stdout.write(`${mark.padEnd(26)} ${c.requirement.what.padEnd(22)} apt: ${c.requirement.aptPackage.padEnd(16)} for ${c.requirement.neededFor}\n`);
       }
       const cache = cacheLayout(resolveCacheRoot(argv['cache-dir'], process.env));

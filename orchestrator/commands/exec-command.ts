@@ -10,7 +10,7 @@ import { describePlan, planRun, type GuestJob, type RunPlan } from '../plan/run-
 import { createTerminalReporter } from '../report/terminal-report.ts';
 import { runPipeline, type RunOutcome } from '../run.ts';
 import { done, repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
-import { reportOutcome, runOptionsFrom, withRunOptions } from './run-command.ts';
+import { reportOutcome, runOptionsFrom, withRunOptions, planDeps } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
 type ExecArgs = RunArgs & { '--'?: (string | number)[] };
@@ -23,7 +23,7 @@ function sharedCwd(): string | undefined {
 
 /** The plan, and (without --dry-run) the run; a plan error is thrown, and the CLI reads it with exec's codes. */
 async function boot(ctx: CliContext, argv: ExecArgs, job: GuestJob, quietDuringVm: boolean): Promise<{ plan: RunPlan; outcome?: RunOutcome }> {
-  const plan = await planRun({ ...runOptionsFrom(argv), job }, repoRoot(), process.cwd(), process.env, availableParallelism());
+  const plan = await planRun({ ...runOptionsFrom(argv), job }, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx));
   if (argv['dry-run']) return { plan };
   const events = new RunEvents();
   // Our own lines go to stderr: the command's stdout stays its own (vm-test exec -- cat x > y).

@@ -14,7 +14,7 @@ import { dirProblem, makeDirs, outputFileProblem } from '../paths.ts';
 import { planRun, variantPlan, verdictInputs } from '../plan/run-plan.ts';
 import { runDirName, runPipeline } from '../run.ts';
 import { repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
-import { runOptionsFrom, withRunOptions } from './run-command.ts';
+import { runOptionsFrom, withRunOptions, planDeps } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
 type MutateArgs = RunArgs & {
@@ -72,7 +72,7 @@ export function mutateCommand(ctx: CliContext): ResultCommand<MutateArgs> {
         return { type: 'mutate', complete: true };
       }
       const options = runOptionsFrom(argv);
-      const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
+      const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx));
       if (!plan.series) throw new VmTestError('usage', 'vm-test mutate needs a series (--series REV)');
       const operators = (argv.operators ?? [...OPERATOR_NAMES]).flatMap((o) => o.split(',')) as OperatorName[];
       for (const o of operators) if (!OPERATOR_NAMES.includes(o)) throw new VmTestError('usage', `--operators ${o}: not an operator (${OPERATOR_NAMES.join(', ')})`);

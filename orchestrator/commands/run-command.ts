@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
-import { BASE_FRAGMENTS, SLIM_FRAGMENT, describePlan, planRun, type RunOptions } from '../plan/run-plan.ts';
+import { BASE_FRAGMENTS, SLIM_FRAGMENT, describePlan, planRun, type PlanDeps, type RunOptions } from '../plan/run-plan.ts';
 import { annotations, stepSummary } from '../report/github-report.ts';
 import { toJson } from '../report/json-report.ts';
 import { toJunit } from '../report/junit-report.ts';
@@ -24,7 +24,8 @@ function extraFragments(): string[] {
 export function withRunOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('kernel', { type: 'string', describe: 'kernel tree: a local path, git:<url>#<ref>, or deb:<package>[=<version>][@<suite>] (default: the series manifest\'s base, deb:linux-source-7.2=7.2.6-1~bpo13+1@trixie-backports for v1)' })
-    .option('series', { type: 'string', describe: 'series revision under patches/ (bpf-f-compare/v1, bpf-f-compare/v1-6.12) or a directory of mbox patches; --no-series for the pristine tree', default: 'bpf-f-compare/v1' })
+    .option('series', { type: 'string', describe: 'series revision under patches/ (bpf-f-compare/v1, bpf-f-compare/v1-6.12), a directory of mbox patches, an mbox file, or lore:<message-id> (fetched with b4 am); --no-series for the pristine tree', default: 'bpf-f-compare/v1' })
+    .option('lore-mbox', { type: 'string', describe: 'with --series lore:<message-id>: read the thread from this mbox file (b4 am -m) instead of lore' })
     .option('patches', { type: 'number', describe: 'apply only the first N patches of the series' })
     .option('kconfig', { type: 'string', array: true, describe: `extra config fragment: a name in kernel-config/ (${extraFragments().join(', ')}) or a path` })
     .option('full-selftests', { type: 'boolean', describe: 'build the tree\'s full BPF selftests (their config, modules, bpf_testmod, clang-19) and run the selection with that test_progs, next to the targeted one, and compare the two' })
@@ -59,6 +60,7 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
   return {
     kernel: argv.kernel,
     series: typeof argv.series === 'string' ? argv.series : undefined,
+    loreMbox: argv['lore-mbox'] as string | undefined,
     noSeries: (argv.series as unknown) === false,
     patches: argv.patches,
     kconfig: argv.kconfig as string[] | undefined,
@@ -87,6 +89,19 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
   };
 }
 
+/**
+ * What planning may use: the exec port, and events for what it says while fetching a lore: series. Those lines go to
+ * stderr as they come (the run's reporter is not subscribed yet, and a --dry-run's stdout is the plan alone).
+ */
+export function planDeps(ctx: Pick<CliContext, 'stderr' | 'signal'>): PlanDeps {
+  const events = new RunEvents();
+  events.subscribe((event) => {
+    if (event.type === 'info') ctx.stderr.write(`vm-test: [${event.stage}] ${event.message}\n`);
+    if (event.type === 'warn') ctx.stderr.write(`vm-test: [${event.stage}] warning: ${event.message}\n`);
+  });
+  return { exec: createExecaPort(), events, signal: ctx.signal };
+}
+
 export function runCommand(ctx: CliContext): ResultCommand<RunArgs> {
   return {
     command: ['run', '$0'],
@@ -94,7 +109,7 @@ export function runCommand(ctx: CliContext): ResultCommand<RunArgs> {
     builder: (y) => withRunOptions(y) as Argv<RunArgs>,
     handler: async (argv) => {
       const options = runOptionsFrom(argv);
-      const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism());
+      const plan = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx));
       if (argv['dry-run']) {
         ctx.stdout.write(describePlan(plan) + '\n');
         return done();

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
-import { aptInstall, aptInstallLine, checkHost, isNeeded } from './requirements.ts';
+import { aptInstall, aptInstallLine, checkHost, isNeeded, type HostNeeds } from './requirements.ts';
 
 export interface HostToolsContext {
   exec: ExecPort;
@@ -11,8 +11,12 @@ export interface HostToolsContext {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Returns when every needed tool is present; otherwise a missingTool error naming them and the apt-get line. */
-export async function ensureHostTools(ctx: HostToolsContext, logFile: string, full = false): Promise<void> {
+/**
+ * Returns when every needed tool is present; otherwise a missingTool error naming them and the apt-get line.
+ * needs: true for --full-selftests (as before), or what the run asks for ({ lore: true } for a lore: series).
+ */
+export async function ensureHostTools(ctx: HostToolsContext, logFile: string, needs: HostNeeds | boolean = {}): Promise<void> {
+  const full = needs;
   const missing = (await checkHost(ctx.env)).filter((c) => !c.present && isNeeded(c.requirement, full));
   if (missing.length === 0) return;
   const packages = missing.map((m) => m.requirement.aptPackage);

@@ -10,11 +10,22 @@ export interface Requirement {
   neededFor: string;
   /** Only --full-selftests needs it (the tree's own selftests Makefile). */
   fullSelftests?: boolean;
+  /** Only --series lore:<message-id> needs it (b4 am). */
+  lore?: boolean;
 }
 
-/** Whether a run needs this requirement. */
-export function isNeeded(requirement: Requirement, fullSelftests = false): boolean {
-  return !requirement.fullSelftests || fullSelftests;
+/** What a run asks for beyond the default: the tools only some runs need. */
+export interface HostNeeds {
+  fullSelftests?: boolean;
+  lore?: boolean;
+}
+
+/** Whether a run needs this requirement (a boolean: --full-selftests, as before). */
+export function isNeeded(requirement: Requirement, needs: HostNeeds | boolean = {}): boolean {
+  const asked = typeof needs === 'boolean' ? { fullSelftests: needs } : needs;
+  if (requirement.fullSelftests && !asked.fullSelftests) return false;
+  if (requirement.lore && !asked.lore) return false;
+  return true;
 }
 
 export const REQUIREMENTS: readonly Requirement[] = [
@@ -45,6 +56,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   // 7.x's test_progs links -lzstd (seen: "cannot find -lzstd" at its link).
   { what: 'zstd library', probe: { file: '/usr/include/zstd.h' }, aptPackage: 'libzstd-dev', neededFor: 'linking the full selftests\' test_progs (-lzstd)', fullSelftests: true },
   // 7.x's selftests Makefile links its user-space parts with clang -fuse-ld=lld.
+  // Debian's b4 (0.12 in bookworm): b4 am fetches a thread from lore, or reads a local one (-m).
+  { what: 'b4', probe: { command: 'b4' }, aptPackage: 'b4', neededFor: '--series lore:<message-id> (b4 am)', lore: true },
   { what: 'ld.lld-19', probe: { command: 'ld.lld-19' }, aptPackage: 'lld-19', neededFor: 'linking the full selftests (clang-19 -fuse-ld=lld)', fullSelftests: true },
 ];
 

@@ -1,5 +1,6 @@
 // A run is planned before anything touches disk: argv and the repo's files resolve into one validated, immutable plan.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cacheLayout, resolveCacheRoot, type CacheLayout } from '../cache.ts';
@@ -8,7 +9,11 @@ import { SELFTESTS_CONFIGS, SELFTESTS_DIR } from '../build/full-selftests-build.
 import { VmTestError } from '../outcome.ts';
 import { dirProblem, outputFileProblem } from '../paths.ts';
 import { FALLBACK_KERNEL, describeKernelSpec, parseKernelSpec, type KernelSpec } from '../source/kernel-spec.ts';
-import { loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
+import { loadLoreSeries, loadSeries, resolveSeriesDir, type Series } from '../series/series.ts';
+import { LORE_PREFIX, describeLoreReport, isLoreSpec, parseLoreSpec, type LoreRequest } from '../series/lore.ts';
+import type { ExecPort } from '../exec/exec-port.ts';
+import type { RunEvents } from '../events.ts';
+import { ensureHostTools } from '../host/host-tools.ts';
 import { selectSuites } from '../guest/guest-suites.ts';
 import { describeSelection, hasTestProgs, type TestProgsSelection } from '../guest/guest-plan.ts';
 import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
@@ -28,6 +33,8 @@ export interface RunOptions {
   gdbWait?: boolean;
   kernel?: string;
   series?: string;
+  /** With --series lore:<message-id>: the thread from this mbox file (b4 am -m), not from lore. */
+  loreMbox?: string;
   noSeries?: boolean;
   patches?: number;
   kconfig?: string[];
@@ -122,13 +129,33 @@ export function fragmentPath(repoRoot: string, name: string, cwd: string): strin
   return join(repoRoot, 'kernel-config', `${name}.config`);
 }
 
-export async function planRun(options: RunOptions, repoRoot: string, cwd: string, env: NodeJS.ProcessEnv, nproc: number): Promise<RunPlan> {
+/** What planning may use beyond files: the exec port and events for fetching a lore: series (b4 am), the one input planning fetches. */
+export interface PlanDeps {
+  exec?: ExecPort;
+  events?: RunEvents;
+  signal?: AbortSignal;
+}
+
+/** A lore: series asked for, checked before any work: its message id, and the local mbox when one stands in for lore. */
+function loreRequest(options: RunOptions, cwd: string): LoreRequest | undefined {
+  if (options.loreMbox !== undefined && !isLoreSpec(options.series)) throw new VmTestError('usage', `--lore-mbox ${options.loreMbox}: only with --series lore:<message-id>`);
+  if (!isLoreSpec(options.series) || options.noSeries || options.patches === 0) return undefined;
+  const messageId = parseLoreSpec(options.series);
+  if (options.loreMbox === undefined) return { messageId };
+  const localMbox = resolve(cwd, options.loreMbox);
+  if (!existsSync(localMbox)) throw new VmTestError('usage', `--lore-mbox ${options.loreMbox}: no such file (${localMbox})`, { file: localMbox });
+  return { messageId, localMbox };
+}
+
+export async function planRun(options: RunOptions, repoRoot: string, cwd: string, env: NodeJS.ProcessEnv, nproc: number, deps: PlanDeps = {}): Promise<RunPlan> {
   if (options.patches !== undefined && (!Number.isInteger(options.patches) || options.patches < 0)) {
     throw new VmTestError('usage', `--patches ${options.patches}: expected a whole number of patches to apply (0 = none)`);
   }
   const patchesRoot = join(repoRoot, 'patches');
-  const seriesDir = resolveSeriesDir(options.series ?? DEFAULT_SERIES, patchesRoot, cwd);
-  const series = options.noSeries || options.patches === 0 ? undefined : await loadSeries(seriesDir, patchesRoot, options.patches);
+  // A lore: series is checked here, and fetched last, once every other option is known to be good.
+  const lore = loreRequest(options, cwd);
+  const seriesDir = isLoreSpec(options.series) ? join(patchesRoot, DEFAULT_SERIES) : resolveSeriesDir(options.series ?? DEFAULT_SERIES, patchesRoot, cwd);
+  let series = options.noSeries || options.patches === 0 || lore ? undefined : await loadSeries(seriesDir, patchesRoot, options.patches);
   // Without --kernel: the base the series' manifest names; for a series without one (or a pristine
   // run), the default series' base, the newest kernel the posted series is checked on.
   const baseOf = async (dir: string) => (await loadSeries(dir, patchesRoot).catch(() => undefined))?.manifest.base?.kernel;
@@ -178,6 +205,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
   if (job.kind === 'tests' && !hasTestProgs(testProgsSelection) && !guestTests) throw new VmTestError('usage', 'nothing to run: --test-progs none and --guest-tests none select no test');
   if (job.kind === 'exec' && job.argv.length === 0) throw new VmTestError('usage', 'vm-test exec needs a command: vm-test exec [options] -- CMD [ARGS...]');
   const paths = await checkOutputPaths(options, cwd, env);
+  if (lore) series = await fetchLore(lore, deps, cacheLayout(paths.cacheRoot), patchesRoot, options.patches);
   return Object.freeze({
     job,
     gdb: options.gdb || options.gdbWait ? { wait: options.gdbWait ?? false } : undefined,
@@ -212,6 +240,23 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     shard: options.shard && options.runners?.length ? { ...options.shard } : undefined,
     workers: options.workers !== undefined && options.runners?.length ? positive('workers', options.workers, 1) : undefined,
   });
+}
+
+/**
+ * The lore: series, fetched with b4 am into <cache>/lore (b4 installed first when missing, as the host stage installs
+ * tools). Planning fetches it because the plan is keyed on the patches' bytes, which only the fetch knows.
+ */
+async function fetchLore(request: LoreRequest, deps: PlanDeps, cache: CacheLayout, patchesRoot: string, limit: number | undefined): Promise<Series> {
+  // A command that plans without them (bisect-run, whose revisions are directories) does not take a lore: series.
+  if (!deps.exec || !deps.events) throw new VmTestError('usage', `--series ${LORE_PREFIX}${request.messageId}: this command takes a series from patches/, a directory or an mbox file, not from lore`);
+  const { exec, events } = deps;
+  events.emit({ type: 'info', stage: 'plan', message: `fetching ${LORE_PREFIX}${request.messageId} with b4 am${request.localMbox ? ` from ${request.localMbox}` : ''}` });
+  const series = await loadLoreSeries({
+    exec, loreRoot: join(cache.root, 'lore'), ...(deps.signal ? { signal: deps.signal } : {}),
+    ensureB4: (logFile) => ensureHostTools({ exec, events }, logFile, { lore: true }),
+  }, request, patchesRoot, limit);
+  for (const message of describeLoreReport(series.lore!, undefined).warnings) events.emit({ type: 'warn', stage: 'plan', message });
+  return series;
 }
 
 /**
@@ -294,6 +339,11 @@ export function describePlan(plan: RunPlan): string {
     `kernel:     ${describeKernelSpec(plan.kernel)}${plan.kernel.kind === 'local' ? (plan.committed ? ' (its HEAD only: --committed)' : ' (the working tree as it is: HEAD plus uncommitted changes, if any)') : ''}`,
     `series:     ${plan.series ? `${plan.series.name} (${plan.series.patches.length} patches, ${plan.series.hash})` : 'none (pristine tree)'}`,
     ...(plan.series?.patches.map((p, i) => `  ${i + 1}. ${p.subject}`) ?? []),
+    ...(plan.series?.lore ? [
+      `  fetched ${describeLoreReport(plan.series.lore, undefined).info.join('; ')}`,
+      ...describeLoreReport(plan.series.lore, undefined).warnings.map((w) => `  warning: ${w}`),
+    ] : []),
+    ...(plan.series?.baseCommit ? [`  base-commit ${plan.series.baseCommit} (the cover letter's): applied on it when the kernel tree has it, else on the kernel's own commit`] : []),
     plan.fullSelftests
       ? `kconfig:    the tree's ${SELFTESTS_DIR}/{${SELFTESTS_CONFIGS.join(',')}}, then ${plan.fragments.map((f) => f.file).join(', ')}, on the Kconfig defaults`
       : `kconfig:    ${plan.fragments.map((f) => f.file).join(', ')} (${plan.kconfig.entries.size} options, ${plan.kconfig.hash()})`,

@@ -6,8 +6,9 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
 import { GIT_IDENTITY_ENV, git, gitOutput, ISOLATED_CONFIG_ENV } from '../source/git.ts';
+import { fetchLoreThread, threadBaseCommit, type LoreFetchContext, type LoreOrigin, type LoreRequest } from './lore.ts';
 import { isProblem, parsePatchFile, type PatchFile } from './mbox.ts';
-import { seriesFromMbox } from './series-file.ts';
+import { patchNumber, seriesFromMbox } from './series-file.ts';
 
 /** Another kernel the revision is checked on (CI and the matrix run it there too), beside its default. */
 export interface CheckedKernel {
@@ -39,6 +40,10 @@ export interface Series {
   patches: PatchFile[];
   /** Content hash over the patches, in order. */
   hash: string;
+  /** The commit the series says it applies to (the cover letter's base-commit:), applied on when the kernel tree has it. */
+  baseCommit?: string;
+  /** A lore: series: the thread b4 am fetched, and what it said. */
+  lore?: LoreOrigin;
 }
 
 const PATCH_FILE = /\.(patch|mbox|eml|diff)$/;
@@ -103,13 +108,30 @@ export async function loadSeries(dir: string, patchesRoot: string, limit?: numbe
 }
 
 /** A b4 am .mbx or git format-patch --stdout file: every mail but the cover letter, in [PATCH k/N] order. */
-async function loadSeriesFile(file: string, patchesRoot: string, limit?: number): Promise<Series> {
+export async function loadSeriesFile(file: string, patchesRoot: string, limit?: number): Promise<Series> {
   const split = seriesFromMbox(file, await readFile(file));
   if (isProblem(split)) throw new VmTestError('usage', `${split.path}:${split.line}: ${split.message}`, { file: split.path, line: split.line });
   if (split.patches.length === 0) throw new VmTestError('usage', `${file}: no patches, only a cover letter (line ${split.cover?.line ?? 1})`, { file });
   const patches = limit === undefined ? split.patches : split.patches.slice(0, limit);
   const manifest: SeriesManifest = split.cover ? { subject: split.cover.subject } : {};
   return { name: seriesName(file, patchesRoot), dir: dirname(file), file, manifest, patches, hash: seriesHash(patches.map((p) => p.bytes!)) };
+}
+
+/**
+ * --series lore:<message-id>: the thread fetched with b4 am, its .mbx read as a one-file series. Its hash is over the
+ * fetched patches' bytes, as any series' is, so a thread that gained a trailer is another series to the caches.
+ */
+export async function loadLoreSeries(ctx: LoreFetchContext, request: LoreRequest, patchesRoot: string, limit?: number): Promise<Series> {
+  const origin = await fetchLoreThread(ctx, request);
+  const series = await loadSeriesFile(origin.mbx, patchesRoot, limit);
+  const baseCommit = await threadBaseCommit(origin, series.patches[0]?.text);
+  const revision = series.patches.map((p) => patchNumber(p.subject)?.version).find((v) => v !== undefined);
+  return {
+    ...series,
+    name: `lore:${request.messageId}${revision ? ` (v${revision})` : ''}`,
+    ...(baseCommit ? { baseCommit } : {}),
+    lore: origin,
+  };
 }
 
 function seriesName(path: string, patchesRoot: string): string {

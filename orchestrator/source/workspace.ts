@@ -19,10 +19,35 @@ export interface PreparedTree {
   reused: boolean;
 }
 
+/** The commit a series is applied on: the kernel's own, or the series' base-commit when the tree has it. */
+export interface SeriesBase {
+  commit: string;
+  /** 'base-commit': the series' own base, found in the tree; 'kernel': the kernel's pristine commit. */
+  from: 'base-commit' | 'kernel';
+  /** The series' base-commit the tree does not have (the series went on the kernel's commit instead). */
+  missing?: string;
+}
+
 /** A prepared tree and what git am warned about on the way (also when the applied commit is reused). */
 export interface SeriesTree extends PreparedTree {
   /** Patches that changed nothing, in series order (see describeApplyWarning). */
   warnings: ApplyWarning[];
+  base: SeriesBase;
+}
+
+/** Where the series goes: its base-commit when the source's repository has that commit, else the kernel's pristine commit. */
+export async function seriesBase(ctx: Pick<WorkspaceContext, 'exec'>, source: Pick<KernelSource, 'gitDir' | 'pristineCommit'>, series: Pick<Series, 'baseCommit'> | undefined): Promise<SeriesBase> {
+  const kernel: SeriesBase = { commit: source.pristineCommit, from: 'kernel' };
+  if (!series?.baseCommit) return kernel;
+  const found = await gitOutput(ctx.exec, ['rev-parse', '--verify', '-q', `${series.baseCommit}^{commit}`], { gitDir: source.gitDir, env: ISOLATED_CONFIG_ENV });
+  return found && /^[0-9a-f]{40}$/.test(found) ? { commit: found, from: 'base-commit' } : { ...kernel, missing: series.baseCommit };
+}
+
+export function describeSeriesBase(base: SeriesBase): string {
+  if (base.from === 'base-commit') return `applied on the series' base-commit ${base.commit.slice(0, 12)}, which the kernel tree has`;
+  return base.missing
+    ? `the kernel tree does not have the series' base-commit ${base.missing}: applied on the kernel's own commit ${base.commit.slice(0, 12)} instead`
+    : `applied on the kernel's commit ${base.commit.slice(0, 12)}`;
 }
 
 export interface WorkspaceContext {
@@ -109,9 +134,10 @@ export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, s
   const opts = { cwd: worktree, env: ISOLATED_CONFIG_ENV, logFile: ctx.logFile, signal: ctx.signal };
   const indexPath = join(ctx.cache.sources, source.id, 'applied.json');
   const index = await readIndex(indexPath);
-  // The applied commit is a function of the pristine commit, the patches' bytes and how they are applied (git am's
-  // arguments and environment, git's version): all three are in the key.
-  const key = series ? `${source.pristineCommit}:${series.hash}:${await applyRecipeKey(ctx.exec)}` : source.pristineCommit;
+  // The applied commit is a function of the commit applied on (the kernel's, or the series' base-commit), the patches'
+  // bytes and how they are applied (git am's arguments and environment, git's version): all three are in the key.
+  const base = await seriesBase(ctx, source, series);
+  const key = series ? `${base.commit}:${series.hash}:${await applyRecipeKey(ctx.exec)}` : source.pristineCommit;
   const entry = series ? index[key] : source.pristineCommit;
   const known = typeof entry === 'string' ? entry : entry?.head;
   const knownWarnings = entry && typeof entry === 'object' ? entry.warnings ?? [] : [];
@@ -127,18 +153,18 @@ export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, s
       if (checkout.exitCode !== 0) throw new VmTestError('infra', `git checkout ${known} failed in ${worktree}`, { logPath: ctx.logFile, excerpt: checkout.tail });
     }
     const treeId = await gitOutput(ctx.exec, ['rev-parse', `${known}^{tree}`], opts);
-    return { worktree, head: known, treeId: treeId!, reused: true, warnings: knownWarnings };
+    return { worktree, head: known, treeId: treeId!, reused: true, warnings: knownWarnings, base };
   }
 
   // git am starts from the pristine commit: the series' files go back to it and forward again. Their times
   // before, so that the ones that end as they were keep them (keepTimesOfUnchanged).
   // Not a file that differs from HEAD in the worktree: its time is that of bytes the reset throws away.
-  const revertedTimes = current && current !== source.pristineCommit ? await timesOf(worktree, await cleanPaths(ctx, worktree, (await changedPaths(ctx, worktree, current, source.pristineCommit)) ?? [])) : new Map<string, Date>();
-  const reset = await git(ctx.exec, ['checkout', '-q', '--detach', '-f', source.pristineCommit], opts);
-  if (reset.exitCode !== 0) throw new VmTestError('infra', `git checkout ${source.pristineCommit} failed in ${worktree}`, { logPath: ctx.logFile, excerpt: reset.tail });
+  const revertedTimes = current && current !== base.commit ? await timesOf(worktree, await cleanPaths(ctx, worktree, (await changedPaths(ctx, worktree, current, base.commit)) ?? [])) : new Map<string, Date>();
+  const reset = await git(ctx.exec, ['checkout', '-q', '--detach', '-f', base.commit], opts);
+  if (reset.exitCode !== 0) throw new VmTestError('infra', `git checkout ${base.commit} failed in ${worktree}`, { logPath: ctx.logFile, excerpt: reset.tail });
   if (!series) {
     const treeId = await gitOutput(ctx.exec, ['rev-parse', 'HEAD^{tree}'], opts);
-    return { worktree, head: source.pristineCommit, treeId: treeId!, reused: false, warnings: [] };
+    return { worktree, head: source.pristineCommit, treeId: treeId!, reused: false, warnings: [], base };
   }
   const applied = await applySeries({ exec: ctx.exec, worktree, logFile: ctx.logFile, signal: ctx.signal }, series);
   if ('failure' in applied) return applied;
@@ -146,5 +172,5 @@ export async function prepareTree(ctx: WorkspaceContext, source: KernelSource, s
   index[key] = applied.warnings.length ? { head: applied.head, warnings: applied.warnings } : applied.head;
   await writeFile(indexPath, JSON.stringify(index, null, 2) + '\n');
   const treeId = await gitOutput(ctx.exec, ['rev-parse', 'HEAD^{tree}'], opts);
-  return { worktree, head: applied.head, treeId: treeId!, reused: false, warnings: applied.warnings };
+  return { worktree, head: applied.head, treeId: treeId!, reused: false, warnings: applied.warnings, base };
 }

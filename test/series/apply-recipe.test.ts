@@ -2,6 +2,7 @@
 // bytes in the same order, and the same way of applying them (git am's arguments and environment, git's version);
 // and git am does not read the user's git config, which no key names. Real git on a tiny tree.
 import test from 'ava';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheLayout } from '../../orchestrator/cache.ts';
@@ -10,7 +11,7 @@ import type { ExecPort, ExecRequest } from '../../orchestrator/exec/exec-port.ts
 import { amArgs, APPLY_RECIPE, applyRecipeKey, loadSeries, seriesHash } from '../../orchestrator/series/series.ts';
 import { parseKernelSpec } from '../../orchestrator/source/kernel-spec.ts';
 import { resolveSource } from '../../orchestrator/source/source.ts';
-import { prepareTree } from '../../orchestrator/source/workspace.ts';
+import { describeSeriesBase, prepareTree } from '../../orchestrator/source/workspace.ts';
 import { fakeResult, realExec, sh, tempDir, writeFiles } from '../helpers.ts';
 
 /** A tree and, for each change, a one-patch series made from it with git format-patch (the tree stays at its base). */
@@ -37,7 +38,7 @@ async function fixture(root: string, changes: Record<string, Record<string, stri
     if ('failure' in tree) throw new Error(`did not apply: ${JSON.stringify(tree.failure)}`);
     return tree;
   };
-  return { dirs, prepare };
+  return { dirs, prepare, source, cache };
 }
 
 test.serial('two patches that differ in one byte that is not UTF-8: two hashes, and each series gets its own applied commit', async (t) => {
@@ -115,4 +116,41 @@ test.serial('the user\'s git config (apply.whitespace=fix, core.autocrlf, commit
     if (before === undefined) delete process.env.GIT_CONFIG_GLOBAL;
     else process.env.GIT_CONFIG_GLOBAL = before;
   }
+});
+
+test.serial('a series\' base-commit: applied on it when the kernel tree has it, on the kernel\'s commit (and said) when not; the applied commit is keyed on the base', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const { dirs, prepare, source, cache } = await fixture(tmp.path, { grow: { 'drivers/a.c': 'one\ntwo\n' } });
+  const user = join(tmp.path, 'user-tree');
+  const older = (await sh(user, 'git', ['rev-parse', 'HEAD'])).trim();
+  // The kernel tree moves on past the commit the series was made on.
+  await writeFiles(user, { 'drivers/b.c': 'later\n' });
+  await sh(user, 'git', ['add', '-A']);
+  await sh(user, 'git', ['commit', '-q', '-m', 'later']);
+  const moved = await resolveSource({ exec: realExec, cache, events: new RunEvents(), logFile: join(tmp.path, 'source.log') }, source.spec);
+  t.not(moved.pristineCommit, older);
+  const series = await loadSeries(dirs.grow!, join(tmp.path, 'patches'));
+  const onBase = await prepareTree({ exec: realExec, cache, logFile: join(tmp.path, 'series.log') }, moved, { ...series, baseCommit: older });
+  if ('failure' in onBase) return t.fail('did not apply');
+  t.deepEqual(onBase.base, { commit: older, from: 'base-commit' });
+  t.is((await sh(onBase.worktree, 'git', ['rev-parse', 'HEAD~1'])).trim(), older);
+  t.false(existsSync(join(onBase.worktree, 'drivers/b.c')), 'the later commit is not in the tree tested');
+  t.regex(describeSeriesBase(onBase.base), /applied on the series' base-commit [0-9a-f]{12}, which the kernel tree has/);
+  const unknown = 'f'.repeat(40);
+  const onKernel = await prepareTree({ exec: realExec, cache, logFile: join(tmp.path, 'series.log') }, moved, { ...series, baseCommit: unknown });
+  if ('failure' in onKernel) return t.fail('did not apply');
+  t.deepEqual(onKernel.base, { commit: moved.pristineCommit, from: 'kernel', missing: unknown });
+  t.false(onKernel.reused, 'another base, another applied commit');
+  t.is((await sh(onKernel.worktree, 'git', ['rev-parse', 'HEAD~1'])).trim(), moved.pristineCommit);
+  t.regex(describeSeriesBase(onKernel.base), /does not have the series' base-commit f{40}: applied on the kernel's own commit/);
+  // Without a base-commit the key is the kernel's commit, as before: the same applied commit is reused.
+  const plain = await prepareTree({ exec: realExec, cache, logFile: join(tmp.path, 'series.log') }, moved, series);
+  if ('failure' in plain) return t.fail('did not apply');
+  t.true(plain.reused);
+  t.is(plain.head, onKernel.head);
+  // The key names the commit applied on, not the source: the old kernel commit gives the commit made on the base-commit.
+  const onOlder = await prepare(dirs.grow!);
+  t.true(onOlder.reused);
+  t.is(onOlder.head, onBase.head);
 });
