@@ -9,6 +9,7 @@ import { createExecaPort } from '../exec/exec-port.ts';
 import { BASE_FRAGMENTS, SLIM_FRAGMENT, describePlan, planRun, type RunOptions } from '../plan/run-plan.ts';
 import { annotations, stepSummary } from '../report/github-report.ts';
 import { toJson } from '../report/json-report.ts';
+import { runMeta } from '../report/run-record.ts';
 import { toJunit } from '../report/junit-report.ts';
 import { createTerminalReporter, renderSummary } from '../report/terminal-report.ts';
 import { describeFailure } from '../outcome.ts';
@@ -111,14 +112,7 @@ export function runCommand(ctx: CliContext): ResultCommand<RunArgs> {
 /** Every report of one run, with the exit code the CLI mapped its ending to: results.json and JUnit, --json/--junit, GitHub's summary, the terminal. */
 export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }, exitCode: number): Promise<void> {
   const identity = outcome.tested?.identity ?? outcome.identity;
-  const meta = {
-    kind: outcome.kind, exitCode, headline: outcome.headline, runDir: outcome.runDir, timingsMs: outcome.timings,
-    ...(outcome.source ? { kernel: outcome.source.description, ...(outcome.source.changes ? { changes: outcome.source.changes } : {}) } : {}),
-    stages: outcome.stages.map((s) => ({ stage: s.stage, status: s.status, elapsed_ms: s.elapsedMs, detail: s.result ?? s.detail })),
-    ...(outcome.tested ? { accel: outcome.tested.accel.accel, bootMs: outcome.tested.vm.bootMs, vmMs: outcome.tested.vm.durationMs, reusedFrom: outcome.tested.reusedFrom } : { evidence: outcome.evidence }),
-    // What the verdict is about: the kernel built and the one the guest booted (equal, or there is no verdict), tree, config, series, binaries.
-    ...(identity ? { identity } : {}),
-  };
+  const meta = runMeta(outcome, exitCode);
   if (!outcome.tested) {
     // Stopped before the tests: the evidence, on stderr and in error.txt; a JSON file still says how it ended.
     const lines = outcome.kind === 'interrupted'
