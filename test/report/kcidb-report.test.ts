@@ -1,8 +1,5 @@
 // KCIDB output, checked against kcidb-io's own v5.3 JSON Schema (read from ../shared/kcidb/, never copied here: it is GPL data).
 import test from 'ava';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reportOutcome } from '../../orchestrator/commands/run-command.ts';
@@ -18,25 +15,15 @@ import type { RunOutcome, StageRecord } from '../../orchestrator/run.ts';
 import { loadSeries, seriesRecord } from '../../orchestrator/series/series.ts';
 import type { VmOutcome } from '../../orchestrator/vm/run-vm.ts';
 import { realExec, tempDir } from '../helpers.ts';
+import { haveKcidbSchema, kcidbProblems, NO_KCIDB_SCHEMA } from '../kcidb-schema.ts';
 
 const repoRoot = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
-const SCHEMA = join(repoRoot, '..', 'shared', 'kcidb', 'kcidb-io.schema.v5.3.json');
 const SERIES_DIR = join(repoRoot, 'patches', 'bpf-f-compare', 'v1');
 const fixture = (path: string) => readFile(join(repoRoot, 'test/fixtures/runs', path), 'utf8');
 
-// ajv-formats is CommonJS: its function is the default export's default under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => void;
-const validator = existsSync(SCHEMA) ? (() => {
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  addFormats(ajv);
-  return ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')));
-})() : undefined;
-const schemaTest = validator ? test : test.skip;
-if (!validator) console.log(`skipped: the KCIDB schema is not at ${SCHEMA} (see its README in the shared directory)`);
-
-function valid(submission: unknown): string | undefined {
-  return validator!(submission) ? undefined : JSON.stringify(validator!.errors, null, 2);
-}
+const schemaTest = haveKcidbSchema ? test : test.skip;
+if (!haveKcidbSchema) console.log(NO_KCIDB_SCHEMA);
+const valid = kcidbProblems;
 
 const STAGES_TO_TESTS: StageRecord[] = [
   { stage: 'host', status: 'ok', elapsedMs: 6, detail: 'checking host tools' },
