@@ -242,12 +242,16 @@ export function toKcidb(input: KcidbInput): KcidbSubmission {
     return visit(t, path);
   });
   out.tests.push(rootTest(worstStatus([tests[0]!.status, ...statuses]) ?? 'PASS', { ...(run.vmMs !== undefined ? { duration: run.vmMs / 1000 } : {}) }), ...tests);
-  // One issue per splat title (the same report in two runs is one issue); an incident per occurrence, on the test it interrupted.
+  // One issue per bug title (syzkaller's style: the same bug in two runs is one issue); an incident per occurrence, on the test it interrupted.
   record.splats.forEach((s, i) => {
-    const title = s.title.replace(/\b(CPU|PID): \d+/g, '$1: N').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '');
-    const issueId = `${KCIDB_ORIGIN}:issue-${hash16(s.kind, title)}`;
+    // Runs recorded before bug titles: the first line, less what changes from run to run (CPU, PID, offsets).
+    const key = s.bug_title ?? s.title.replace(/\b(CPU|PID): \d+/g, '$1: N').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '');
+    const issueId = `${KCIDB_ORIGIN}:issue-${hash16(s.kind, key)}`;
     if (!out.issues.some((x) => x.id === issueId)) {
-      out.issues.push({ id: issueId, version: 1, origin: KCIDB_ORIGIN, comment: clean(s.title), culprit: { code: true }, misc: { kind: s.kind, report: excerpt(s.lines.slice(0, 80)) } });
+      out.issues.push({
+        id: issueId, version: 1, origin: KCIDB_ORIGIN, comment: clean(s.bug_title ?? s.title), culprit: { code: true },
+        misc: { kind: s.kind, ...(s.bug_title ? { bug_title: s.bug_title } : {}), first_line: clean(s.title), report: excerpt(s.lines.slice(0, 80)) },
+      });
     }
     const on = (s.test && pathOf.get(s.test)) || root;
     out.incidents.push({

@@ -104,7 +104,7 @@ schemaTest('a failing run: the failed leaf FAIL with its assertion, its parents 
   t.is(submission.builds[0]!.status, 'PASS');
 });
 
-schemaTest('a crashed run: the panic is an issue with its title, and its incident names the test it interrupted', async (t) => {
+schemaTest('a crashed run: the panic is an issue with its bug title, and its incident names the test it interrupted', async (t) => {
   const results = await fixture('panic-cloud/results.log');
   const consoleLog = await fixture('panic-cloud/console.log');
   const planned = splitResults(results).sections.map((s) => ({ name: s.name, kind: 'ktap' as const, argv: [], timeoutSec: 0 }));
@@ -113,7 +113,10 @@ schemaTest('a crashed run: the panic is an issue with its title, and its inciden
   const { submission } = await runDirFor(t, { verdict });
   t.is(valid(submission), undefined);
   t.is(submission.issues.length, 1);
-  t.is(submission.issues[0]!.comment, 'Kernel panic - not syncing: sysrq triggered crash');
+  // Named by the bug's title (syzkaller's style, the same in every run), with the report's first line beside it.
+  t.is(submission.issues[0]!.comment, 'kernel panic: sysrq triggered crash');
+  t.is(submission.issues[0]!.comment, verdict.tree.splats[0]!.bugTitle ?? '(no bug title)');
+  t.is(submission.issues[0]!.misc!.first_line, 'Kernel panic - not syncing: sysrq triggered crash');
   t.is(submission.incidents.length, 1);
   const incident = submission.incidents[0]!;
   t.is(incident.issue_id, submission.issues[0]!.id);
