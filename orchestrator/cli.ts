@@ -14,6 +14,7 @@ import { mutateCommand } from './commands/mutate-command.ts';
 import { genTestsCommand } from './commands/gen-tests-command.ts';
 import { matrixCommand } from './commands/matrix-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
+import { reportCommand } from './commands/report-command.ts';
 import { runCommand } from './commands/run-command.ts';
 import { killAllChildren } from './exec/exec-port.ts';
 import { VmTestError, describeFailure, describeInternalError, exitCodeFor, type CommandResult, type OutcomeKind, type StopSignal } from './outcome.ts';
@@ -23,7 +24,7 @@ type CommandFactory = (ctx: CliContext) => ResultCommand<any>;
 
 /** Every command; each returns how it ended. */
 export const COMMANDS: readonly CommandFactory[] = [
-  runCommand, parseCommand, doctorCommand, bundleCommand, genTestsCommand, matrixCommand,
+  runCommand, parseCommand, reportCommand, doctorCommand, bundleCommand, genTestsCommand, matrixCommand,
   bisectCommand, bisectRunCommand, execCommand, shellCommand, mutateCommand, bpfCiCommand, compareCommand,
 ];
 

@@ -2,7 +2,8 @@
 // its own module; this file orders the stages and records them. Stages emit events; nothing prints.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { machine as hostMachine } from 'node:os';
+import { basename, join } from 'node:path';
 import { toolchainFingerprint } from './build/build-env.ts';
 import { choosePahole, requestsBtf } from './host/newer-pahole.ts';
 import { ciDenyList, denyListFile, runnerKind, type RunnerName } from './build/selftests-runners.ts';
@@ -28,7 +29,7 @@ import { hasDebugInfo, symbolizeSplats } from './results/splat-symbols.ts';
 import { bugTitleOf } from './results/splat-title.ts';
 import type { Splat } from './results/tree.ts';
 import { elfBuildId } from './build/kernel-identity.ts';
-import { describeApplyFailure, describeApplyWarning } from './series/series.ts';
+import { describeApplyFailure, describeApplyWarning, seriesRecord, type SeriesRecord } from './series/series.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
 import { resolveSource } from './source/source.ts';
 import { describeSeriesBase, prepareTree } from './source/workspace.ts';
@@ -75,6 +76,25 @@ export interface StageRecord {
   result?: string;
 }
 
+/** Where the source tested came from (KCIDB's checkout): the --kernel spec, the commit the series went onto, the series. */
+export interface CheckoutRecord {
+  kernel: string;
+  /** The pristine commit: the tree's own, or vm-test's import of a .deb or a non-git tree (then it exists only in the cache). */
+  baseCommit?: string;
+  /** From the tree's Makefile. */
+  version?: string;
+  series?: SeriesRecord;
+}
+
+/** How the kernel was built (KCIDB's build): the host's architecture (vm-test does not cross-compile), gcc, the fragments. */
+export interface BuildRecord {
+  arch: string;
+  /** gcc --version's first line, as the build's toolchain key has it. */
+  compiler?: string;
+  /** The config fragments merged, in order (file names without .config). */
+  config: string[];
+}
+
 /** Every ending of a run, with its evidence. runPipeline returns one for everything but a bug. */
 export interface RunOutcome {
   kind: OutcomeKind;
@@ -91,6 +111,8 @@ export interface RunOutcome {
   source?: { description: string; changes?: string };
   /** What was built (and, once the guest reported it, booted), as far as the run got. */
   identity?: RunIdentity;
+  checkout?: CheckoutRecord;
+  build?: BuildRecord;
 }
 
 export function runDirName(now: Date, plan: RunPlan): string {
@@ -106,6 +128,8 @@ interface StageLog {
   /** The kernel tree, once the source stage knows it. */
   source?: RunOutcome['source'];
   identity?: RunIdentity;
+  checkout?: CheckoutRecord;
+  build?: BuildRecord;
 }
 
 async function stage<T>(log: StageLog, name: StageName, detail: string, body: () => Promise<T>, done?: (value: T) => { status?: StageRecord['status']; detail?: string }): Promise<T> {
@@ -138,8 +162,10 @@ export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (
   const log: StageLog = { events: deps.events, timings: {}, records: [] };
   const runDir = plan.runDir ?? join(plan.cache.runs, runDirName(new Date(), plan));
   const ended = (kind: OutcomeKind, headline: string, evidence: Evidence = {}, tested?: TestedRun): RunOutcome =>
-    ({ kind, headline, evidence, runDir, stages: log.records, timings: log.timings, tested, source: log.source, ...(log.identity ? { identity: log.identity } : {}) });
+    ({ kind, headline, evidence, runDir, stages: log.records, timings: log.timings, tested, source: log.source, ...(log.identity ? { identity: log.identity } : {}),
+      ...(log.checkout ? { checkout: log.checkout } : {}), ...(log.build ? { build: log.build } : {}) });
   try {
+    log.checkout = { kernel: describeKernelSpec(plan.kernel), ...(plan.series ? { series: await seriesRecord(plan.series) } : {}) };
     await mkdir(runDir, { recursive: true });
     prepareRunDir(runDir);
     const tested = await runStages(plan, deps, runDir, log);
@@ -230,6 +256,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
       () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource, committed: plan.committed }, plan.kernel),
       (s) => ({ detail: s.description }));
     stageLog.source = { description: source.description, ...(source.changes ? { changes: source.changes } : {}) };
+    stageLog.checkout = { ...stageLog.checkout!, baseCommit: source.pristineCommit, version: source.version };
     if (source.changes) await writeFile(log('changes.txt'), `Uncommitted changes tested (git diff --stat against HEAD):\n${source.changes}\n`);
 
     const tree = await stage(stageLog, 'series', plan.series ? `${plan.series.name}: git am ${plan.series.patches.length} patches` : 'no series: pristine tree', async () => {
@@ -255,6 +282,8 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
       : undefined;
     // Asked once: every build's key names the tools' versions.
     const toolchain = await toolchainFingerprint(exec, pahole ? { pahole: pahole.command } : {});
+    const gcc = /^gcc: (.*)$/m.exec(toolchain)?.[1];
+    stageLog.build = { arch: hostMachine(), ...(gcc && gcc !== 'absent' ? { compiler: gcc } : {}), config: plan.fragments.map((f) => basename(f.file).replace(/\.config$/, '')) };
     // The targeted test_progs is built from the tree alone (tools/include, libbpf), never from the kernel's
     // outputs: it builds while the kernel does, quietly, and reports as its own stage after it.
     // The BPF CI's runners are the full build's; a targeted test_progs has nothing to compare with there.

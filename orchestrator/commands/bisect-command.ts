@@ -106,7 +106,7 @@ export function bisectRunCommand(ctx: CliContext): ResultCommand<RunArgs> {
         kind: run.kind,
         verdict,
         report: async (code) => {
-          await reportOutcome(ctx, run, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github: false }, code);
+          await reportOutcome(ctx, run, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, kcidbOut: plan.kcidbOut, github: false }, code);
           say(run.kind, verdict, code);
         },
       };

@@ -63,7 +63,7 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       ctx.setRunDir(top);
       if (!argv.base) {
         const outcome = await runPipeline(series, { exec: createExecaPort(), events, signal: ctx.signal });
-        return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: series.jsonOut, junitOut: series.junitOut, github }, exitCode) };
+        return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: series.jsonOut, junitOut: series.junitOut, kcidbOut: series.kcidbOut, github }, exitCode) };
       }
       const result = await runBpfCi({ series: { ...series, jsonOut: undefined, junitOut: undefined }, base }, { exec: createExecaPort(), events, signal: ctx.signal, runDir: top });
       const report = bpfCiReport(result, planned.shard ? shardLabel(planned.shard) : undefined);

@@ -9,6 +9,8 @@ import { createExecaPort } from '../exec/exec-port.ts';
 import { BASE_FRAGMENTS, SLIM_FRAGMENT, describePlan, planRun, type PlanDeps, type RunOptions } from '../plan/run-plan.ts';
 import { annotations, stepSummary } from '../report/github-report.ts';
 import { toJson } from '../report/json-report.ts';
+import { REPORT_FORMATS, readSavedRun } from '../report/formats.ts';
+import { runMeta } from '../report/run-record.ts';
 import { toJunit } from '../report/junit-report.ts';
 import { createTerminalReporter, renderSummary } from '../report/terminal-report.ts';
 import { describeFailure } from '../outcome.ts';
@@ -44,6 +46,7 @@ export function withRunOptions<T>(yargs: Argv<T>) {
     .option('memory', { type: 'number', describe: 'guest memory in MiB', default: 1024 })
     .option('json', { type: 'string', describe: 'write the result tree as JSON to FILE' })
     .option('junit', { type: 'string', describe: 'write JUnit XML to FILE' })
+    .option('kcidb', { type: 'string', describe: 'write the run as a KCIDB v5.3 submission to FILE (as vm-test report RUN_DIR --format kcidb)' })
     .option('allowlist', { type: 'string', describe: 'file of kernel splats to accept (kind: regex per line)' })
     .option('ccache', { type: 'boolean', default: true, describe: 'use ccache when installed (--no-ccache to not)' })
     .option('refresh-source', { type: 'boolean', describe: 're-import a non-git local kernel tree' })
@@ -80,6 +83,7 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
     memory: argv.memory,
     json: argv.json,
     junit: argv.junit,
+    kcidb: argv.kcidb,
     allowlist: argv.allowlist,
     noCcache: argv.ccache === false,
     refreshSource: argv['refresh-source'],
@@ -118,22 +122,21 @@ export function runCommand(ctx: CliContext): ResultCommand<RunArgs> {
       const github = process.env.GITHUB_ACTIONS === 'true';
       events.subscribe(createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
       const outcome = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
-      return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, github }, exitCode) };
+      return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, kcidbOut: plan.kcidbOut, github }, exitCode) };
     },
   };
 }
 
-/** Every report of one run, with the exit code the CLI mapped its ending to: results.json and JUnit, --json/--junit, GitHub's summary, the terminal. */
-export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }, exitCode: number): Promise<void> {
+/** Every report of one run, with the exit code the CLI mapped its ending to: results.json and JUnit, --json/--junit/--kcidb, GitHub's summary, the terminal. */
+export async function reportOutcome(ctx: Pick<CliContext, 'stdout' | 'stderr'>, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; kcidbOut?: string; github: boolean }, exitCode: number): Promise<void> {
+  await reportRun(ctx, outcome, out, exitCode);
+  // From the run directory as written, so that it is what vm-test report --format kcidb gives for it later.
+  if (out.kcidbOut) await writeFile(out.kcidbOut, REPORT_FORMATS.kcidb(await readSavedRun(outcome.runDir)));
+}
+
+async function reportRun(ctx: Pick<CliContext, 'stdout' | 'stderr'>, outcome: RunOutcome, out: { jsonOut?: string; junitOut?: string; github: boolean }, exitCode: number): Promise<void> {
   const identity = outcome.tested?.identity ?? outcome.identity;
-  const meta = {
-    kind: outcome.kind, exitCode, headline: outcome.headline, runDir: outcome.runDir, timingsMs: outcome.timings,
-    ...(outcome.source ? { kernel: outcome.source.description, ...(outcome.source.changes ? { changes: outcome.source.changes } : {}) } : {}),
-    stages: outcome.stages.map((s) => ({ stage: s.stage, status: s.status, elapsed_ms: s.elapsedMs, detail: s.result ?? s.detail })),
-    ...(outcome.tested ? { accel: outcome.tested.accel.accel, bootMs: outcome.tested.vm.bootMs, vmMs: outcome.tested.vm.durationMs, reusedFrom: outcome.tested.reusedFrom } : { evidence: outcome.evidence }),
-    // What the verdict is about: the kernel built and the one the guest booted (equal, or there is no verdict), tree, config, series, binaries.
-    ...(identity ? { identity } : {}),
-  };
+  const meta = runMeta(outcome, exitCode);
   if (!outcome.tested) {
     // Stopped before the tests: the evidence, on stderr and in error.txt; a JSON file still says how it ended.
     const lines = outcome.kind === 'interrupted'

@@ -55,6 +55,8 @@ export interface RunOptions {
   memory?: number;
   json?: string;
   junit?: string;
+  /** A KCIDB v5.3 submission of the run, written to this file. */
+  kcidb?: string;
   allowlist?: string;
   noCcache?: boolean;
   refreshSource?: boolean;
@@ -99,6 +101,7 @@ export interface RunPlan {
   readonly memoryMb: number;
   readonly jsonOut: string | undefined;
   readonly junitOut: string | undefined;
+  readonly kcidbOut: string | undefined;
   readonly allowlist: string | undefined;
   /** The allowlist's entries, checked when planning: a bad entry stops the run before any build. */
   readonly allowlistRules: Allowlist | undefined;
@@ -227,6 +230,7 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     memoryMb: positive('memory', options.memory, 1024),
     jsonOut: paths.jsonOut,
     junitOut: paths.junitOut,
+    kcidbOut: paths.kcidbOut,
     allowlist: allowlistPath,
     allowlistRules,
     ccache: !options.noCcache,
@@ -303,7 +307,7 @@ const VERDICT_INPUTS = {
 } satisfies Partial<Record<keyof RunPlan, (plan: RunPlan) => string>>;
 
 /** The rest of a plan: where things go and how fast they are made, or (series) keyed apart. */
-export const NOT_VERDICT_INPUTS = ['series', 'repoRoot', 'cache', 'runDir', 'jobs', 'accel', 'jsonOut', 'junitOut', 'ccache', 'refreshSource', 'buildSlot'] as const satisfies readonly (keyof RunPlan)[];
+export const NOT_VERDICT_INPUTS = ['series', 'repoRoot', 'cache', 'runDir', 'jobs', 'accel', 'jsonOut', 'junitOut', 'kcidbOut', 'ccache', 'refreshSource', 'buildSlot'] as const satisfies readonly (keyof RunPlan)[];
 
 export type VerdictInputs = Record<keyof typeof VERDICT_INPUTS, string>;
 
@@ -313,19 +317,20 @@ export function verdictInputs(plan: RunPlan): VerdictInputs {
 
 /**
  * Where a run writes, checked when it is planned (and under --dry-run): the cache and the run directory can be
- * made and written, and --json/--junit name a writable file in a directory that exists. A bad path is exit 2
+ * made and written, and --json/--junit/--kcidb name a writable file in a directory that exists. A bad path is exit 2
  * naming it, not an ENOENT once the run is over, nor a mkdir retried forever (/proc).
  */
-export async function checkOutputPaths(options: Pick<RunOptions, 'cacheDir' | 'runDir' | 'json' | 'junit'>, cwd: string, env: NodeJS.ProcessEnv): Promise<{ cacheRoot: string; runDir?: string; jsonOut?: string; junitOut?: string }> {
+export async function checkOutputPaths(options: Pick<RunOptions, 'cacheDir' | 'runDir' | 'json' | 'junit' | 'kcidb'>, cwd: string, env: NodeJS.ProcessEnv): Promise<{ cacheRoot: string; runDir?: string; jsonOut?: string; junitOut?: string; kcidbOut?: string }> {
   const cacheRoot = resolveCacheRoot(options.cacheDir, env);
   const cacheName = options.cacheDir ? `--cache-dir ${options.cacheDir}` : env.VM_TEST_CACHE_DIR ? `VM_TEST_CACHE_DIR=${env.VM_TEST_CACHE_DIR}` : `the cache directory ${cacheRoot}`;
   const at = (path: string | undefined) => (path ? resolve(cwd, path) : undefined);
-  const paths = { cacheRoot, runDir: at(options.runDir), jsonOut: at(options.json), junitOut: at(options.junit) };
+  const paths = { cacheRoot, runDir: at(options.runDir), jsonOut: at(options.json), junitOut: at(options.junit), kcidbOut: at(options.kcidb) };
   const checks: [string, string | undefined, (path: string) => Promise<string | undefined>][] = [
     [cacheName, cacheRoot, dirProblem],
     [`--run-dir ${options.runDir}`, paths.runDir, dirProblem],
     [`--json ${options.json}`, paths.jsonOut, outputFileProblem],
     [`--junit ${options.junit}`, paths.junitOut, outputFileProblem],
+    [`--kcidb ${options.kcidb}`, paths.kcidbOut, outputFileProblem],
   ];
   for (const [name, path, check] of checks) {
     const problem = path === undefined ? undefined : await check(path);

@@ -1,5 +1,6 @@
 // --json FILE: the result tree as documented in the README.
 import type { ResultTree, TestNode } from '../results/tree.ts';
+import type { RunMeta } from './run-record.ts';
 
 export interface JsonReportMeta {
   exitCode?: number;
@@ -22,7 +23,8 @@ function nodeJson(node: TestNode): Record<string, unknown> {
   };
 }
 
-export function toJson(tree: ResultTree, meta: JsonReportMeta = {}): string {
+/** meta: a run's (run-record.ts), or what parse knows. */
+export function toJson(tree: ResultTree, meta: JsonReportMeta | RunMeta = {}): string {
   return JSON.stringify({
     status: tree.status,
     counts: tree.counts,

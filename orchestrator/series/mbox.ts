@@ -13,6 +13,8 @@ export interface PatchFile {
   crlf: boolean;
   /** The mail's bytes, when path holds other mails too: git am is given these in a file of their own. */
   bytes?: Uint8Array;
+  /** Its Message-ID header, without the angle brackets, when it has one (a mail from a list does; git format-patch's do not). */
+  messageId?: string;
 }
 
 export type MboxProblem = {
@@ -42,6 +44,18 @@ function headers(lines: string[]): Map<string, { value: string; line: number }> 
     }
   }
   return found;
+}
+
+/** A mail's Message-ID, without its angle brackets (they are not part of the id). */
+function messageIdOf(head: Map<string, { value: string }>): string | undefined {
+  const value = head.get('message-id')?.value.trim().replace(/^<(.*)>$/, '$1').trim();
+  return value || undefined;
+}
+
+/** The Message-ID of a mail's text (a cover letter's, say), when its headers have one. */
+export function mailMessageId(text: string): string | undefined {
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  return messageIdOf(headers(lines[0]?.startsWith('From ') ? lines.slice(1) : lines));
 }
 
 /** True when every line of the header block, up to and including the blank line after it, ends in CR. */
@@ -90,7 +104,8 @@ export function parsePatchFile(path: string, text: string, firstLine = 1): Patch
       return { path, line: at(i), message: `malformed hunk header: ${line.slice(0, 80)}` };
     }
   }
-  return { path, line: firstLine, subject: subject.value.replace(/\s+/g, ' ').trim(), files, text, crlf };
+  const messageId = messageIdOf(head);
+  return { path, line: firstLine, subject: subject.value.replace(/\s+/g, ' ').trim(), files, text, crlf, ...(messageId ? { messageId } : {}) };
 }
 
 export function isProblem<T extends object>(value: T | MboxProblem): value is MboxProblem {

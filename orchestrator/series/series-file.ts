@@ -1,5 +1,5 @@
 // A whole series in one mbox file (b4 am's .mbx, git format-patch --stdout): split, cover letter left out, ordered by [PATCH k/N].
-import { isProblem, parsePatchFile, splitMbox, type MboxProblem, type PatchFile } from './mbox.ts';
+import { isProblem, mailMessageId, parsePatchFile, splitMbox, type MboxProblem, type PatchFile } from './mbox.ts';
 
 export interface PatchNumber {
   k: number;
@@ -19,7 +19,7 @@ export function patchNumber(subject: string): PatchNumber | undefined {
 export interface MboxSeries {
   /** In series order, each with its bytes for git am. */
   patches: PatchFile[];
-  cover?: { subject: string; line: number };
+  cover?: { subject: string; line: number; messageId?: string };
 }
 
 /** The patches of a one-file series, in [PATCH k/N] order when numbered, else file order. */
@@ -32,12 +32,12 @@ export function seriesFromMbox(path: string, bytes: Uint8Array): MboxSeries | Mb
     const parsed = parsePatchFile(path, mail.text, mail.line);
     if (isProblem(parsed)) {
       if (!parsed.coverLetter) return parsed;
-      cover ??= { subject: coverSubject(mail.text), line: mail.line };
+      cover ??= { subject: coverSubject(mail.text), line: mail.line, ...withMessageId(mail.text) };
       continue;
     }
     // b4 numbers its cover letter 0/N; it is never applied, diff or not.
     if (patchNumber(parsed.subject)?.k === 0) {
-      cover ??= { subject: parsed.subject, line: mail.line };
+      cover ??= { subject: parsed.subject, line: mail.line, ...withMessageId(mail.text) };
       continue;
     }
     patches.push({ ...parsed, bytes: mail.bytes });
@@ -46,6 +46,11 @@ export function seriesFromMbox(path: string, bytes: Uint8Array): MboxSeries | Mb
   if (!Array.isArray(ordered)) return ordered;
   return { patches: ordered, ...(cover ? { cover } : {}) };
 }
+
+const withMessageId = (text: string): { messageId?: string } => {
+  const messageId = mailMessageId(text);
+  return messageId ? { messageId } : {};
+};
 
 function coverSubject(text: string): string {
   const m = /^Subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(text);

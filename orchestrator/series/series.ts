@@ -7,7 +7,7 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
 import { GIT_IDENTITY_ENV, git, gitOutput, ISOLATED_CONFIG_ENV } from '../source/git.ts';
 import { fetchLoreThread, threadBaseCommit, type LoreFetchContext, type LoreOrigin, type LoreRequest } from './lore.ts';
-import { isProblem, parsePatchFile, type PatchFile } from './mbox.ts';
+import { isProblem, mailMessageId, parsePatchFile, type PatchFile } from './mbox.ts';
 import { patchNumber, seriesFromMbox } from './series-file.ts';
 
 /** Another kernel the revision is checked on (CI and the matrix run it there too), beside its default. */
@@ -44,9 +44,36 @@ export interface Series {
   baseCommit?: string;
   /** A lore: series: the thread b4 am fetched, and what it said. */
   lore?: LoreOrigin;
+  /** The Message-ID of the mail that introduces the series: its cover letter's, or its first patch's when it has none. */
+  messageId?: string;
 }
 
 const PATCH_FILE = /\.(patch|mbox|eml|diff)$/;
+
+/** What a run records of its series (results.json's run.series): each patch as git am got it, hashed, and the mails' ids. */
+export interface SeriesRecord {
+  name: string;
+  hash: string;
+  subject?: string;
+  messageId?: string;
+  /** The tree and commit the series was posted for (the manifest's base.postedFor). */
+  postedFor?: { tree: string; commit: string };
+  patches: { file: string; line?: number; subject: string; sha256: string; messageId?: string }[];
+}
+
+export async function seriesRecord(series: Series): Promise<SeriesRecord> {
+  const patches: SeriesRecord['patches'] = [];
+  for (const p of series.patches) {
+    // The bytes git am is given: the file, or the mail's own bytes when the file holds the whole series.
+    const bytes = p.bytes ?? await readFile(p.path);
+    patches.push({ file: p.path, ...(p.bytes ? { line: p.line } : {}), subject: p.subject, sha256: createHash('sha256').update(bytes).digest('hex'), ...(p.messageId ? { messageId: p.messageId } : {}) });
+  }
+  const { subject, base } = series.manifest;
+  return {
+    name: series.name, hash: series.hash, ...(subject ? { subject } : {}), ...(series.messageId ? { messageId: series.messageId } : {}),
+    ...(base?.postedFor ? { postedFor: base.postedFor } : {}), patches,
+  };
+}
 
 /** --series takes a name under patches/ (bpf-f-compare/v1-6.12), any directory of mbox patches, or one mbox file holding the series. */
 export function resolveSeriesDir(arg: string, patchesRoot: string, cwd: string): string {
@@ -104,7 +131,10 @@ export async function loadSeries(dir: string, patchesRoot: string, limit?: numbe
     // git am reads the file's bytes, not the text decoded from them (a byte that is not UTF-8 decodes to U+FFFD).
     contents.push(bytes);
   }
-  return { name: seriesName(dir, patchesRoot), dir, manifest, patches, hash: seriesHash(contents) };
+  const cover = manifest.cover ?? listing.find((f) => /^0000-cover-letter/.test(f));
+  const coverText = cover ? await readFile(join(dir, cover), 'utf8').catch(() => undefined) : undefined;
+  const messageId = (coverText === undefined ? undefined : mailMessageId(coverText)) ?? patches[0]?.messageId;
+  return { name: seriesName(dir, patchesRoot), dir, manifest, patches, hash: seriesHash(contents), ...(messageId ? { messageId } : {}) };
 }
 
 /** A b4 am .mbx or git format-patch --stdout file: every mail but the cover letter, in [PATCH k/N] order. */
@@ -114,7 +144,8 @@ export async function loadSeriesFile(file: string, patchesRoot: string, limit?: 
   if (split.patches.length === 0) throw new VmTestError('usage', `${file}: no patches, only a cover letter (line ${split.cover?.line ?? 1})`, { file });
   const patches = limit === undefined ? split.patches : split.patches.slice(0, limit);
   const manifest: SeriesManifest = split.cover ? { subject: split.cover.subject } : {};
-  return { name: seriesName(file, patchesRoot), dir: dirname(file), file, manifest, patches, hash: seriesHash(patches.map((p) => p.bytes!)) };
+  const messageId = split.cover ? split.cover.messageId : patches[0]?.messageId;
+  return { name: seriesName(file, patchesRoot), dir: dirname(file), file, manifest, patches, hash: seriesHash(patches.map((p) => p.bytes!)), ...(messageId ? { messageId } : {}) };
 }
 
 /**

@@ -1,7 +1,7 @@
 // The plan's derivation for another series (a mutant, a bisect step), and the fields a verdict depends on.
 import test from 'ava';
 import { join } from 'node:path';
-import { NOT_VERDICT_INPUTS, planRun, variantPlan, verdictInputs, type RunOptions } from '../../orchestrator/plan/run-plan.ts';
+import { NOT_VERDICT_INPUTS, checkOutputPaths, planRun, variantPlan, verdictInputs, type RunOptions } from '../../orchestrator/plan/run-plan.ts';
 import { loadSeries } from '../../orchestrator/series/series.ts';
 import { tempDir, writeFiles } from '../helpers.ts';
 
@@ -59,4 +59,13 @@ test('verdict inputs change with what a fragment, allowlist or denylist holds, n
   // Where things go and how fast they are made are not inputs; the VM's shape is.
   t.deepEqual(verdictInputs(await planRun({ ...options, jobs: 7, accel: 'tcg', runDir: join(cwd, 'elsewhere') }, repoRoot, cwd, {}, 2)), after);
   t.is(verdictInputs(await planRun({ ...options, cpus: 1 }, repoRoot, cwd, {}, 2)).cpus, '1');
+});
+
+test('--kcidb FILE is checked when the run is planned, as --json and --junit are: exit 2 naming it', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const env = { VM_TEST_CACHE_DIR: join(tmp.path, 'cache') };
+  t.is((await checkOutputPaths({ kcidb: 'k.json' }, tmp.path, env)).kcidbOut, join(tmp.path, 'k.json'));
+  const error = await t.throwsAsync(checkOutputPaths({ kcidb: 'out/k.json' }, tmp.path, env));
+  t.like(error, { kind: 'usage', message: `--kcidb out/k.json: no such directory: ${join(tmp.path, 'out')} (create it first)` });
 });

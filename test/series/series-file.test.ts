@@ -1,7 +1,9 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { isProblem } from '../../orchestrator/series/mbox.ts';
+import { createHash } from 'node:crypto';
 import { patchNumber, seriesFromMbox } from '../../orchestrator/series/series-file.ts';
+import { loadSeries, seriesRecord } from '../../orchestrator/series/series.ts';
 
 const MBX = new URL('../fixtures/series/b4-mbx/v2_20260105_author_kernel_a_small_series.mbx', import.meta.url);
 
@@ -26,9 +28,23 @@ test('the b4 fixture: three patches in order, named by subject, the cover letter
   if (isProblem(s)) return t.fail(`${s.line}: ${s.message}`);
   t.deepEqual(s.patches.map((p) => p.subject), ['[PATCH v2 1/3] kernel: change a', '[PATCH v2 2/3] kernel: grow b', '[PATCH v2 3/3] kernel: add c']);
   t.deepEqual(s.patches.map((p) => [p.path, p.line]), [[path, 31], [path, 62], [path, 92]]);
-  t.deepEqual(s.cover, { subject: '[PATCH v2 0/3] kernel: a small series', line: 1 });
+  // b4 keeps each mail's Message-Id: the cover letter's names the series (KCIDB's checkout message_id), without <>.
+  t.deepEqual(s.cover, { subject: '[PATCH v2 0/3] kernel: a small series', line: 1, messageId: '20260105-small-series-v2-0-4f2a9c@example.com' });
+  t.deepEqual(s.patches.map((p) => p.messageId), [1, 2, 3].map((k) => `20260105-small-series-v2-${k}-4f2a9c@example.com`));
   t.deepEqual(s.patches[2]!.files, ['kernel/c.c']);
   t.true(s.patches.every((p) => p.bytes !== undefined && !p.crlf));
+});
+
+test('a run records the series as git am gets it: each mail\'s bytes hashed, at its line, and the cover letter\'s Message-Id', async (t) => {
+  const record = await seriesRecord(await loadSeries(MBX.pathname, '/nowhere'));
+  const lines = (await readFile(MBX, 'latin1')).split('\n');
+  // Each mail from its line to the next one's (or the end), as bytes: what KCIDB's patchset hash is over.
+  const starts = [...record.patches.map((p) => p.line!), lines.length + 1];
+  const mails = record.patches.map((_, i) => Buffer.from(lines.slice(starts[i]! - 1, starts[i + 1]! - 1).join('\n') + (i + 1 < record.patches.length ? '\n' : ''), 'latin1'));
+  t.deepEqual(record.patches.map((p) => p.sha256), mails.map((m) => createHash('sha256').update(m).digest('hex')));
+  t.is(record.messageId, '20260105-small-series-v2-0-4f2a9c@example.com');
+  t.is(record.subject, '[PATCH v2 0/3] kernel: a small series');
+  t.true(record.patches.every((p) => p.file === MBX.pathname && p.messageId?.endsWith('-4f2a9c@example.com')));
 });
 
 test('numbered mails are put in k/N order; unnumbered ones stay in file order', (t) => {

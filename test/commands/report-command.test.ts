@@ -1,0 +1,59 @@
+// vm-test report: bad input is a usage error (exit 2) naming the path or the option, never a stack trace.
+import test from 'ava';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { main } from '../../orchestrator/cli.ts';
+import { reportCommand } from '../../orchestrator/commands/report-command.ts';
+import { tempDir } from '../helpers.ts';
+
+async function report(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  let stdout = '';
+  let stderr = '';
+  process.stdout.write = ((chunk: string) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    return { code: await main(['report', ...argv], [reportCommand]), stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+// A stack frame (at fn (file:line:col)), not the evidence line (at FILE).
+const noStack = /^\s+at .*:\d+:\d+\)?$/m;
+
+test.serial('no RUN_DIR, a missing one, a file, a directory without results.json: exit 2 naming it', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const missing = await report([]);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /Not enough non-option arguments/);
+  const gone = await report([join(tmp.path, 'nope')]);
+  t.is(gone.code, 2);
+  t.is(gone.stderr, `vm-test: error: ${join(tmp.path, 'nope')}: no such run directory\n  at ${join(tmp.path, 'nope')}\n  exit code 2 (usage)\n`);
+  await writeFile(join(tmp.path, 'file'), '');
+  t.regex((await report([join(tmp.path, 'file')])).stderr, /file: not a directory/);
+  await mkdir(join(tmp.path, 'empty'));
+  const empty = await report([join(tmp.path, 'empty')]);
+  t.is(empty.code, 2);
+  t.regex(empty.stderr, /empty: no results\.json/);
+  for (const r of [gone, empty]) t.notRegex(r.stderr, noStack);
+});
+
+test.serial('a results.json that is not JSON, or not a run\'s, and an unknown format: exit 2 naming the file or the option', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await writeFile(join(tmp.path, 'results.json'), '{"status": "pass", "counts"');
+  const broken = await report([tmp.path, '--format', 'kcidb']);
+  t.is(broken.code, 2);
+  t.regex(broken.stderr, new RegExp(`${join(tmp.path, 'results.json')}: not valid JSON`));
+  // What vm-test parse --format json writes has no "run": not a run directory's.
+  await writeFile(join(tmp.path, 'results.json'), JSON.stringify({ status: 'pass', counts: {}, tests: [], splats: [] }));
+  t.regex((await report([tmp.path])).stderr, /not a vm-test run's results: no "run" object/);
+  const format = await report([tmp.path, '--format', 'mail']);
+  t.is(format.code, 2);
+  t.regex(format.stderr, /Invalid values:\s+Argument: format, Given: "mail", Choices: "kcidb", "json", "junit", "text", "summary"/);
+  t.notRegex(broken.stderr + format.stderr, noStack);
+});
