@@ -52,6 +52,13 @@ export interface Splat {
   test?: string;
   /** The allowlist entry that accepted this splat, if one did. */
   allowedBy?: string;
+  /** Why this dump is not a bug report (a harmless caller asked for it: "fault injection", ...); it decides no verdict. */
+  informational?: string;
+}
+
+/** Does this splat decide a verdict: neither accepted by the allowlist nor a harmless dump? */
+export function isBlocking(splat: Splat): boolean {
+  return !splat.allowedBy && !splat.informational;
 }
 
 export type TreeStatus = 'pass' | 'fail' | 'crashed' | 'skip' | 'no_tests' | 'parse_error';
