@@ -1,6 +1,6 @@
 // Under GitHub Actions: a Markdown step summary and ::error annotations.
 import { identityProperties, type RunIdentity } from '../identity.ts';
-import type { ResultTree, TestNode } from '../results/tree.ts';
+import { isBlocking, type ResultTree, type TestNode } from '../results/tree.ts';
 
 const ICON: Record<string, string> = { pass: '✅', fail: '❌', crashed: '💥', skip: '⏭️', todo: '📝', xfail: '✅' };
 
@@ -22,7 +22,7 @@ export function stepSummary(tree: ResultTree, headline: string, runDir?: string,
     ...tree.tests.flatMap((t) => rows(t)),
   ];
   for (const s of tree.splats) {
-    lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${s.title}</summary>`, '', '```', ...s.lines, '```', '</details>');
+    lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}${s.informational ? ` (informational: ${s.informational})` : ''}: ${s.title}</summary>`, '', '```', ...s.lines, '```', '</details>');
   }
   if (identity) {
     lines.push('', '<details><summary>what was tested</summary>', '', '| | |', '|---|---|', ...identityProperties(identity).map(([k, v]) => `| ${k} | \`${v}\` |`), '</details>');
@@ -45,6 +45,6 @@ export function annotations(tree: ResultTree): string[] {
     node.children.forEach((c) => visit(c, here));
   };
   tree.tests.forEach((t) => visit(t, []));
-  for (const s of tree.splats.filter((x) => !x.allowedBy)) out.push(`::error title=${escapeData(`kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}`)}::${escapeData(s.lines.slice(0, 30).join('\n'))}`);
+  for (const s of tree.splats.filter(isBlocking)) out.push(`::error title=${escapeData(`kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}`)}::${escapeData(s.lines.slice(0, 30).join('\n'))}`);
   return out;
 }

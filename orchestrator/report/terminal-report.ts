@@ -92,7 +92,7 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
   };
   tree.tests.forEach((t) => visit(t, 0));
   for (const s of tree.splats) {
-    out.push('', paint(tty, s.allowedBy ? 33 : 31, `kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${s.title}`));
+    out.push('', paint(tty, s.allowedBy || s.informational ? 33 : 31, `kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}${s.informational ? ` (informational: ${s.informational})` : ''}: ${s.title}`));
     for (const l of s.lines.slice(0, 40)) out.push(`    ${l}`);
     if (s.lines.length > 40) out.push(`    ... (${s.lines.length - 40} more lines in the console log)`);
   }
