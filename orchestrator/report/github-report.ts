@@ -2,7 +2,7 @@
 import { symbolizedLines } from '../results/splat-symbols.ts';
 import { bugTitleOf } from '../results/splat-title.ts';
 import { identityProperties, type RunIdentity } from '../identity.ts';
-import type { ResultTree, TestNode } from '../results/tree.ts';
+import { isBlocking, type ResultTree, type TestNode } from '../results/tree.ts';
 
 const ICON: Record<string, string> = { pass: '✅', fail: '❌', crashed: '💥', skip: '⏭️', todo: '📝', xfail: '✅' };
 
@@ -24,7 +24,7 @@ export function stepSummary(tree: ResultTree, headline: string, runDir?: string,
     ...tree.tests.flatMap((t) => rows(t)),
   ];
   for (const s of tree.splats) {
-    lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${bugTitleOf(s)}</summary>`, '', '```', ...s.lines, ...symbolizedLines(s), '```', '</details>');
+    lines.push('', `<details><summary>kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}${s.informational ? ` (informational: ${s.informational})` : ''}: ${bugTitleOf(s)}</summary>`, '', '```', ...s.lines, ...symbolizedLines(s), '```', '</details>');
   }
   if (identity) {
     lines.push('', '<details><summary>what was tested</summary>', '', '| | |', '|---|---|', ...identityProperties(identity).map(([k, v]) => `| ${k} | \`${v}\` |`), '</details>');
@@ -47,6 +47,6 @@ export function annotations(tree: ResultTree): string[] {
     node.children.forEach((c) => visit(c, here));
   };
   tree.tests.forEach((t) => visit(t, []));
-  for (const s of tree.splats.filter((x) => !x.allowedBy)) out.push(`::error title=${escapeData(`kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}: ${bugTitleOf(s)}`)}::${escapeData(s.lines.slice(0, 30).join('\n'))}`);
+  for (const s of tree.splats.filter(isBlocking)) out.push(`::error title=${escapeData(`kernel ${s.kind}${s.test ? ` during ${s.test}` : ''}: ${bugTitleOf(s)}`)}::${escapeData(s.lines.slice(0, 30).join('\n'))}`);
   return out;
 }

@@ -2,7 +2,7 @@
 import { symbolizedLines } from '../results/splat-symbols.ts';
 import { bugTitleOf } from '../results/splat-title.ts';
 import { identityProperties, type RunIdentity } from '../identity.ts';
-import type { ResultTree, TestNode } from '../results/tree.ts';
+import { isBlocking, type ResultTree, type TestNode } from '../results/tree.ts';
 
 export function xmlEscape(text: string): string {
   // Control characters other than tab/newline are not allowed in XML 1.0 at all.
@@ -39,7 +39,8 @@ function testcase(leaf: Leaf, suite: TestNode): string {
 function splatCases(suite: TestNode): string[] {
   return suite.splats.map((s, i) => {
     const body = `<error type="kernel-${s.kind}" message="${xmlEscape(bugTitleOf(s))}">${xmlEscape([...s.lines, ...symbolizedLines(s)].join('\n'))}</error>`;
-    const allowed = s.allowedBy ? `<skipped message="${xmlEscape(`allowed by ${s.allowedBy}`)}"/>` : body;
+    const why = s.allowedBy ? `allowed by ${s.allowedBy}` : s.informational ? `informational: ${s.informational}` : undefined;
+    const allowed = why ? `<skipped message="${xmlEscape(why)}"/>` : body;
     return `    <testcase classname="${xmlEscape(suite.name)}" name="kernel ${s.kind} #${i + 1}">${allowed}</testcase>`;
   });
 }
@@ -54,7 +55,7 @@ export function toJunit(tree: ResultTree, name = 'vm-test', identity?: RunIdenti
   const suites = tree.tests.map((suite) => {
     const cases = leaves(suite);
     const count = (pred: (n: TestNode) => boolean) => cases.filter((l) => pred(l.node)).length;
-    const blocking = suite.splats.filter((s) => !s.allowedBy).length;
+    const blocking = suite.splats.filter(isBlocking).length;
     const errors = count((n) => n.status === 'crashed') + blocking;
     const skipped = count((n) => n.status === 'skip' || n.status === 'todo') + suite.splats.length - blocking;
     return [

@@ -99,7 +99,7 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
     const tests = [...new Set(group.map((x) => x.test).filter(Boolean))];
     const times = group.length > 1 ? ` (${group.length} times${tests.length > 1 ? `, during ${tests.join(', ')}` : ''})` : '';
     const during = tests.length === 1 || (tests.length > 1 && group.length === 1) ? ` during ${tests[0]}` : '';
-    out.push('', paint(tty, s.allowedBy ? 33 : 31, `kernel ${s.kind}${during}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}: ${bugTitleOf(s)}${times}`));
+    out.push('', paint(tty, s.allowedBy || s.informational ? 33 : 31, `kernel ${s.kind}${during}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}${s.informational ? ` (informational: ${s.informational})` : ''}: ${bugTitleOf(s)}${times}`));
     for (const l of s.lines.slice(0, 40)) out.push(`    ${l}`);
     if (s.lines.length > 40) out.push(`    ... (${s.lines.length - 40} more lines in the console log)`);
     for (const l of symbolizedLines(s)) out.push(`    ${l}`);

@@ -9,7 +9,7 @@ import { parseKtap } from './ktap-parser.ts';
 import { parseTestProgs } from './test-progs-parser.ts';
 import { parseTestMaps, parseTestVerifier } from './selftest-runners.ts';
 import { splitResults, type Section } from './sections.ts';
-import { newTest, summarize, type ResultTree, type Splat, type TestNode, type TestStatus } from './tree.ts';
+import { isBlocking, newTest, summarize, type ResultTree, type Splat, type TestNode, type TestStatus } from './tree.ts';
 
 export interface Verdict {
   tree: ResultTree;
@@ -118,7 +118,7 @@ export function assembleResults(input: AssembleInput): Verdict {
     owner?.splats.push(splat);
   }
   const tree = summarize(tests, input.splats);
-  const blockingSplats = input.splats.filter((s) => !s.allowedBy);
+  const blockingSplats = input.splats.filter(isBlocking);
   const splatText = describeSplat(blockingSplats[0]);
 
   switch (input.vm.end) {
@@ -144,7 +144,7 @@ function describeSplat(splat: Splat | undefined): string {
 
 /** The verdict once the tests ran to the end: a splat no allowlist entry accepted, else the tree's status. `vm-test parse` decides with it too. */
 export function decideVerdict(tree: ResultTree, splats: readonly Splat[]): Verdict {
-  const blockingSplats = splats.filter((s) => !s.allowedBy);
+  const blockingSplats = splats.filter(isBlocking);
   const firstSplat = blockingSplats[0];
   const splatText = describeSplat(firstSplat);
   if (firstSplat) return { tree, kind: 'kernelCrash', headline: `${splatText}${blockingSplats.length > 1 ? ` (+${blockingSplats.length - 1} more)` : ''}`, blockingSplats };
@@ -178,7 +178,7 @@ export function assembleJob(input: { resultsText: string; name: string; splats: 
   if (section?.timedOut) node.errors.push('timed out and was killed');
   for (const splat of input.splats) node.splats.push(splat);
   const tree = summarize([node], input.splats);
-  const blockingSplats = input.splats.filter((s) => !s.allowedBy);
+  const blockingSplats = input.splats.filter(isBlocking);
   const splatText = describeSplat(blockingSplats[0]);
   const guestExit = section?.exitCode;
   const base = { tree, blockingSplats, ...(guestExit !== undefined ? { guestExit } : {}) };

@@ -1,7 +1,9 @@
 // KTAP v1 and TAP 13/14 to a tree of TestNodes; as in kunit_parser.py a test is crashed until its result line arrives.
 //
 // Nesting follows indentation: a deeper version, "# Subtest:", plan or result line opens a subtest, and the
-// next result line at the parent's indentation closes it. A non-result line belongs to the test running at its
+// next result line at the parent's indentation closes it. A version line opens a subtest even at its parent's
+// indentation once the parent has a plan or results, and the subtest's indentation is that of its first plan or
+// result line (KUnit prints a parameterised case's header 4 columns left of its results): no level is invented. A non-result line belongs to the test running at its
 // indentation (the one the next result line at that level will close), so kernel messages at column 0 land in the
 // enclosing suite's log and never break parsing.
 import { classifyKtapLine, indentWidth, type KtapLine, type ResultLine } from './ktap-line.ts';
@@ -40,6 +42,8 @@ interface Frame {
   explicit: boolean;
   named: boolean;
   sawVersion: boolean;
+  /** Opened by a version line and no plan or result yet: its first one, however deep, sets `indent`. */
+  floating: boolean;
 }
 
 interface State {
@@ -56,7 +60,7 @@ interface State {
 }
 
 function newFrame(indent: number, node: TestNode, explicit: boolean): Frame {
-  return { indent, node, planSkip: false, nextNumber: 1, pending: [], inHeader: true, explicit, named: false, sawVersion: false };
+  return { indent, node, planSkip: false, nextNumber: 1, pending: [], inHeader: true, explicit, named: false, sawVersion: false, floating: false };
 }
 
 function top(s: State): Frame {
@@ -191,7 +195,8 @@ function finishDocument(s: State): void {
   s.yaml = undefined;
   if (!root) return;
   checkPlan(s, root);
-  if (root.node.children.length === 0 && !(root.plan === 0 && root.planSkip)) root.node.errors.push('no test results (0 tests run)');
+  // "1..0" (KUnit's answer to a filter no suite matches) says there are no tests: that is not a parse error.
+  if (root.node.children.length === 0 && root.plan !== 0) root.node.errors.push('no test results (0 tests run)');
   s.tests.push(...root.node.children);
   s.errors.push(...root.node.errors);
 }
@@ -206,12 +211,22 @@ function diagnostic(s: State, line: string, indent: number, blank: boolean): voi
   }
 }
 
+/** A frame a version line opened takes the indentation of its first plan or result line. */
+function settleIndent(s: State, indent: number): void {
+  const t = top(s);
+  if (!t.floating || indent < t.indent) return;
+  t.indent = indent;
+  t.floating = false;
+}
+
 function onVersion(s: State, kind: Extract<KtapLine, { type: 'version' }>, line: string, message: string, indent: number): void {
   const t = top(s);
-  if (indent > t.indent) {
+  const nested = indent > t.indent || (indent === t.indent && s.stack.length > 1 && !t.inHeader && !t.floating);
+  if (nested) {
     const f = openFrame(s, indent, true);
     if (!f) return diagnostic(s, line, indent, false);
     f.sawVersion = true;
+    f.floating = true;
     return checkVersion(kind, f.node);
   }
   if (indent === t.indent && s.stack.length > 1 && t.inHeader && !t.sawVersion && t.node.children.length === 0) {
@@ -230,6 +245,12 @@ function onVersion(s: State, kind: Extract<KtapLine, { type: 'version' }>, line:
 
 function onSubtest(s: State, name: string, line: string, indent: number): void {
   const t = top(s);
+  if (indent > t.indent && t.floating && !t.named && t.node.children.length === 0) {
+    t.indent = indent;
+    t.node.name = name;
+    t.named = true;
+    return;
+  }
   if (indent > t.indent) {
     const f = openFrame(s, indent, true);
     if (!f) return diagnostic(s, line, indent, false);
@@ -246,6 +267,7 @@ function onSubtest(s: State, name: string, line: string, indent: number): void {
 }
 
 function onPlan(s: State, kind: Extract<KtapLine, { type: 'plan' }>, line: string, indent: number): void {
+  settleIndent(s, indent);
   let f: Frame | undefined;
   if (indent > top(s).indent) f = openFrame(s, indent, false);
   else {
@@ -266,6 +288,7 @@ function onPlan(s: State, kind: Extract<KtapLine, { type: 'plan' }>, line: strin
 }
 
 function onResult(s: State, r: ResultLine, line: string, indent: number): void {
+  settleIndent(s, indent);
   if (indent > top(s).indent && !openFrame(s, indent, false)) return diagnostic(s, line, indent, false);
   const at = frameAt(s, indent);
   let node: TestNode;

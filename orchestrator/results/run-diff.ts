@@ -1,6 +1,6 @@
 // The series against its base, as a maintainer reads the BPF CI: what the series broke, fixed, left failing, added or
 // removed, and the kernel reports that are new. Pure: two result trees in, one difference out.
-import type { ResultTree, Splat, TestNode, TestStatus } from './tree.ts';
+import { isBlocking, type ResultTree, type Splat, type TestNode, type TestStatus } from './tree.ts';
 
 /** One leaf test (a subtest, or a test without subtests) of a runner, by its path: runner/test[/subtest]. */
 export interface LeafResult {
@@ -82,7 +82,7 @@ export function diffRuns(base: Pick<ResultTree, 'tests' | 'splats'>, series: Pic
   // A new test that fails is the series' failure too: it did not pass anywhere.
   for (const leaf of diff.appeared.filter((l) => failing(l.status))) diff.newFailures.push({ path: leaf.path, base: 'todo', series: leaf.status, ...(leaf.error ? { error: leaf.error } : {}), log: leaf.log });
   const known = new Set(base.splats.map(splatKey));
-  diff.newSplats = series.splats.filter((s) => !s.allowedBy && !known.has(splatKey(s)));
+  diff.newSplats = series.splats.filter((s) => isBlocking(s) && !known.has(splatKey(s)));
   const secs = (node: TestNode | undefined) => (node?.durationMs === undefined ? {} : { seconds: Math.round(node.durationMs / 100) / 10 });
   for (const runner of series.tests) {
     const own = after.filter((l) => l.path === runner.name || l.path.startsWith(`${runner.name}/`));

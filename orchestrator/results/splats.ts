@@ -18,11 +18,15 @@
 //     <TASK>/<IRQ> markers, "rcu:" and "task:" continuations, lock lists; blank lines inside the run are kept).
 //     With no trace header it is the title line and the report-looking lines right after it.
 // The lines after a report that ended the second way are read again, idle. The register dump x86 repeats after
-// "---[ end trace" belongs to no report.
-import { messageLines } from './printk-prefix.ts';
+// "---[ end trace" belongs to no report. In a console whose kernel lines carry timestamps, a line without one inside a
+// report is another program's output (syzkaller's "executing program", a shell) and neither ends nor extends it.
+// A report whose preamble is free text (lockdep, KASAN, ...) cut off before its stack, by the end of the log or the
+// next report's title, runs to the line before. A dump with no title that a known harmless caller asked
+// for (fault injection, an allocation failure, the OOM killer, sysfs' duplicate name) is informational, listed last.
+import { gluedRecords, hasTimestamp, splitLines, stripPrintkPrefix } from './printk-prefix.ts';
 import {
-  BANNER, BARE_ANCHOR, CUT_HERE, DUMP_HEADER, END_MARKER, END_TRACE, REGISTER_LINE, TRACE_HEADER,
-  continuesReport, isBoundary, isReportLine, reportKind,
+  BANNER, BARE_ANCHOR, CUT_HERE, DUMP_HEADER, END_MARKER, END_TRACE, REGISTER_LINE, STACK_FRAME, TRACE_HEADER,
+  continuesReport, gluedTitle, harmlessDump, isBoundary, isReportLine, isReportSection, reportKind,
 } from './splat-patterns.ts';
 import { splatTitle } from './splat-title.ts';
 import type { Splat, SplatKind } from './tree.ts';
@@ -34,6 +38,8 @@ const LOOKAHEAD = 3000;
 const FREE_TEXT_PREAMBLE = new Set<SplatKind>(['lockdep', 'hung_task', 'rcu_stall', 'hard_lockup', 'kasan', 'ubsan']);
 // The Oops line of a "BUG: unable to handle ..." report comes within a few lines (arm64: ~15), before the trace.
 const CONTINUATION_WINDOW = 20;
+// How many lines of other output a stack dump may hold between two frames.
+const INTERLEAVED_LINES = 2;
 // WARN()'s message sits between "cut here" and the title, usually on one line.
 const TITLE_WINDOW = 10;
 // How far above a bare "RIP:"/"Call Trace:" its register dump and dump_stack() header may start.
@@ -52,15 +58,24 @@ interface OpenReport {
   header: number | undefined;
   headerRun: number;
   headerRunOpen: boolean;
+  /** Lines since the last report-looking line of that run. */
+  headerGap: number;
   /** The report-looking run right after the title. */
   titleRun: number;
   titleRunOpen: boolean;
+  /** The line that opened it carries a printk timestamp: lines without one are not the kernel's. */
+  stamped: boolean;
+  /** Other programs' lines taken so far, which the windows after the title do not count. */
+  foreign: number;
 }
 
-function openReport(start: number, anchor: number, kind: SplatKind | undefined, framed: boolean, text: string): OpenReport {
+function openReport(start: number, anchor: number, kind: SplatKind | undefined, framed: boolean, text: string, stamped: boolean): OpenReport {
   const header = TRACE_HEADER.test(text) ? anchor : undefined;
-  return { start, anchor, kind, framed, sawTrace: header !== undefined, header, headerRun: anchor, headerRunOpen: header !== undefined, titleRun: anchor, titleRunOpen: true };
+  return { start, anchor, kind, framed, sawTrace: header !== undefined, header, headerRun: anchor, headerRunOpen: header !== undefined, headerGap: 0, titleRun: anchor, titleRunOpen: true, stamped, foreign: 0 };
 }
+
+/** How far `at` is from the title, in the kernel's lines only. */
+const linesSince = (r: OpenReport, at: number): number => at - r.anchor - r.foreign;
 
 const preamble = (kind: SplatKind | undefined): number => (kind && FREE_TEXT_PREAMBLE.has(kind) ? 400 : 40);
 
@@ -70,43 +85,55 @@ function inferredEnd(r: OpenReport): number {
 
 /** The stack dump is over: the inferred end can no longer move. */
 function settled(r: OpenReport, at: number): boolean {
-  return r.header !== undefined ? !r.headerRunOpen : !r.titleRunOpen && at - r.anchor > preamble(r.kind);
+  return r.header !== undefined ? !r.headerRunOpen || r.headerGap > 0 : !r.titleRunOpen && linesSince(r, at) > preamble(r.kind);
 }
 
 function take(r: OpenReport, line: string, text: string, at: number): void {
   if (line.trim() === '') return;
   const report = isReportLine(line);
-  if (r.header === undefined && TRACE_HEADER.test(text) && at - r.anchor <= preamble(r.kind)) {
+  if (r.header === undefined && TRACE_HEADER.test(text) && linesSince(r, at) <= preamble(r.kind)) {
     r.header = at;
     r.headerRun = at;
     r.headerRunOpen = true;
+    r.headerGap = 0;
   } else if (r.headerRunOpen) {
-    if (report) r.headerRun = at;
+    // Another CPU's message may land between two frames; the stack goes on if a frame follows soon.
+    if (report && (r.headerGap === 0 || STACK_FRAME.test(line))) {
+      r.headerRun = at;
+      r.headerGap = 0;
+    } else if (!report && r.headerGap < INTERLEAVED_LINES) r.headerGap++;
     else r.headerRunOpen = false;
   }
   if (r.titleRunOpen) {
     // Untitled, the lines right after "cut here" are its message, whatever they look like.
-    if (report || (r.kind === undefined && at - r.anchor <= TITLE_WINDOW)) r.titleRun = at;
+    if (report || (r.kind === undefined && linesSince(r, at) <= TITLE_WINDOW)) r.titleRun = at;
     else r.titleRunOpen = false;
   }
   if (TRACE_HEADER.test(text)) r.sawTrace = true;
 }
 
 /** Feeds one line to an open report: it ends there, stops before it, or takes it. */
-function step(r: OpenReport, line: string, at: number): 'end' | 'stop' | 'take' {
+function step(r: OpenReport, line: string, at: number, stamped: boolean): 'end' | 'stop' | 'take' {
   const text = line.trimStart();
+  if (r.stamped && !stamped && !isBoundary(line) && !isReportLine(line) && !END_MARKER.test(text) && !reportKind(line)) {
+    r.foreign++;
+    return 'take';
+  }
+  const since = linesSince(r, at);
   if (END_MARKER.test(text) || (r.framed && BANNER.test(text))) return 'end';
-  if (isBoundary(line) || CUT_HERE.test(text) || at - r.anchor >= LOOKAHEAD) return 'stop';
+  if (isBoundary(line) || CUT_HERE.test(text) || since >= LOOKAHEAD) return 'stop';
   const kind = reportKind(line);
-  if (kind && r.kind === undefined && !r.sawTrace && at - r.anchor <= TITLE_WINDOW) {
+  if (kind && r.kind === undefined && !r.sawTrace && since <= TITLE_WINDOW) {
     r.kind = kind;
     r.anchor = at;
+    r.foreign = 0;
     r.titleRun = at;
     r.titleRunOpen = true;
     return 'take';
   }
-  if (kind && !(continuesReport(line) && !r.sawTrace && at - r.anchor <= CONTINUATION_WINDOW)) return 'stop';
-  if (BARE_ANCHOR.test(text) && settled(r, at)) return 'stop';
+  if (kind && !(continuesReport(line) && !r.sawTrace && since <= CONTINUATION_WINDOW) && !isReportSection(line)) return 'stop';
+  // A banner-framed report (KFENCE, KASAN) dumps registers and stacks inside its frame.
+  if (BARE_ANCHOR.test(text) && !r.framed && settled(r, at)) return 'stop';
   take(r, line, text, at);
   return 'take';
 }
@@ -126,26 +153,54 @@ function skipSummary(lines: readonly string[], at: number): number {
   return k;
 }
 
+/** The last line of a free-text report cut off before its stack (by the log's end or the next title at `at`). */
+function cutOffEnd(lines: readonly string[], r: OpenReport, at: number): number {
+  let k = at - 1;
+  if (at < lines.length && reportKind(lines[at]!) && k > r.anchor && BANNER.test(lines[k]!.trim())) k--;
+  while (k > r.anchor && lines[k]!.trim() === '') k--;
+  return k;
+}
+
+// How far above a dump with no title the message of the caller that asked for it may sit (other CPUs interleave).
+const HARMLESS_ABOVE = 6;
+
 function splatOf(lines: readonly string[], start: number, end: number, kind: SplatKind | undefined, anchor: number): Splat {
   const body = lines.slice(start, end + 1);
   if (kind !== undefined && kind !== 'unknown') return { kind, title: lines[anchor]!.trim(), lines: body, startLine: start + 1 };
   // No title line: the first line that is not a marker says most about what happened.
   const title = body.find((l) => l.trim() !== '' && !CUT_HERE.test(l.trim()) && !BANNER.test(l.trim())) ?? body[0]!;
-  return { kind: 'unknown', title: title.trim(), lines: body, startLine: start + 1 };
+  const splat: Splat = { kind: 'unknown', title: title.trim(), lines: body, startLine: start + 1 };
+  const harmless = harmlessDump(lines.slice(Math.max(0, start - HARMLESS_ABOVE), start), body);
+  if (harmless) splat.informational = harmless;
+  return splat;
 }
 
-/** Every kernel report in a console log, in order, printk prefixes stripped; never throws. */
+/** A console line as the scanner reads it: the record glued after other text when that record opens a report. */
+function unglued(message: string): string {
+  if (reportKind(message) || CUT_HERE.test(message.trimStart())) return message;
+  const opens = (m: string): boolean => reportKind(m) !== undefined || CUT_HERE.test(m.trimStart());
+  const glued = gluedRecords(message).find(opens) ?? gluedTitle(message);
+  return glued !== undefined && opens(glued) ? glued : message;
+}
+
+/**
+ * Every kernel report in a console log, printk prefixes stripped; never throws. The reports come first, in log order,
+ * then the informational dumps, in log order: the first splat is the first report that can decide a verdict.
+ */
 export function scanSplats(consoleLog: string): Splat[] {
   const splats: Splat[] = [];
   try {
-    const lines = messageLines(consoleLog);
+    const raw = splitLines(consoleLog);
+    const stamped = raw.map(hasTimestamp);
+    const lines = raw.map((l) => unglued(stripPrintkPrefix(l)));
     let floor = 0;
     let report: OpenReport | undefined;
     for (let i = 0; i <= lines.length; i++) {
       if (report) {
-        const next = i < lines.length ? step(report, lines[i]!, i) : 'stop';
+        const next = i < lines.length ? step(report, lines[i]!, i, stamped[i]!) : 'stop';
         if (next === 'take') continue;
-        const end = next === 'end' ? i : inferredEnd(report);
+        const cutOff = report.header === undefined && preamble(report.kind) > 40 && (i === lines.length || reportKind(lines[i]!) !== undefined);
+        const end = next === 'end' ? i : cutOff ? cutOffEnd(lines, report, i) : inferredEnd(report);
         splats.push(splatOf(lines, report.start, end, report.kind, report.anchor));
         report = undefined;
         // After an end marker, past the repeated registers; otherwise the lines after the report are read again.
@@ -160,11 +215,11 @@ export function scanSplats(consoleLog: string): Splat[] {
       const kind = reportKind(line);
       if (kind) {
         const banner = i > floor && BANNER.test(lines[i - 1]!.trim());
-        report = openReport(banner ? i - 1 : i, i, kind, banner && kind !== 'lockdep', text);
+        report = openReport(banner ? i - 1 : i, i, kind, banner && kind !== 'lockdep', text, stamped[i]!);
       } else if (CUT_HERE.test(text)) {
-        report = openReport(i, i, undefined, false, text);
+        report = openReport(i, i, undefined, false, text, stamped[i]!);
       } else if (BARE_ANCHOR.test(text)) {
-        report = openReport(walkBack(lines, i, floor), i, 'unknown', false, text);
+        report = openReport(walkBack(lines, i, floor), i, 'unknown', false, text, stamped[i]!);
       } else if (END_MARKER.test(text)) {
         splats.push(splatOf(lines, walkBack(lines, i, floor), i, 'unknown', i));
         i = skipSummary(lines, i);
@@ -174,5 +229,6 @@ export function scanSplats(consoleLog: string): Splat[] {
   } catch {
     // A scanner bug must not hide the splats already found.
   }
-  return splats.map((s) => ({ ...s, bugTitle: splatTitle(s.kind, s.lines) }));
+  const titled = splats.map((s) => ({ ...s, bugTitle: splatTitle(s.kind, s.lines) }));
+  return [...titled.filter((s) => !s.informational), ...titled.filter((s) => s.informational)];
 }

@@ -60,6 +60,13 @@ export interface Splat {
   seriesFrame?: { ref: string; file: string; line: number };
   /** The Code: line disassembled (scripts/decodecode). */
   code?: string[];
+  /** Why this dump is not a bug report (a harmless caller asked for it: "fault injection", ...); it decides no verdict. */
+  informational?: string;
+}
+
+/** Does this splat decide a verdict: neither accepted by the allowlist nor a harmless dump? */
+export function isBlocking(splat: Splat): boolean {
+  return !splat.allowedBy && !splat.informational;
 }
 
 /** One frame of a splat: as printed (func+0xoff/0xlen), and where the vmlinux built says it is. */

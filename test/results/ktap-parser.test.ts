@@ -69,11 +69,55 @@ test('kunit test_no_header / test_no_kunit_output: no version line is one docume
   }
 });
 
-test('kunit test_no_tests: a 1..0 plan is no tests and one error', (t) => {
+test('kunit test_no_tests: a bare 1..0 plan (KUnit when a filter matches no suite) is no tests, not a parse error', (t) => {
+  // kunit_tool counts one error here; vm-test reads "1..0" as what it says, so `parse` reports no_tests, not parse_error.
   const result = parseKtap(kunitLog('test_is_test_passed-no_tests_run_with_header.log'));
   t.deepEqual(result.tests, []);
-  t.is(result.errors.length, 1);
+  t.deepEqual(result.errors, []);
   t.is(summarize(result.tests).status, 'no_tests');
+  t.deepEqual(parseKtap('KTAP version 1\n1..0\n').errors, []);
+  // A document that promised tests and printed none is still an error.
+  t.deepEqual(parseKtap('KTAP version 1\n1..2\n').errors, ['plan promised 2 tests but only 0 reported']);
+});
+
+// KUnit's parameterised case as some kernels print it: the case's version and Subtest lines at the suite's
+// indentation (4), its results at 8, and its own result back at 4.
+const PARAMS_HEADER_LEFT = [
+  'KTAP version 1',
+  '1..1',
+  '    KTAP version 1',
+  '    # Subtest: example',
+  '    # module: kunit_example_test',
+  '    1..2',
+  '    ok 1 example_simple_test',
+  '    KTAP version 1',
+  '    # Subtest: example_params_test',
+  '    # example_params_test: initializing',
+  '        ok 1 example value 3',
+  '        not ok 2 example value 2',
+  '    # example_params_test: pass:1 fail:1 skip:0 total:2',
+  '    not ok 2 example_params_test',
+  '# example: pass:1 fail:1 skip:0 total:2',
+  'not ok 1 example',
+].join('\n');
+
+test('nesting follows version lines: a subtest whose header is left of its results is one level, and its failure is kept', (t) => {
+  const result = parseKtap(PARAMS_HEADER_LEFT);
+  t.deepEqual(result.errors, []);
+  const shape = (n: TestNode): unknown => [n.name, n.status, n.errors, n.children.map(shape)];
+  t.deepEqual(result.tests.map(shape), [
+    ['example', 'fail', [], [
+      ['example_simple_test', 'pass', [], []],
+      ['example_params_test', 'fail', [], [['example value 3', 'pass', [], []], ['example value 2', 'fail', [], []]]],
+    ]],
+  ]);
+  t.deepEqual(countLeaves(result.tests), counts({ passed: 2, failed: 1 }));
+  // The same case as the suite's only content: its version line at 4, its results at 8, no plan.
+  const alone = parseKtap(['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: example_params_test',
+    '        ok 1 example value 3', '        not ok 2 example value 2', '    not ok 1 example_params_test'].join('\n'));
+  t.deepEqual(alone.tests.map(shape), [
+    ['example_params_test', 'fail', [], [['example value 3', 'pass', [], []], ['example value 2', 'fail', [], []]]],
+  ]);
 });
 
 test('kunit test_no_tests_no_plan: a subtest header with no subtests is one error', (t) => {

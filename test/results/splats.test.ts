@@ -17,6 +17,8 @@ interface Expected {
   startLine: number;
   endLine: number;
   test?: string;
+  /** Why a harmless dump decides nothing (Splat.informational). */
+  informational?: string;
 }
 
 /** splats/<name>.expected.json: where the console excerpt <name>.log comes from, and the splats it holds. */
@@ -33,6 +35,7 @@ const brief = (s: Splat): Expected => ({
   startLine: s.startLine,
   endLine: s.startLine + s.lines.length - 1,
   ...(s.test ? { test: s.test } : {}),
+  ...(s.informational ? { informational: s.informational } : {}),
 });
 
 const scan = (text: string): Splat[] => attributeSplats(scanSplats(text), text);
@@ -193,7 +196,7 @@ test('arm64: "Unable to handle kernel NULL pointer dereference" and its "Interna
   });
 });
 
-test('panic_on_warn: the WARNING has no end marker and ends where the panic starts', (t) => {
+test('panic_on_warn: the panic is the WARNING\'s own, and its stack is the WARNING\'s stack: one report', (t) => {
   const log = [
     '------------[ cut here ]------------',
     'refcount_t: underflow; use-after-free.',
@@ -210,15 +213,17 @@ test('panic_on_warn: the WARNING has no end marker and ends where the panic star
     'Kernel Offset: disabled',
     '---[ end Kernel panic - not syncing: kernel: panic_on_warn set ... ]---',
   ].join('\n');
-  const [warning, panic] = scanSplats(log);
+  const splats = scanSplats(log);
+  const [warning] = splats;
+  t.is(splats.length, 1);
   t.deepEqual(brief(warning!), {
     kind: 'warning',
     title: 'WARNING: CPU: 0 PID: 212 at lib/refcount.c:28 refcount_warn_saturate+0xba/0x110',
     startLine: 1,
-    endLine: 6,
+    endLine: 14,
   });
   t.is(warning!.lines[1], 'refcount_t: underflow; use-after-free.');
-  t.deepEqual([panic!.kind, panic!.startLine, panic!.lines.length], ['panic', 7, 8]);
+  t.true(warning!.lines.includes(' panic+0x349/0x380'));
 });
 
 test('a report without an end marker stops at test output, even indented test output', (t) => {
@@ -341,9 +346,10 @@ test('a bare RIP:, Call Trace: or end marker outside any report opens one of kin
     'Modules linked in:', // line 14
     '---[ end trace 0000000000000000 ]---',
   ].join('\n');
+  // The allocation failure's dump is harmless: informational, after the reports.
   t.deepEqual(scanSplats(log).map(brief), [
-    { kind: 'unknown', title: 'compare-contrac: page allocation failure: order:10, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null)', startLine: 2, endLine: 8 },
     { kind: 'unknown', title: 'RIP: 0010:htab_map_delete_elem+0x62/0x120', startLine: 11, endLine: 15 },
+    { kind: 'unknown', title: 'compare-contrac: page allocation failure: order:10, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null)', startLine: 2, endLine: 8, informational: 'allocation failure' },
   ]);
   t.deepEqual(scanSplats('Modules linked in:\n---[ end trace 0000000000000000 ]---\n').map(brief), [
     { kind: 'unknown', title: 'Modules linked in:', startLine: 1, endLine: 2 },
@@ -549,4 +555,17 @@ test('the console\'s markers say which test a guest died in, and whether init re
   t.deepEqual(consolePlanState(read('splats/bug-7.2.6-real-bug-on.log')), { initStarted: false });
   t.deepEqual(consolePlanState('[    1.30] vm-test: init started\n[    1.31] vm-test: begin gc-race\n'), { initStarted: true, running: 'gc-race' });
   t.deepEqual(consolePlanState(''), { initStarted: false });
+});
+
+test('a harmless dump (fault injection, allocation failure, sysfs duplicate) is informational: it decides no verdict', (t) => {
+  const text = read('splats/harmless-dumps-first.log');
+  const harmlessOnly = text.split('\n').slice(0, 32).concat('[   60.500000] vm-test: end fault-suite exit=0').join('\n');
+  const splats = scan(harmlessOnly);
+  t.deepEqual(splats.map((s) => s.informational), ['fault injection', 'allocation failure', 'sysfs duplicate name']);
+  const verdict = verdictOf(harmlessOnly);
+  t.is(verdict.kind, 'passed', verdict.headline);
+  t.deepEqual(verdict.blockingSplats, []);
+  // A dump no known caller asked for still fails the run.
+  const unexplained = harmlessOnly.replace("sysfs: cannot create duplicate filename '/devices/virtual/net/veth0'", 'veth0: something odd').replace('sysfs_warn_dup+0x5b/0x70', 'veth_newlink+0x5b/0x70');
+  t.is(verdictOf(unexplained).kind, 'kernelCrash');
 });
