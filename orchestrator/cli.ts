@@ -14,6 +14,7 @@ import { execCommand, shellCommand } from './commands/exec-command.ts';
 import { mutateCommand } from './commands/mutate-command.ts';
 import { genTestsCommand } from './commands/gen-tests-command.ts';
 import { matrixCommand } from './commands/matrix-command.ts';
+import { mcpCommand } from './commands/mcp-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
 import { runCommand } from './commands/run-command.ts';
 import { killAllChildren } from './exec/exec-port.ts';
@@ -26,6 +27,8 @@ export type CommandFactory = (ctx: CliContext) => ResultCommand<any>;
 export const COMMANDS: readonly CommandFactory[] = [
   runCommand, parseCommand, doctorCommand, bundleCommand, genTestsCommand, matrixCommand,
   bisectCommand, bisectRunCommand, execCommand, shellCommand, mutateCommand, bpfCiCommand, compareCommand,
+  // Its tools are command lines run through runCommandLine, so their exit codes are mapped here too.
+  (ctx) => mcpCommand(ctx, runCommandLine),
 ];
 
 /** After a signal, the run has this long to stop its children and keep its logs; then the CLI exits anyway. */
