@@ -162,6 +162,34 @@ test('engine events reach the client as progress notifications (with a progressT
   t.deepEqual(logs[2]!.data, { type: 'warn', stage: 'kconfig', message: 'CONFIG_X dropped' });
 });
 
+/** A command that runs until it is stopped, as a run does on Ctrl-C. */
+const waitsCommand = (ctx: CliContext): ResultCommand<object> => ({
+  command: 'waits',
+  describe: 'runs until stopped',
+  handler: () => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true })),
+});
+const waitsTool: McpTool = { name: 'waits', title: 'waits', description: 'waits', command: waitsCommand, words: ['waits'], omit: [] };
+const until = async (what: () => boolean) => {
+  for (let i = 0; i < 200 && !what(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+};
+
+test('a call the client cancels, and one running when the server closes, stop their command through its signal: interrupted, exit 130', async (t) => {
+  const { client, logged, close } = await connect([waitsTool]);
+  const cancel = new AbortController();
+  const cancelled = client.callTool({ name: 'waits', arguments: {} }, undefined, { signal: cancel.signal });
+  await until(() => logged.length === 1);
+  cancel.abort();
+  await t.throwsAsync(cancelled);
+  await until(() => logged.length === 2);
+  t.deepEqual(logged, ['waits: vm-test waits', 'waits: interrupted (exit 130)']);
+
+  const running = client.callTool({ name: 'waits', arguments: {} });
+  running.catch(() => {});
+  await until(() => logged.length === 3);
+  await close();
+  t.is(logged[3], 'waits: interrupted (exit 130)', 'close() waits for the call it stopped');
+});
+
 test('`vm-test mcp` over stdio: the SDK\'s stdio client lists the tools and runs a plan; stdout holds only protocol messages, the logs go to stderr', async (t) => {
   const transport = new StdioClientTransport({ command: process.execPath, args: ['--import', 'tsx', join(root, 'orchestrator/cli.ts'), 'mcp'], cwd: root, stderr: 'pipe' });
   let stderr = '';
