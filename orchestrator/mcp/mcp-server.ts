@@ -6,6 +6,7 @@ import type { CallToolResult, ServerNotification } from '@modelcontextprotocol/s
 import { z } from 'zod';
 import type { CommandFactory, CommandLineEnd, CommandLineIo } from '../cli.ts';
 import { bisectCommand } from '../commands/bisect-command.ts';
+import { compareCommand } from '../commands/compare-command.ts';
 import type { CliContext } from '../commands/context.ts';
 import { execCommand } from '../commands/exec-command.ts';
 import { mutateCommand } from '../commands/mutate-command.ts';
@@ -64,9 +65,10 @@ export const TOOLS: readonly McpTool[] = [
     name: 'mutate', title: 'Mutation testing', command: mutateCommand, words: ['mutate'], omit: TERMINAL_ONLY,
     description: 'vm-test mutate: build, boot and test each small change to the C the series adds, and report which tests notice; dry-run lists the mutants.',
   },
-  // compare (issue 29, item 3): not on this branch yet. When orchestrator/commands/compare-command.ts lands, its
-  // factory goes here as { name: 'compare', command: compareCommand, words: ['compare'], ... }; its REV_A REV_B
-  // positionals are read from its command string like parse's <file>.
+  {
+    name: 'compare', title: 'Compare two revisions', command: compareCommand, words: ['compare'], omit: [],
+    description: 'vm-test compare A B: two revisions of the series side by side from what is on disk (never building or booting): the range-diff, each test\'s verdict on each from their newest runs, splat titles, and with mutate the per-hunk mutation scores.',
+  },
 ];
 
 /** A command's options for the schema only: its builder reads nothing from the context. */

@@ -34,11 +34,11 @@ const textOf = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? 
 interface Structured { outcome: { type: string; kind?: string }; exitCode: number; runDir?: string }
 const structured = (r: CallToolResult) => r.structuredContent as unknown as Structured;
 
-test('tools/list: plan, run, exec, parse, bisect, mutate, their arguments read from the commands\' options', async (t) => {
+test('tools/list: plan, run, exec, parse, bisect, mutate, compare, their arguments read from the commands\' options', async (t) => {
   const { client, close } = await connect();
   t.teardown(close);
   const { tools } = await client.listTools();
-  t.deepEqual(tools.map((x) => x.name), ['plan', 'run', 'exec', 'parse', 'bisect', 'mutate']);
+  t.deepEqual(tools.map((x) => x.name), ['plan', 'run', 'exec', 'parse', 'bisect', 'mutate', 'compare']);
   const byName = Object.fromEntries(tools.map((x) => [x.name, x]));
   const run = byName.run!.inputSchema as { properties: Record<string, { type?: string; enum?: string[]; items?: { type: string }; description?: string; anyOf?: unknown[] }>; additionalProperties?: boolean };
   t.deepEqual(run.properties.accel!.enum, ['auto', 'kvm', 'tcg']);
@@ -54,6 +54,7 @@ test('tools/list: plan, run, exec, parse, bisect, mutate, their arguments read f
   t.deepEqual(byName.parse!.inputSchema.required, ['file']);
   t.deepEqual(byName.exec!.inputSchema.required, ['command']);
   t.true(['good', 'bad', 'by-patch', 'retries'].every((k) => k in byName.bisect!.inputSchema.properties!));
+  t.deepEqual(byName.compare!.inputSchema.required, ['a', 'b'], 'compare <a> <b>: its positionals, in order');
   for (const tool of tools) t.deepEqual(tool.outputSchema?.required, ['outcome', 'exitCode'], tool.name);
 });
 
@@ -90,6 +91,22 @@ test('parse: a saved log\'s outcome and the CLI\'s exit code for it (passed 0, t
   const json = JSON.parse((broken.content[1] as { text: string }).text) as { run: { kind: string; exitCode: number; headline: string } };
   t.like(json.run, { kind: 'testsFailed', exitCode: 1 });
   t.regex(json.run.headline, /map_cmp_delete\/contract failed/);
+});
+
+test('compare: two revisions of the bisect fixture side by side, from an empty cache (the mails\' diffs, no runs yet)', async (t) => {
+  const tmp = await tempDir('vm-test-mcp-compare-');
+  t.teardown(tmp.cleanup);
+  const { client, close } = await connect();
+  t.teardown(close);
+  const revision = (v: string) => join(root, 'test/fixtures/bisect/bpf-f-compare', v);
+  const r = await call(client, 'compare', { a: revision('v1'), b: revision('v2'), 'cache-dir': tmp.path });
+  t.deepEqual(structured(r), { outcome: { type: 'done' }, exitCode: 0 }, textOf(r));
+  t.regex(textOf(r), /^A: .*bpf-f-compare\/v1 \(3 patches, series [0-9a-f]{16}\)$/m);
+  t.regex(textOf(r), /^Range-diff \(the mails' diffs patch by patch/m);
+  t.regex(textOf(r), /^  B: no run of .*bpf-f-compare\/v2 .*make one with: vm-test run --series /m);
+  const missing = await call(client, 'compare', { a: revision('v1') });
+  t.true(missing.isError);
+  t.regex(textOf(missing), /at b/);
 });
 
 test('bad arguments are tool errors naming the argument', async (t) => {
@@ -206,7 +223,7 @@ test('`vm-test mcp` over stdio: the SDK\'s stdio client lists the tools and runs
   t.regex(textOf(r), /^guest: +compare-contract \(matching compare-contract\)$/m);
   await client.close();
   t.deepEqual(errors, [], 'a line on stdout that is not a JSON-RPC message is an error in the client\'s transport');
-  t.regex(stderr, /^vm-test mcp: serving on stdio: plan, run, exec, parse, bisect, mutate$/m);
+  t.regex(stderr, /^vm-test mcp: serving on stdio: plan, run, exec, parse, bisect, mutate, compare$/m);
   t.regex(stderr, /^vm-test mcp: plan: done \(exit 0\)$/m);
 });
 
