@@ -8,11 +8,13 @@ import { bundleCommand } from './commands/bundle-command.ts';
 import { compareCommand } from './commands/compare-command.ts';
 import { bpfCiCommand } from './commands/bpf-ci-command.ts';
 import type { CliContext, CommandEnd, ResultCommand } from './commands/context.ts';
+import type { Writer } from './report/terminal-report.ts';
 import { doctorCommand } from './commands/doctor-command.ts';
 import { execCommand, shellCommand } from './commands/exec-command.ts';
 import { mutateCommand } from './commands/mutate-command.ts';
 import { genTestsCommand } from './commands/gen-tests-command.ts';
 import { matrixCommand } from './commands/matrix-command.ts';
+import { mcpCommand } from './commands/mcp-command.ts';
 import { parseCommand } from './commands/parse-command.ts';
 import { reportCommand } from './commands/report-command.ts';
 import { runCommand } from './commands/run-command.ts';
@@ -20,12 +22,14 @@ import { killAllChildren } from './exec/exec-port.ts';
 import { VmTestError, describeFailure, describeInternalError, exitCodeFor, type CommandResult, type OutcomeKind, type StopSignal } from './outcome.ts';
 
 // Each command has its own argument type.
-type CommandFactory = (ctx: CliContext) => ResultCommand<any>;
+export type CommandFactory = (ctx: CliContext) => ResultCommand<any>;
 
 /** Every command; each returns how it ended. */
 export const COMMANDS: readonly CommandFactory[] = [
   runCommand, parseCommand, reportCommand, doctorCommand, bundleCommand, genTestsCommand, matrixCommand,
   bisectCommand, bisectRunCommand, execCommand, shellCommand, mutateCommand, bpfCiCommand, compareCommand,
+  // Its tools are command lines run through runCommandLine, so their exit codes are mapped here too.
+  (ctx) => mcpCommand(ctx, runCommandLine),
 ];
 
 /** After a signal, the run has this long to stop its children and keep its logs; then the CLI exits anyway. */
@@ -62,25 +66,91 @@ export function toYargs<A>(command: ResultCommand<A>, signal: AbortSignal, onEnd
 }
 
 /** The lines for what stopped a command: a signal, a VmTestError with its evidence, or a bug (its stack kept, not shown). */
-async function reportStop(error: unknown, interrupted: boolean, exitCode: number, runDir: string | undefined): Promise<void> {
+async function reportStop(stderr: Writer, error: unknown, interrupted: boolean, exitCode: number, runDir: string | undefined): Promise<void> {
   if (interrupted) {
-    process.stderr.write(`vm-test: interrupted${runDir ? `; logs and partial results are in ${runDir}` : ''}\n`);
+    stderr.write(`vm-test: interrupted${runDir ? `; logs and partial results are in ${runDir}` : ''}\n`);
   } else if (error instanceof VmTestError) {
     const lines = describeFailure(error.kind, error.message, error.evidence, runDir, exitCode);
-    process.stderr.write(lines.join('\n') + '\n');
+    stderr.write(lines.join('\n') + '\n');
     if (runDir) await writeFile(join(runDir, 'error.txt'), lines.join('\n') + '\n').catch(() => {});
   } else {
     const report = describeInternalError(error, runDir, exitCode, !!process.env.VM_TEST_DEBUG);
-    process.stderr.write(report.stderr.join('\n') + '\n');
+    stderr.write(report.stderr.join('\n') + '\n');
     if (runDir) await appendFile(join(runDir, 'error.txt'), report.file.join('\n') + '\n').catch(() => {});
   }
+}
+
+/** Where a command line runs: the process's own streams and signals (main), or one MCP tool call's (vm-test mcp). */
+export interface CommandLineIo extends Pick<CliContext, 'stdout' | 'stderr' | 'signal' | 'observe'> {
+  /** The signal that stopped it, once one did: an interrupted command exits 128 + its number. */
+  stoppedBy?: () => StopSignal | undefined;
+  setRunDir?: (dir: string) => void;
+}
+
+/** How a command line ended: the command's result, the exit code the CLI maps it to, and its run directory if it made one. */
+export interface CommandLineEnd {
+  result: CommandResult;
+  exitCode: number;
+  runDir?: string;
+}
+
+/** One command line, parsed and run, its ending mapped to the exit code, what stopped it printed, its report written. */
+export async function runCommandLine(argv: string[], commands: readonly CommandFactory[], io: CommandLineIo): Promise<CommandLineEnd> {
+  let runDir: string | undefined;
+  let ended: Ended | undefined;
+  const ctx: CliContext = {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    signal: io.signal,
+    ...(io.observe ? { observe: io.observe } : {}),
+    setRunDir: (dir) => {
+      runDir = dir;
+      io.setRunDir?.(dir);
+    },
+  };
+  let cli = yargs(argv).scriptName('vm-test');
+  const built = commands.map((command) => command(ctx));
+  for (const command of built) cli = cli.command(toYargs(command, io.signal, (e) => (ended = e)));
+  try {
+    await cli
+      // vm-test exec [options] -- CMD ARGS: what follows -- is the guest's command, not ours.
+      .parserConfiguration({ 'populate--': true })
+      .strict()
+      .help()
+      .version(false)
+      // --help returns here like any command; the exit code is decided below, not by yargs.
+      .exitProcess(false)
+      .fail((message, error) => {
+        throw error ?? new VmTestError('usage', message);
+      })
+      .parseAsync();
+  } catch (error) {
+    // Outside any command's handler: yargs' own usage errors, read as the command named reads a stop
+    // (bisect-run's is 128, so that git bisect run aborts instead of calling the commit bad).
+    const kind = stopKind(error, io.signal);
+    const named = built.find((c) => [c.command].flat().some((spec) => spec?.split(' ')[0] === argv[0]));
+    ended = { end: named?.stopped?.(kind) ?? { type: 'ended', kind }, error };
+  }
+  let end: CommandEnd = ended?.end ?? { type: 'done' };
+  let code = exitCodeFor(end, io.stoppedBy?.());
+  if (ended && 'error' in ended) await reportStop(io.stderr, ended.error, io.signal.aborted, code, runDir);
+  try {
+    await end.report?.(code);
+  } catch (error) {
+    // What it printed stays; the code is now that of what stopped it.
+    const kind = stopKind(error, io.signal);
+    end = ended?.stopped?.(kind) ?? { type: 'ended', kind };
+    code = exitCodeFor(end, io.stoppedBy?.());
+    await reportStop(io.stderr, error, io.signal.aborted, code, runDir);
+  }
+  const { report: _report, ...result } = end;
+  return { result, exitCode: code, ...(runDir ? { runDir } : {}) };
 }
 
 export async function main(argv: string[], commands: readonly CommandFactory[] = COMMANDS): Promise<number> {
   const controller = new AbortController();
   let stoppedBy: StopSignal | undefined;
   let runDir: string | undefined;
-  let ended: Ended | undefined;
   const interruptedCode = () => exitCodeFor({ type: 'ended', kind: 'interrupted' }, stoppedBy);
   const forceExit = (why: string) => {
     process.stderr.write(`\nvm-test: ${why}${runDir ? `; logs are in ${runDir}` : ''}\n`);
@@ -106,49 +176,15 @@ export async function main(argv: string[], commands: readonly CommandFactory[] =
     if (error.code !== 'EPIPE') process.stderr.write(`vm-test: cannot write to stdout: ${error.message}\n`);
   };
   process.stdout.on('error', onStdoutError);
-  const ctx: CliContext = {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    signal: controller.signal,
-    setRunDir: (dir) => (runDir = dir),
-  };
   try {
-    let cli = yargs(argv).scriptName('vm-test');
-    const built = commands.map((command) => command(ctx));
-    for (const command of built) cli = cli.command(toYargs(command, controller.signal, (e) => (ended = e)));
-    try {
-      await cli
-        // vm-test exec [options] -- CMD ARGS: what follows -- is the guest's command, not ours.
-        .parserConfiguration({ 'populate--': true })
-        .strict()
-        .help()
-        .version(false)
-        // --help returns here like any command; the exit code is decided below, not by yargs.
-        .exitProcess(false)
-        .fail((message, error) => {
-          throw error ?? new VmTestError('usage', message);
-        })
-        .parseAsync();
-    } catch (error) {
-      // Outside any command's handler: yargs' own usage errors, read as the command named reads a stop
-      // (bisect-run's is 128, so that git bisect run aborts instead of calling the commit bad).
-      const kind = stopKind(error, controller.signal);
-      const named = built.find((c) => [c.command].flat().some((spec) => spec?.split(' ')[0] === argv[0]));
-      ended = { end: named?.stopped?.(kind) ?? { type: 'ended', kind }, error };
-    }
-    let end: CommandEnd = ended?.end ?? { type: 'done' };
-    let code = exitCodeFor(end, stoppedBy);
-    if (ended && 'error' in ended) await reportStop(ended.error, controller.signal.aborted, code, runDir);
-    try {
-      await end.report?.(code);
-    } catch (error) {
-      // What it printed stays; the code is now that of what stopped it.
-      const kind = stopKind(error, controller.signal);
-      end = ended?.stopped?.(kind) ?? { type: 'ended', kind };
-      code = exitCodeFor(end, stoppedBy);
-      await reportStop(error, controller.signal.aborted, code, runDir);
-    }
-    return code;
+    const ended = await runCommandLine(argv, commands, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signal: controller.signal,
+      stoppedBy: () => stoppedBy,
+      setRunDir: (dir) => (runDir = dir),
+    });
+    return ended.exitCode;
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);

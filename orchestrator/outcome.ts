@@ -20,6 +20,9 @@ export const EXIT = {
 /** How a run ended: passed, tests failed, kernel crash, boot failure, timeout or hang, QEMU failure, a stage that could not go on, interrupted. */
 export type OutcomeKind = keyof typeof EXIT;
 
+/** Every ending's name, for a schema that lists them (vm-test mcp's tool results). */
+export const OUTCOME_KINDS = Object.keys(EXIT) as [OutcomeKind, ...OutcomeKind[]];
+
 /** The endings a stage reports by throwing VmTestError (the others come from the VM and the results). */
 export type FailureKind = Exclude<OutcomeKind, 'passed' | 'testsFailed' | 'kernelCrash' | 'bootFailure' | 'timeout'>;
 

@@ -3,7 +3,6 @@
 import type { Argv } from 'yargs';
 import { bisect, runStep, type BisectOutcome, type StepAttempt, type StepVerdict } from '../bisect/bisect.ts';
 import { availableParallelism } from 'node:os';
-import { RunEvents } from '../events.ts';
 import { checkOutputPaths, planRun, type RunPlan } from '../plan/run-plan.ts';
 import { runPipeline } from '../run.ts';
 import { planBisect } from '../bisect/bisect-plan.ts';
@@ -11,7 +10,7 @@ import { attemptRun, BisectAbort, stepVerdict, type StepContext } from '../bisec
 import { createExecaPort } from '../exec/exec-port.ts';
 import { VmTestError, type CommandResult, type OutcomeKind } from '../outcome.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
-import { repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
+import { commandEvents, repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
 import { reportOutcome, runOptionsFrom, withRunOptions } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
@@ -49,10 +48,11 @@ export function bisectCommand(ctx: CliContext): ResultCommand<BisectArgs> {
       // One plan, from the user's directory; a bad path or input in it is the user's (exit 2), not every candidate untestable.
       const { plan, candidates, assumeGood, label, describe, step } = await planBisect(base, { series: seriesArg, good: argv.good, bad: argv.bad, byPatch: argv['by-patch'] },
         repoRoot(), process.cwd(), process.env, availableParallelism(), (message) => ctx.stderr.write(`vm-test bisect: warning: ${message}\n`));
+      const events = commandEvents(ctx, createTerminalReporter(ctx.stdout));
       const context: StepContext = {
         exec: createExecaPort(),
         signal: ctx.signal,
-        onEvent: createTerminalReporter(ctx.stdout),
+        onEvent: (e) => events.emit(e),
         plan,
         seen: new Map(),
       };
@@ -97,8 +97,7 @@ export function bisectRunCommand(ctx: CliContext): ResultCommand<RunArgs> {
         const verdict = stepVerdict({ kind: error.kind });
         return { type: 'bisect-run', kind: error.kind, verdict, report: (code) => say(error.kind, verdict, code) };
       }
-      const events = new RunEvents();
-      events.subscribe(createTerminalReporter(ctx.stdout));
+      const events = commandEvents(ctx, createTerminalReporter(ctx.stdout));
       const run = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
       const verdict = stepVerdict(run);
       return {

@@ -10,12 +10,11 @@ import { shardLabel } from '../bpf-ci/bpf-ci-shard.ts';
 import { parseShard } from '../mutate/mutants.ts';
 import { checkOutputPaths } from '../plan/run-plan.ts';
 import { CI_WATCHDOG_SEC, RUNNERS, parseRunners } from '../build/selftests-runners.ts';
-import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { describePlan, planRun } from '../plan/run-plan.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
 import { runDirName, runPipeline } from '../run.ts';
-import { done, repoRoot, type CliContext, type ResultCommand } from './context.ts';
+import { commandEvents, done, repoRoot, type CliContext, type ResultCommand } from './context.ts';
 import { reportOutcome, runOptionsFrom, withRunOptions, planDeps } from './run-command.ts';
 
 /** Under TCG a whole runner takes tens of minutes: each gets 90 minutes, the VM six hours (each runner is its own test). */
@@ -57,9 +56,8 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
         ctx.stdout.write(describePlan(series) + (argv.base ? `\nbase:       the same on the tree without the series, in ${base.runDir} (its verdict kept by what ran)` : '') + '\n');
         return done();
       }
-      const events = new RunEvents();
       const github = process.env.GITHUB_ACTIONS === 'true';
-      events.subscribe(createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
+      const events = commandEvents(ctx, createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
       ctx.setRunDir(top);
       if (!argv.base) {
         const outcome = await runPipeline(series, { exec: createExecaPort(), events, signal: ctx.signal });

@@ -2,6 +2,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArgumentsCamelCase, CommandModule } from 'yargs';
+import { RunEvents, type RunEvent } from '../events.ts';
 import type { CommandResult, OutcomeKind } from '../outcome.ts';
 
 export interface CliContext {
@@ -11,6 +12,16 @@ export interface CliContext {
   signal: AbortSignal;
   /** The run directory, once known, so that an error report can point at it. */
   setRunDir(dir: string): void;
+  /** Another subscriber to the engine's events, beside the command's own reporter (vm-test mcp's notifications). */
+  observe?: (event: RunEvent) => void;
+}
+
+/** The engine's events for one command: its own reporter, and whoever else the CLI asked to observe them. */
+export function commandEvents(ctx: Pick<CliContext, 'observe'>, reporter: (event: RunEvent) => void): RunEvents {
+  const events = new RunEvents();
+  events.subscribe(reporter);
+  if (ctx.observe) events.subscribe(ctx.observe);
+  return events;
 }
 
 /** How a command ended, and what it prints once the CLI has mapped that to the exit code (a summary that names it, results.json). */

@@ -3,13 +3,12 @@
 import { availableParallelism } from 'node:os';
 import { realpathSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { VmTestError, type CommandResult, type OutcomeKind } from '../outcome.ts';
 import { describePlan, planRun, type GuestJob, type RunPlan } from '../plan/run-plan.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
 import { runPipeline, type RunOutcome } from '../run.ts';
-import { done, repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
+import { commandEvents, done, repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
 import { reportOutcome, runOptionsFrom, withRunOptions, planDeps } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
@@ -25,11 +24,10 @@ function sharedCwd(): string | undefined {
 async function boot(ctx: CliContext, argv: ExecArgs, job: GuestJob, quietDuringVm: boolean): Promise<{ plan: RunPlan; outcome?: RunOutcome }> {
   const plan = await planRun({ ...runOptionsFrom(argv), job }, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx));
   if (argv['dry-run']) return { plan };
-  const events = new RunEvents();
   // Our own lines go to stderr: the command's stdout stays its own (vm-test exec -- cat x > y).
   const reporter = createTerminalReporter(ctx.stderr);
   let inVm = false;
-  events.subscribe((e) => {
+  const events = commandEvents(ctx, (e) => {
     if (e.type === 'guest-output') {
       (e.stream === 'stdout' ? ctx.stdout : ctx.stderr).write(e.line + '\n');
       return;

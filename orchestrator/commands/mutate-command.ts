@@ -3,7 +3,6 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { chooseMutants, generateMutants, parseShard, shard, type Mutant } from '../mutate/mutants.ts';
 import { buildReport, mergeReports, renderReport, reportSummaryMarkdown, type MutationReport } from '../mutate/mutate-report.ts';
@@ -13,7 +12,7 @@ import { VmTestError } from '../outcome.ts';
 import { dirProblem, makeDirs, outputFileProblem } from '../paths.ts';
 import { planRun, variantPlan, verdictInputs } from '../plan/run-plan.ts';
 import { runDirName, runPipeline } from '../run.ts';
-import { repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
+import { commandEvents, repoRoot, type CliContext, type CommandEnd, type ResultCommand } from './context.ts';
 import { runOptionsFrom, withRunOptions, planDeps } from './run-command.ts';
 
 type RunArgs = Parameters<typeof runOptionsFrom>[0];
@@ -89,10 +88,9 @@ export function mutateCommand(ctx: CliContext): ResultCommand<MutateArgs> {
       const dir = argv.resume ?? join(plan.cache.runs, `${runDirName(new Date(), plan)}-mutate${spec ? `-shard${spec.index}of${spec.count}` : ''}`);
       await makeDirs(dir);
       ctx.setRunDir(dir);
-      const events = new RunEvents();
       const exec = createExecaPort();
       const say = (text: string) => ctx.stderr.write(`[mutate] ${text}\n`);
-      events.subscribe((e) => {
+      const events = commandEvents(ctx, (e) => {
         if (e.type === 'warn' && e.stage !== 'vm') say(`warning: ${e.message}`);
       });
       // What the verdicts will hold for; a directory resumed under another series or plan is refused before anything runs.

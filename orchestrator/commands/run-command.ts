@@ -4,7 +4,6 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { RunEvents } from '../events.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { BASE_FRAGMENTS, SLIM_FRAGMENT, describePlan, planRun, type PlanDeps, type RunOptions } from '../plan/run-plan.ts';
 import { annotations, stepSummary } from '../report/github-report.ts';
@@ -15,7 +14,7 @@ import { toJunit } from '../report/junit-report.ts';
 import { createTerminalReporter, renderSummary } from '../report/terminal-report.ts';
 import { describeFailure } from '../outcome.ts';
 import { runPipeline, type RunOutcome } from '../run.ts';
-import { done, repoRoot, type CliContext, type ResultCommand } from './context.ts';
+import { commandEvents, done, repoRoot, type CliContext, type ResultCommand } from './context.ts';
 
 /** The fragments --kconfig can name, as kernel-config/ has them (the base ones and slim are merged already). */
 function extraFragments(): string[] {
@@ -97,9 +96,8 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
  * What planning may use: the exec port, and events for what it says while fetching a lore: series. Those lines go to
  * stderr as they come (the run's reporter is not subscribed yet, and a --dry-run's stdout is the plan alone).
  */
-export function planDeps(ctx: Pick<CliContext, 'stderr' | 'signal'>): PlanDeps {
-  const events = new RunEvents();
-  events.subscribe((event) => {
+export function planDeps(ctx: Pick<CliContext, 'stderr' | 'signal' | 'observe'>): PlanDeps {
+  const events = commandEvents(ctx, (event) => {
     if (event.type === 'info') ctx.stderr.write(`vm-test: [${event.stage}] ${event.message}\n`);
     if (event.type === 'warn') ctx.stderr.write(`vm-test: [${event.stage}] warning: ${event.message}\n`);
   });
@@ -118,9 +116,8 @@ export function runCommand(ctx: CliContext): ResultCommand<RunArgs> {
         ctx.stdout.write(describePlan(plan) + '\n');
         return done();
       }
-      const events = new RunEvents();
       const github = process.env.GITHUB_ACTIONS === 'true';
-      events.subscribe(createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
+      const events = commandEvents(ctx, createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
       const outcome = await runPipeline(plan, { exec: createExecaPort(), events, signal: ctx.signal }, (dir) => ctx.setRunDir(dir));
       return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: plan.jsonOut, junitOut: plan.junitOut, kcidbOut: plan.kcidbOut, github }, exitCode) };
     },
