@@ -22,7 +22,7 @@ import { bootedBuildId, checkBooted, reuseKey, sha256File, testHashes, type RunI
 import { kernelRequestFor } from './kconfig/kernel-request.ts';
 import { acquireLock } from './lock.ts';
 import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
-import { describePlan, type RunPlan } from './plan/run-plan.ts';
+import { describePlan, reproducerLine, type RunPlan } from './plan/run-plan.ts';
 import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
 import { hasDebugInfo, symbolizeSplats } from './results/splat-symbols.ts';
@@ -181,6 +181,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   const { exec, events, signal } = deps;
   const initPath = await installInit(plan);
   await writeFile(join(runDir, 'plan.txt'), describePlan(plan) + '\n');
+  await writeFile(join(runDir, 'reproduce.txt'), reproducerLine(plan) + '\n');
   const log = (name: string) => join(runDir, name);
 
   await stage(stageLog, 'host', 'checking host tools', () => ensureHostTools(deps, log('host.log'), { fullSelftests: plan.fullSelftests, lore: !!plan.series?.lore }));

@@ -339,6 +339,34 @@ export async function checkOutputPaths(options: Pick<RunOptions, 'cacheDir' | 'r
   return paths;
 }
 
+/**
+ * The command line that makes this run again (a mail's reproducer): the kernel, the series, the fragments added, the
+ * tests and the VM's shape when they are not the defaults. Paths as they were given, resolved.
+ */
+export function reproducerLine(plan: RunPlan): string {
+  const q = (arg: string) => (/^[\w@%+=:,./~-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`);
+  const sel = plan.testProgsSelection;
+  const series = plan.series?.lore ? plan.series.name.replace(/ \(v\d+\)$/, '') : plan.series?.file ?? plan.series?.dir;
+  const extra = plan.fragments.map((f) => f.file).filter((f) => !BASE_FRAGMENTS.concat(SLIM_FRAGMENT).some((b) => f.endsWith(`/kernel-config/${b}.config`)));
+  const words = [
+    'npm', 'run', 'vm-test', '--', ...(plan.job.kind === 'exec' ? ['exec'] : []),
+    '--kernel', describeKernelSpec(plan.kernel),
+    ...(series ? ['--series', series] : ['--no-series']),
+    ...extra.flatMap((f) => ['--kconfig', f]),
+    ...(plan.fullSelftests && !plan.runners ? ['--full-selftests'] : []),
+    ...(sel.test.length ? ['-t', sel.test.join(',')] : hasTestProgs(sel) ? [] : ['-t', 'none']),
+    ...sel.allow.flatMap((a) => ['-a', a]),
+    ...sel.deny.flatMap((d) => ['-d', d]),
+    ...(sel.denylist ? ['--denylist', sel.denylist.file] : []),
+    '--guest-tests', plan.guestTests ?? 'none',
+    ...(plan.allowlist ? ['--allowlist', plan.allowlist] : []),
+    ...(plan.cpus !== 2 ? ['--cpus', String(plan.cpus)] : []),
+    ...(plan.memoryMb !== 1024 ? ['--memory', String(plan.memoryMb)] : []),
+    ...(plan.job.kind === 'exec' ? ['--', ...plan.job.argv] : []),
+  ];
+  return words.map(q).join(' ');
+}
+
 export function describePlan(plan: RunPlan): string {
   const lines = [
     `kernel:     ${describeKernelSpec(plan.kernel)}${plan.kernel.kind === 'local' ? (plan.committed ? ' (its HEAD only: --committed)' : ' (the working tree as it is: HEAD plus uncommitted changes, if any)') : ''}`,

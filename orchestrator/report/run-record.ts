@@ -37,7 +37,7 @@ export interface NodeRecord {
   directive?: TestNode['directive'];
   duration_ms?: number;
   errors?: string[];
-  splats?: { kind: Splat['kind']; title: string; bug_title?: string; test?: string; allowed_by?: string; lines: string[] }[];
+  splats?: { kind: Splat['kind']; title: string; bug_title?: string; test?: string; allowed_by?: string; informational?: string; lines: string[]; frames?: Splat['frames']; series_frame?: Splat['seriesFrame']; code?: string[] }[];
   log: string[];
   tests: NodeRecord[];
 }
@@ -105,7 +105,10 @@ function nodeFrom(record: NodeRecord): TestNode {
 
 function splatFrom(s: NonNullable<NodeRecord['splats']>[number], startLine: number): Splat {
   const kind = (SPLAT_KINDS as readonly string[]).includes(s.kind) ? s.kind : 'unknown';
-  return { kind, title: s.title, lines: s.lines ?? [], startLine, ...(s.bug_title ? { bugTitle: s.bug_title } : {}), ...(s.test ? { test: s.test } : {}), ...(s.allowed_by ? { allowedBy: s.allowed_by } : {}) };
+  return {
+    kind, title: s.title, lines: s.lines ?? [], startLine, ...(s.bug_title ? { bugTitle: s.bug_title } : {}), ...(s.test ? { test: s.test } : {}), ...(s.allowed_by ? { allowedBy: s.allowed_by } : {}),
+    ...(s.informational ? { informational: s.informational } : {}), ...(s.frames ? { frames: s.frames } : {}), ...(s.series_frame ? { seriesFrame: s.series_frame } : {}), ...(s.code ? { code: s.code } : {}),
+  };
 }
 
 /** The result tree back from a tested run's record, for the reporters that take one. */

@@ -69,3 +69,18 @@ test('--kcidb FILE is checked when the run is planned, as --json and --junit are
   const error = await t.throwsAsync(checkOutputPaths({ kcidb: 'out/k.json' }, tmp.path, env));
   t.like(error, { kind: 'usage', message: `--kcidb out/k.json: no such directory: ${join(tmp.path, 'out')} (create it first)` });
 });
+
+test('the reproducer line plans the same run again: its words through the CLI give the same --dry-run plan', async (t) => {
+  const { describePlan, reproducerLine } = await import('../../orchestrator/plan/run-plan.ts');
+  const { realExec } = await import('../helpers.ts');
+  const root = new URL('../../', import.meta.url).pathname;
+  const options: RunOptions = { kconfig: ['debug'], testProgs: ['map_cmp_delete', 'lookup'], testProgsDeny: ['lookup/percpu*'], guestTests: 'compare-*', cpus: 3, memory: 1536 };
+  const plan = await planRun(options, root, root, process.env, 2);
+  const line = reproducerLine(plan);
+  t.regex(line, /^npm run vm-test -- --kernel deb:linux-source-7\.2=7\.2\.6-1~bpo13\+1@trixie-backports --series \S+patches\/bpf-f-compare\/v1 --kconfig \S+kernel-config\/debug\.config -t map_cmp_delete,lookup -d 'lookup\/percpu\*' --guest-tests 'compare-\*' --cpus 3 --memory 1536$/);
+  const words = [...line.replace(/^npm run vm-test -- /, '').matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  const again = await realExec.run({ command: process.execPath, args: ['--import', 'tsx', 'orchestrator/cli.ts', ...words, '--dry-run'], cwd: root });
+  t.is(again.exitCode, 0, again.stderr);
+  const strip = (text: string) => text.split('\n').filter((l) => !/^run dir:/.test(l)).join('\n').trim();
+  t.is(strip(again.stdout), strip(describePlan(plan)));
+});

@@ -176,3 +176,28 @@ test('a run recorded before the checkout was kept still converts, and says what 
   t.like(submission.checkouts[0], { tree_name: 'deb:linux-source-7.2', valid: false });
   t.regex(String(submission.checkouts[0]!.misc!.note), /base commit and patches unknown/);
 });
+
+test('--format mail: what was tested (kernel, series and its patches, identity), the failing tests, each kernel report by its title and test, and the command that makes the run again', async (t) => {
+  const broken = parseLog(await fixture('broken-flag-check/results.log'));
+  const failing = await runDirFor(t, { verdict: { ...broken, blockingSplats: [] } });
+  const mail = REPORT_FORMATS.mail(await readSavedRun(failing.runDir));
+  t.regex(mail, /^vm-test: FAIL: /);
+  t.regex(mail, /^Kernel: {2}deb:linux-source-7\.3=7\.3\.4-1~bpo13\+1@trixie-backports$/m);
+  t.regex(mail, /^Series: {2}\[RFC bpf-next 0\/3\] Add BPF_F_COMPARE compare-and-delete for BPF hash maps/m);
+  t.regex(mail, /^ {9}\[RFC bpf-next 2\/3\] bpf: implement compare-and-delete/m);
+  t.regex(mail, /^Tested: {2}kernel 7\.3\.4\+ build ID 2e5ba6be2587a5eba6da802d97814cbc7add3f82 \(booted = built\)/m);
+  t.regex(mail, /^Failing:\n {2}test_progs\/map_cmp_delete\/contract: fail/m);
+  t.regex(mail, /^Reproduce:\n {2}npm run vm-test -- --kernel deb:linux-source-7\.3=7\.3\.4-1~bpo13\+1@trixie-backports --series bpf-f-compare\/v1$/m);
+  // reproduce.txt, where the run wrote it, is the reproducer.
+  await writeFile(join(failing.runDir, 'reproduce.txt'), 'npm run vm-test -- --kernel X --series Y -t map_cmp_delete --guest-tests none\n');
+  t.regex(REPORT_FORMATS.mail(await readSavedRun(failing.runDir)), /^ {2}npm run vm-test -- --kernel X --series Y -t map_cmp_delete --guest-tests none$/m);
+
+  const results = await fixture('panic-cloud/results.log');
+  const consoleLog = await fixture('panic-cloud/console.log');
+  const planned = splitResults(results).sections.map((s) => ({ name: s.name, kind: 'ktap' as const, argv: [], timeoutSec: 0 }));
+  const verdict = assembleResults({ resultsText: results, planned, splats: attributeSplats(scanSplats(consoleLog), consoleLog), vm: { end: 'crashed', detail: 'the kernel panicked' } });
+  const crashed = await runDirFor(t, { verdict });
+  const crashMail = REPORT_FORMATS.mail(await readSavedRun(crashed.runDir));
+  t.regex(crashMail, /^kernel panic: sysrq triggered crash \(during panics\)$/m);
+  t.regex(crashMail, /^ {2}Kernel panic - not syncing: sysrq triggered crash$/m);
+});
