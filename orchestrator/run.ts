@@ -123,6 +123,8 @@ export function runDirName(now: Date, plan: RunPlan): string {
 
 interface StageLog {
   events: RunEvents;
+  /** Once aborted (Ctrl-C, SIGTERM), no stage starts, and one that ends is not taken as done. */
+  signal?: AbortSignal;
   timings: Record<string, number>;
   records: StageRecord[];
   /** The kernel tree, once the source stage knows it. */
@@ -134,6 +136,11 @@ interface StageLog {
 
 async function stage<T>(log: StageLog, name: StageName, detail: string, body: () => Promise<T>, done?: (value: T) => { status?: StageRecord['status']; detail?: string }): Promise<T> {
   const started = Date.now();
+  // A stage whose process ignored the signal, or ended just before it, must not let the next one start.
+  const stopped = () => {
+    if (log.signal?.aborted) throw new VmTestError('interrupted', `${name}: interrupted`);
+  };
+  stopped();
   log.events.emit({ type: 'stage-start', stage: name, detail });
   const finish = (status: StageRecord['status'], result: string | undefined) => {
     const elapsedMs = Date.now() - started;
@@ -144,6 +151,7 @@ async function stage<T>(log: StageLog, name: StageName, detail: string, body: ()
   };
   try {
     const value = await body();
+    stopped();
     const end = done?.(value) ?? {};
     finish(end.status ?? 'ok', end.detail);
     return value;
@@ -159,7 +167,7 @@ async function stage<T>(log: StageLog, name: StageName, detail: string, body: ()
  * verdict on the tests. It throws only on bugs.
  */
 export async function runPipeline(plan: RunPlan, deps: RunDeps, prepareRunDir: (dir: string) => void = () => {}): Promise<RunOutcome> {
-  const log: StageLog = { events: deps.events, timings: {}, records: [] };
+  const log: StageLog = { events: deps.events, timings: {}, records: [], ...(deps.signal ? { signal: deps.signal } : {}) };
   const runDir = plan.runDir ?? join(plan.cache.runs, runDirName(new Date(), plan));
   const ended = (kind: OutcomeKind, headline: string, evidence: Evidence = {}, tested?: TestedRun): RunOutcome =>
     ({ kind, headline, evidence, runDir, stages: log.records, timings: log.timings, tested, source: log.source, ...(log.identity ? { identity: log.identity } : {}),

@@ -44,7 +44,7 @@ const isBoot = (args: readonly string[]) => !isProbe(args) && !isVersion(args);
  * Answers from the rules, else exit 0 with no output. Git that no rule scripts goes to the real git:
  * git am in the worktree, the import commit and git grep need a real repository. Everything else is fake.
  */
-function scriptedExec(rules: readonly Rule[]): ExecPort & { calls: ExecRequest[] } {
+function scriptedExec(rules: readonly Rule[]): ExecPort & { calls: ExecRequest[]; abortedAt?: number } {
   const realGit = createExecaPort();
   const calls: ExecRequest[] = [];
   return {
@@ -355,6 +355,26 @@ const rows: Row[] = [
     },
   },
   {
+    // Seen for real: SIGTERM as the kernel build ended, and QEMU booted anyway.
+    name: 'the stop comes as make ends and make finishes anyway: no later stage starts',
+    rules: ({ abort }) => [
+      on('make', has('bzImage'), () => {
+        setTimeout(abort, 0);
+        return { stdout: '  CC      kernel/bpf/hashtab.o' };
+      }),
+    ],
+    kind: 'interrupted',
+    headline: /^interrupted/,
+    failed: 'build',
+    keeps: ['build.log'],
+    check(t, outcome, exec) {
+      // Nothing is started once the stop is known: the processes already running are the only ones stopped.
+      t.deepEqual(exec.calls.slice(exec.abortedAt).map((c) => describeCommand(c.command, c.args)), []);
+      t.false(exec.calls.some((c) => c.command === 'qemu-system-x86_64'), 'QEMU is never started');
+      t.false(outcome.stages.some((s) => s.stage === 'vm'), JSON.stringify(outcome.stages.map((s) => s.stage)));
+    },
+  },
+  {
     name: 'a missing host tool, automatic installs off',
     env: () => ({ PATH: tools.noQemu, VM_TEST_NO_INSTALL: '1' }),
     kind: 'missingTool',
@@ -396,7 +416,12 @@ for (const row of rows) {
       cacheDir: join(tmp.path, 'cache'), accel: 'tcg', cpus: 2, jobs: 2, ...row.options,
     }, repoRoot, tmp.path, {}, 2);
     const controller = new AbortController();
-    const exec = scriptedExec([...row.rules?.({ abort: () => controller.abort() }) ?? [], ...pipelineRules()]);
+    const exec: ReturnType<typeof scriptedExec> & { abortedAt?: number } = scriptedExec([...row.rules?.({
+      abort: () => {
+        controller.abort();
+        exec.abortedAt = exec.calls.length;
+      },
+    }) ?? [], ...pipelineRules()]);
     const outcome = await runPipeline(plan, { exec, events: new RunEvents(), signal: controller.signal, env: row.env?.() ?? { PATH: tools.all } });
 
     t.is(outcome.kind, row.kind, outcome.headline);
