@@ -5,6 +5,7 @@ import type { VmOutcome } from '../vm/run-vm.ts';
 import type { GuestTest } from '../guest/guest-plan.ts';
 import { compareRunners } from './compare-runners.ts';
 import { cpuShortfall } from './guest-cpus.ts';
+import { testDurations } from './splat-attribution.ts';
 import { parseKtap } from './ktap-parser.ts';
 import { parseTestProgs } from './test-progs-parser.ts';
 import { parseTestMaps, parseTestVerifier } from './selftest-runners.ts';
@@ -111,6 +112,11 @@ export function assembleResults(input: AssembleInput): Verdict {
   const reference = tests.find((t) => t.name === input.compare?.reference);
   const candidate = tests.find((t) => t.name === input.compare?.candidate);
   if (input.compare && reference && candidate) tests.push(compareRunners(input.compare.name, reference, candidate));
+  // Each test's time from the console's markers, where the node has none of its own.
+  if (input.cpus) {
+    const times = testDurations(input.cpus.consoleText);
+    for (const t of tests) if (t.durationMs === undefined && times.has(t.name)) t.durationMs = times.get(t.name)!;
+  }
   const shortfall = input.cpus && cpuShortfall(input.cpus.asked, input.cpus.consoleText);
   if (shortfall) tests.push(shortfall);
   for (const splat of input.splats) {

@@ -1,7 +1,7 @@
 // Which test was running when a splat was printed, from the init's "vm-test: begin/end" lines in the console (its kmsg
 // copies of the markers; a results log read as a console carries them with a "# " prefix: parseAnyMarker takes both).
 import { parseAnyMarker } from '../guest/protocol.ts';
-import { messageLines } from './printk-prefix.ts';
+import { messageLines, splitLines, stripPrintkPrefix } from './printk-prefix.ts';
 import type { Splat } from './tree.ts';
 
 /** One console line's effect on the tests begun and not yet ended (innermost last). */
@@ -48,4 +48,22 @@ export function attributeSplats(splats: readonly Splat[], consoleLog: string): S
     result[index] = copy;
   }
   return result;
+}
+
+/**
+ * How long each test ran, from the kernel's timestamps on the init's begin and end markers in the console (the
+ * guest's clock: under TCG it is the emulated time the guest saw). A test without both markers has none.
+ */
+export function testDurations(consoleLog: string): Map<string, number> {
+  const begun = new Map<string, number>();
+  const out = new Map<string, number>();
+  for (const line of splitLines(consoleLog)) {
+    const at = /^(?:<\d{1,3}>)?\[\s*(\d+\.\d+)\]/.exec(line);
+    if (!at) continue;
+    const marker = parseAnyMarker(stripPrintkPrefix(line));
+    const seconds = Number(at[1]);
+    if (marker?.type === 'begin') begun.set(marker.name, seconds);
+    if (marker?.type === 'end' && begun.has(marker.name)) out.set(marker.name, Math.round((seconds - begun.get(marker.name)!) * 1000));
+  }
+  return out;
 }

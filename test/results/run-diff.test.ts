@@ -65,3 +65,17 @@ test('a new failure run once more: failing again confirms it, passing calls it f
   t.deepEqual(confirmed.map((c) => c.path), ['test_progs/map_cmp_delete/contract']);
   t.deepEqual(flaky.map((c) => c.path), ['test_progs/new_test']);
 });
+
+test('each runner\'s time from the console\'s begin/end markers (the guest\'s clock), in the tree and in the difference', async (t) => {
+  const { testDurations } = await import('../../orchestrator/results/splat-attribution.ts');
+  const { assembleResults } = await import('../../orchestrator/results/assemble.ts');
+  const consoleText = ['[    6.894114] vm-test: begin test_progs', '[    8.299991] bpf_testmod: loading out-of-tree module taints kernel.',
+    '[  102.260691] vm-test: end test_progs exit=0', '[  102.301821] vm-test: begin test_maps', 'test_maps output without a timestamp'].join('\n');
+  t.deepEqual([...testDurations(consoleText)], [['test_progs', 95367]], 'test_maps never ended: no time');
+  const resultsText = ['# vm-test: begin test_progs', '#1 a:OK', 'Summary: 1/0 PASSED, 0 SKIPPED, 0 FAILED', '# vm-test: end test_progs exit=0'].join('\n');
+  const planned = [{ name: 'test_progs', kind: 'test_progs' as const, argv: [], timeoutSec: 60 }];
+  const verdict = assembleResults({ resultsText, planned, splats: [], vm: { end: 'completed' } as never, cpus: { asked: 1, consoleText } });
+  t.is(verdict.tree.tests.find((n) => n.name === 'test_progs')?.durationMs, 95367);
+  const diff = diffRuns(verdict.tree, verdict.tree);
+  t.like(diff.runners.find((r) => r.name === 'test_progs'), { seconds: 95.4, baseSeconds: 95.4 });
+});
