@@ -72,6 +72,8 @@ export function describeCommand(command: string, args: readonly string[]): strin
 export function createExecaPort(): ExecPort {
   return {
     async run(request) {
+      // Stopped already (Ctrl-C, SIGTERM): nothing new is started, not even to be killed at once.
+      if (request.signal?.aborted) return { command: describeCommand(request.command, request.args), exitCode: undefined, signal: undefined, timedOut: false, aborted: true, durationMs: 0, tail: [], stdout: '', stderr: '' };
       const started = Date.now();
       const tail: string[] = [];
       let log: WriteStream | undefined;
