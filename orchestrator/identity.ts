@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildIdFromNotesHex } from './build/kernel-identity.ts';
 import { planText, type GuestTest } from './guest/guest-plan.ts';
 import { VmTestError } from './outcome.ts';
@@ -33,13 +33,18 @@ export interface RunIdentity {
 
 export const sha256File = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
 
-/** Each test's binary (argv[0], relative to its cwd) and declared inputs, hashed together. */
+/**
+ * Each test's binary (argv[0], relative to its cwd) and declared inputs, hashed together: the binary by its path
+ * and bytes, each input by its name and bytes (a run's own copy of a list lives in that run's directory, and
+ * another run's copy with the same bytes is the same input).
+ */
 export async function testHashes(tests: readonly GuestTest[]): Promise<RunIdentity['tests']> {
   const out: RunIdentity['tests'] = [];
   for (const t of tests) {
     const hash = createHash('sha256');
-    for (const file of [t.argv[0] && t.cwd ? join(t.cwd, t.argv[0]) : t.argv[0], ...(t.inputs ?? [])]) {
-      if (file && existsSync(file)) hash.update(file).update('\0').update(await readFile(file)).update('\0');
+    const binary = t.argv[0] && t.cwd ? join(t.cwd, t.argv[0]) : t.argv[0];
+    for (const [file, name] of [[binary, binary], ...(t.inputs ?? []).map((f) => [f, basename(f)])]) {
+      if (file && existsSync(file)) hash.update(name!).update('\0').update(await readFile(file)).update('\0');
     }
     out.push({ name: t.name, sha256: hash.digest('hex') });
   }

@@ -3,6 +3,9 @@ import test from 'ava';
 import { bootedBuildId, checkBooted, reuseKey, type RunIdentity } from '../orchestrator/identity.ts';
 import type { GuestTest } from '../orchestrator/guest/guest-plan.ts';
 import { VmTestError } from '../orchestrator/outcome.ts';
+import { tempDir, writeFiles } from './helpers.ts';
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 
 const ID = '21fe04e09ff7c1515bb467e78d856beee5df49d9';
 /** /sys/kernel/notes of a 7.2.6 guest as init sends it: a Xen note, then the GNU build ID, then Linux's. */
@@ -42,4 +45,23 @@ test('reuseKey changes with the built kernel, its image, init, a test binary, th
   t.not(reuseKey(identity(), tests, { cpus: 1, memoryMb: 1024 }), base);
   // Two revisions that build the same kernel and tests give the same verdict: that is what bisect reuses.
   t.is(reuseKey(identity({ tree: 'u'.repeat(40), series: 'v'.repeat(16) }), tests, vm), base);
+});
+
+test('a test\'s hash: an input by its name and bytes (the same list copied into another run\'s directory is the same), a BPF object the runner loads by file is part of it', async (t) => {
+  const { testHashes } = await import('../orchestrator/identity.ts');
+  const { runnerTests } = await import('../orchestrator/guest/guest-jobs.ts');
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await writeFiles(tmp.path, { 'full/test_maps': 'ELF', 'full/bpf_testmod.ko': 'KO', 'full/test_map_in_map.bpf.o': 'v1', 'runA/list.txt': 'varlen\n', 'runB/list.txt': 'varlen\n', 'runC/list.txt': 'lru\n' });
+  const full = { dir: join(tmp.path, 'full'), binary: join(tmp.path, 'full/test_progs'), testmod: join(tmp.path, 'full/bpf_testmod.ko'), runners: [{ name: 'test_maps', binary: join(tmp.path, 'full/test_maps') }], skipped: [], excluded: [], tests: [], cached: true, elapsedMs: 0 };
+  const plan = { job: { kind: 'tests' as const }, testTimeoutSec: 60, fullSelftests: true, runners: ['test_maps' as const], testProgsSelection: { test: [], allow: [], deny: [] } };
+  const withList = (dir: string) => runnerTests(plan, full).map((g) => ({ ...g, inputs: [...(g.inputs ?? []), join(tmp.path, dir, 'list.txt')] }));
+  const [a] = await testHashes(withList('runA'));
+  const [b] = await testHashes(withList('runB'));
+  const [c] = await testHashes(withList('runC'));
+  t.is(a!.sha256, b!.sha256, 'the same bytes in another run directory');
+  t.not(a!.sha256, c!.sha256, 'other bytes');
+  await writeFile(join(tmp.path, 'full/test_map_in_map.bpf.o'), 'v2');
+  const [d] = await testHashes(withList('runA'));
+  t.not(a!.sha256, d!.sha256, 'a BPF object loaded by file changed');
 });

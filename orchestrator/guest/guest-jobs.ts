@@ -1,5 +1,6 @@
 // What the guest runs: the tests the build stages made, or vm-test exec's command or vm-test shell with those tests on PATH.
 import { INIT_PATH, runGuestPath } from './protocol.ts';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { FullSelftestsBuild } from '../build/full-selftests-build.ts';
@@ -25,12 +26,22 @@ type JobPlan = Pick<RunPlan, 'job' | 'testTimeoutSec' | 'testProgsSelection' | '
  * vm-test bpf-ci: each runner the full build made, in its output directory (the BPF objects, no_alu32/, cpuv4/
  * and bpf_testmod.ko are there): the test_progs flavours with the selection, the lists, -w and a JSON file each.
  */
+/**
+ * The BPF objects a runner loads from its directory at run time (those without a skeleton in the binary): part of
+ * what it runs, so part of its boot key. test_progs' flavours keep theirs in no_alu32/ and cpuv4/.
+ */
+export function runnerObjects(dir: string, runner: string): string[] {
+  const flavour = /^test_progs-(.+)$/.exec(runner)?.[1];
+  const at = flavour ? join(dir, flavour) : dir;
+  return existsSync(at) ? readdirSync(at).filter((f) => f.endsWith('.bpf.o')).sort().map((f) => join(at, f)) : [];
+}
+
 export function runnerTests(plan: JobPlan, full: FullSelftestsBuild): GuestTest[] {
   const sel = plan.testProgsSelection;
   // A shard runs its runners only (bpf-ci-shard.ts); the build made them all.
   return full.runners.filter((r) => !plan.runners || plan.runners.includes(r.name as RunnerName)).map(({ name, binary }): GuestTest => {
     const kind = runnerKind(name as RunnerName);
-    const base = { name, timeoutSec: plan.testTimeoutSec, cwd: full.dir, inputs: [binary, full.testmod] };
+    const base = { name, timeoutSec: plan.testTimeoutSec, cwd: full.dir, inputs: [binary, full.testmod, ...runnerObjects(full.dir, name)] };
     if (kind !== 'test_progs') return { ...base, kind, argv: [`./${name}`] };
     const entry = testProgsEntry(`./${name}`, sel, runGuestPath(`${name}.json`), plan.testTimeoutSec, name);
     return { ...base, kind, argv: [...entry.argv, '-w', String(plan.watchdogSec ?? CI_WATCHDOG_SEC), ...(plan.workers ? [`--workers=${plan.workers}`] : [])], inputs: [...base.inputs, ...(entry.inputs ?? [])] };
@@ -43,7 +54,7 @@ export function builtTests(plan: JobPlan, builds: GuestBuilds): GuestTest[] {
   const sel = plan.testProgsSelection;
   if (full && plan.runners) return [...runnerTests(plan, full), ...(suites?.tests ?? [])];
   return [
-    ...(full ? [fullTestProgsEntry(full.dir, sel, runGuestPath('test_progs.json'), plan.testTimeoutSec, [full.binary, full.testmod])] : []),
+    ...(full ? [fullTestProgsEntry(full.dir, sel, runGuestPath('test_progs.json'), plan.testTimeoutSec, [full.binary, full.testmod, ...runnerObjects(full.dir, 'test_progs')])] : []),
     // With --full-selftests the targeted one runs under its own name, and the two are compared.
     ...(targeted ? [plan.fullSelftests
       ? testProgsEntry(targeted.binary, sel, runGuestPath('test_progs-targeted.json'), plan.testTimeoutSec, TARGETED)
