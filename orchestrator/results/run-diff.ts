@@ -43,7 +43,9 @@ export function leaves(tree: Pick<ResultTree, 'tests'>): LeafResult[] {
   const visit = (node: TestNode, path: string[]) => {
     const here = [...path, node.name];
     if (node.children.length === 0) {
-      out.push({ path: here.join('/'), status: node.status, ...(node.errors[0] ? { error: node.errors[0] } : {}), log: node.log.slice(-30) });
+      // Its first error: the parser's, else test_progs' first failed assertion in its log ("name:FAIL:what ...").
+      const error = node.errors[0] ?? (node.status === 'fail' || node.status === 'crashed' ? node.log.find((l) => /:FAIL:/.test(l))?.trim() : undefined);
+      out.push({ path: here.join('/'), status: node.status, ...(error ? { error } : {}), log: node.log.slice(-30) });
       return;
     }
     node.children.forEach((c) => visit(c, here));

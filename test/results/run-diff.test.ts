@@ -2,6 +2,7 @@
 import test from 'ava';
 import { confirmRetry, diffRuns, splatKey } from '../../orchestrator/results/run-diff.ts';
 import type { Splat, TestNode, TestStatus } from '../../orchestrator/results/tree.ts';
+import { newTest } from '../../orchestrator/results/tree.ts';
 
 const node = (name: string, status: TestStatus, children: TestNode[] = [], errors: string[] = []): TestNode => ({ name, status, children, log: [], errors, splats: [] });
 const runner = (name: string, tests: TestNode[]) => node(name, 'pass', tests);
@@ -78,4 +79,12 @@ test('each runner\'s time from the console\'s begin/end markers (the guest\'s cl
   t.is(verdict.tree.tests.find((n) => n.name === 'test_progs')?.durationMs, 95367);
   const diff = diffRuns(verdict.tree, verdict.tree);
   t.like(diff.runners.find((r) => r.name === 'test_progs'), { seconds: 95.4, baseSeconds: 95.4 });
+});
+
+test('a failed test_progs leaf without a parser error is told by its first failed assertion', (t) => {
+  const leaf = { ...newTest('bloom_filter_map', 'fail'), log: ['test_inner_map:PASS:link 0 nsec', 'test_inner_map:FAIL:Delete inner bloom filter map unexpected error: -22 (errno 22)', 'check_bloom:FAIL:later'] };
+  const passing = newTest('bloom_filter_map', 'pass');
+  const runner = (child: TestNode) => ({ ...newTest('test_progs', child.status), children: [child] });
+  const diff = diffRuns({ tests: [runner(passing)], splats: [] }, { tests: [runner(leaf)], splats: [] });
+  t.is(diff.newFailures[0]?.error, 'test_inner_map:FAIL:Delete inner bloom filter map unexpected error: -22 (errno 22)');
 });
