@@ -8,7 +8,7 @@ import { toolchainFingerprint } from './build/build-env.ts';
 import { choosePahole, requestsBtf } from './host/newer-pahole.ts';
 import { ciDenyList, denyListFile, runnerKind, type RunnerName } from './build/selftests-runners.ts';
 import { shardAllowEntries, shardAllowFile, shardLabel, shardRunners } from './bpf-ci/bpf-ci-shard.ts';
-import { SELFTESTS_DIR } from './build/full-selftests-build.ts';
+import { SELFTESTS_CLANG, SELFTESTS_DIR } from './build/full-selftests-build.ts';
 import { buildFullSelftests } from './build/full-selftests-build.ts';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
 import { TARGETED, startTargetedBuild } from './build/targeted-build.ts';
@@ -27,7 +27,7 @@ import { assembleJob, assembleResults, type Verdict } from './results/assemble.t
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
 import { hasDebugInfo, symbolizeSplats } from './results/splat-symbols.ts';
 import { bugTitleOf } from './results/splat-title.ts';
-import type { Splat } from './results/tree.ts';
+import { newTest, type Splat, type TestNode } from './results/tree.ts';
 import { elfBuildId } from './build/kernel-identity.ts';
 import { describeApplyFailure, describeApplyWarning, seriesRecord, type SeriesRecord } from './series/series.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
@@ -244,7 +244,10 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     const { consoleText, resultsText, splats } = await guestOutput(vm, plan, symbolizer);
     const compare = tests.some((t) => t.name === TARGETED) && tests.some((t) => t.name === 'test_progs')
       ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
-    return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText } });
+    // bpf-ci: each part the permissive selftests build skipped is a failed test, so that one the series newly breaks
+    // is a new failure against the base, and one the base lacks too is still failing.
+    const hostTests = plan.runners && builds.full?.skipped.length ? [selftestsBuildNode(builds.full.skipped)] : [];
+    return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText }, hostTests });
   }, (v) => ({ detail: v.headline }));
 
   if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
@@ -387,6 +390,17 @@ async function guestOutput(vm: VmOutcome, plan: Pick<RunPlan, 'allowlistRules'>,
   if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
   if (splats.length && symbolizer) splats = await symbolizer(splats);
   return { consoleText, resultsText, splats };
+}
+
+/** The parts the permissive selftests build skipped (SKIP-BPF, SKIP-SKEL, SKIP-TEST), each a failed leaf of "selftests-build". */
+export function selftestsBuildNode(skipped: readonly string[]): TestNode {
+  const node = newTest('selftests-build', 'fail');
+  node.children = skipped.map((part) => {
+    const leaf = newTest(part, 'fail');
+    leaf.errors.push(`did not build with ${SELFTESTS_CLANG} (the permissive build skipped it; selftests-build.log says why)`);
+    return leaf;
+  });
+  return node;
 }
 
 /** Where a run's splats are symbolised from: the tree built (addr2line's paths, decodecode) and the series' commits. */

@@ -51,7 +51,7 @@ export function bpfCiReport(result: BpfCiResult, shard?: string): BpfCiReport {
         runners: d.runners,
         new_failures: result.retry?.confirmed ?? [],
         flaky: result.retry?.flaky ?? [],
-        retried: !!result.retry,
+        retried: !!result.retry?.runDir,
         new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, bug_title: bugTitleOf(s), ...(s.test ? { test: s.test } : {}), lines: s.lines })),
         fixed: d.fixed, still_failing: d.stillFailing,
         appeared: d.appeared.map(seen), disappeared: d.disappeared.map(seen),

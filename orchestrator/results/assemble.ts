@@ -94,6 +94,8 @@ export interface AssembleInput {
   vm: Pick<VmOutcome, 'end' | 'detail' | 'runningTest'>;
   /** Two test_progs runs of one selection to compare; the comparison becomes a test of its own. */
   compare?: { name: string; reference: string; candidate: string };
+  /** Results the host knows without the guest (bpf-ci: what the selftests build could not make), as tests of their own. */
+  hostTests?: TestNode[];
   /** vCPUs QEMU was given, and the console to see how many the kernel brought up. */
   cpus?: { asked: number; consoleText: string };
 }
@@ -119,6 +121,7 @@ export function assembleResults(input: AssembleInput): Verdict {
   }
   const shortfall = input.cpus && cpuShortfall(input.cpus.asked, input.cpus.consoleText);
   if (shortfall) tests.push(shortfall);
+  tests.push(...(input.hostTests ?? []));
   for (const splat of input.splats) {
     const owner = tests.find((t) => t.name === splat.test);
     owner?.splats.push(splat);

@@ -80,3 +80,21 @@ test('the retry runs only the runners with new failures, the failing tests allow
   t.deepEqual(retry.testProgsSelection.allow, ['map_cmp_delete/contract']);
   t.is(retry.runDir, '/tmp/r/retry');
 });
+
+test('a part the series newly makes unbuildable is a new failure without a retry; one the base lacks too is still failing', async (t) => {
+  const { selftestsBuildNode } = await import('../../orchestrator/run.ts');
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const p = await plans(join(tmp.path, 'cache'));
+  const runs: string[] = [];
+  const pipeline = fakePipeline({
+    base: [progs({ a: 'pass' }), selftestsBuildNode(['cpumask_failure.bpf.o'])],
+    series: [progs({ a: 'pass' }), selftestsBuildNode(['cpumask_failure.bpf.o', 'map_cmp_delete.bpf.o'])],
+  }, runs);
+  const result = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top'), pipeline });
+  t.deepEqual(runs, ['base', 'series'], 'nothing to run again');
+  t.is(result.kind, 'testsFailed');
+  t.deepEqual(result.retry?.confirmed.map((c) => c.path), ['selftests-build/map_cmp_delete.bpf.o']);
+  t.deepEqual(result.diff?.stillFailing.map((c) => c.path), ['selftests-build/cpumask_failure.bpf.o']);
+  t.regex(result.retry?.confirmed[0]?.error ?? '', /did not build with clang-19/);
+});
