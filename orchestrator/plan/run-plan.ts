@@ -352,6 +352,7 @@ export function reproducerLine(plan: RunPlan): string {
     'npm', 'run', 'vm-test', '--', ...(plan.job.kind === 'exec' ? ['exec'] : []),
     '--kernel', describeKernelSpec(plan.kernel),
     ...(series ? ['--series', series] : ['--no-series']),
+    ...(plan.series?.lore?.localMbox ? ['--lore-mbox', plan.series.lore.localMbox] : []),
     ...extra.flatMap((f) => ['--kconfig', f]),
     ...(plan.fullSelftests && !plan.runners ? ['--full-selftests'] : []),
     ...(sel.test.length ? ['-t', sel.test.join(',')] : hasTestProgs(sel) ? [] : ['-t', 'none']),

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunEvents, type RunEvent } from '../../orchestrator/events.ts';
 import { VmTestError } from '../../orchestrator/outcome.ts';
-import { describePlan, planRun } from '../../orchestrator/plan/run-plan.ts';
+import { reproducerLine, describePlan, planRun } from '../../orchestrator/plan/run-plan.ts';
 import { fakeExec, realExec, tempDir } from '../helpers.ts';
 import { messageId, threadMbox } from '../series/lore-thread.ts';
 
@@ -56,4 +56,6 @@ test.serial('a lore: series with --lore-mbox through the real b4: the plan holds
   t.regex(text, /series: {5}lore:p1\.v1@example\.com \(v2\) \(3 patches, [0-9a-f]{16}\)/);
   t.regex(text, /base-commit a975094bf98ca97be9146f9d3b5681a6f9cf5ce3 \(the cover letter's\)/);
   t.true(seen.some((e) => e.type === 'warn' && /holds more than one revision: b4 took v2/.test(e.message)));
+  // The reproducer reads the same thread again: the id and the local mbox, never the network.
+  t.regex(reproducerLine(plan), new RegExp(` --series lore:p1\\.v1@example\\.com --lore-mbox ${thread.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} `));
 });
