@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { toolchainFingerprint } from './build/build-env.ts';
 import { choosePahole, requestsBtf } from './host/newer-pahole.ts';
 import { ciDenyList, denyListFile, runnerKind, type RunnerName } from './build/selftests-runners.ts';
-import { shardAllowEntries, shardAllowFile, shardLabel, shardRunners } from './bpf-ci/bpf-ci-shard.ts';
+import { shardAllowEntries, shardAllowFile, shardLabel, shardOf, shardRunners } from './bpf-ci/bpf-ci-shard.ts';
 import { SELFTESTS_CLANG, SELFTESTS_DIR } from './build/full-selftests-build.ts';
 import { buildFullSelftests } from './build/full-selftests-build.ts';
 import { buildDirFor, buildKernel, type KernelBuild } from './build/kernel-build.ts';
@@ -246,7 +246,9 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
       ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
     // bpf-ci: each part the permissive selftests build skipped is a failed test, so that one the series newly breaks
     // is a new failure against the base, and one the base lacks too is still failing.
-    const hostTests = plan.runners && builds.full?.skipped.length ? [selftestsBuildNode(builds.full.skipped)] : [];
+    // With --shard, they belong to one shard (by that name's hash, as a whole runner would).
+    const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
+    const hostTests = plan.runners && ownsBuild && builds.full?.skipped.length ? [selftestsBuildNode(builds.full.skipped)] : [];
     return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText }, hostTests });
   }, (v) => ({ detail: v.headline }));
 
@@ -392,9 +394,12 @@ async function guestOutput(vm: VmOutcome, plan: Pick<RunPlan, 'allowlistRules'>,
   return { consoleText, resultsText, splats };
 }
 
+/** The test that holds what the selftests build could not make. */
+export const SELFTESTS_BUILD = 'selftests-build';
+
 /** The parts the permissive selftests build skipped (SKIP-BPF, SKIP-SKEL, SKIP-TEST), each a failed leaf of "selftests-build". */
 export function selftestsBuildNode(skipped: readonly string[]): TestNode {
-  const node = newTest('selftests-build', 'fail');
+  const node = newTest(SELFTESTS_BUILD, 'fail');
   node.children = skipped.map((part) => {
     const leaf = newTest(part, 'fail');
     leaf.errors.push(`did not build with ${SELFTESTS_CLANG} (the permissive build skipped it; selftests-build.log says why)`);

@@ -6,6 +6,7 @@ import { shardAllowEntries, shardOf, shardRunners } from '../../orchestrator/bpf
 import { selectTests } from '../../orchestrator/build/selftests-build.ts';
 import { bpfCiReport, bpfCiText, mergeBpfCi, type BpfCiReport } from '../../orchestrator/report/bpf-ci-report.ts';
 import { diffRuns } from '../../orchestrator/results/run-diff.ts';
+import { SELFTESTS_BUILD, selftestsBuildNode } from '../../orchestrator/run.ts';
 import { newTest, type TestNode, type TestStatus } from '../../orchestrator/results/tree.ts';
 
 const names = Array.from({ length: 300 }, (_, i) => `test_${(i * 7919).toString(36)}_${i % 3 ? 'map' : 'prog'}`);
@@ -56,19 +57,21 @@ function fakeResult(base: TestNode[], series: TestNode[]): BpfCiResult {
 
 test('the shards\' reports merge into the unsharded run\'s difference', (t) => {
   const statuses = (flip: boolean) => Object.fromEntries(names.slice(0, 80).map((n, i) => [n, (i % 17 === 0 ? 'fail' : i % 11 === 0 && flip ? 'fail' : i % 5 === 0 ? 'skip' : 'pass') as TestStatus]));
-  const baseTrees = [runner('test_progs', statuses(false)), runner('test_maps', { test_maps: 'pass' })];
-  const seriesTrees = [runner('test_progs', { ...statuses(true), map_cmp_delete: 'fail' }), runner('test_maps', { test_maps: 'fail' })];
+  // What the selftests build skipped is one shard's (run.ts: the one 'selftests-build' hashes to), like a whole runner.
+  const baseTrees = [runner('test_progs', statuses(false)), runner('test_maps', { test_maps: 'pass' }), selftestsBuildNode(['a.bpf.o'])];
+  const seriesTrees = [runner('test_progs', { ...statuses(true), map_cmp_delete: 'fail' }), runner('test_maps', { test_maps: 'fail' }), selftestsBuildNode(['a.bpf.o', 'b.bpf.o'])];
   const whole = bpfCiReport(fakeResult(baseTrees, seriesTrees));
 
   // Each shard runs its own tests of test_progs, and test_maps only where it hashes.
   const cut = (trees: TestNode[], index: number) => trees
-    .filter((r) => r.name === 'test_progs' || shardOf(r.name, 4) === index)
+    .filter((r) => r.name === 'test_progs' || shardOf(r.name === SELFTESTS_BUILD ? SELFTESTS_BUILD : r.name, 4) === index)
     .map((r) => (r.name === 'test_progs' ? { ...r, children: r.children.filter((c) => shardOf(c.name, 4) === index) } : r));
   const parts = [1, 2, 3, 4].map((index) => ({ file: `shard${index}.json`, report: bpfCiReport(fakeResult(cut(baseTrees, index), cut(seriesTrees, index)), `${index}/4`) }));
   const merged = mergeBpfCi([...parts].reverse()) as BpfCiReport;
   t.false('error' in merged);
   const sortRunners = (r: BpfCiReport) => [...r.diff!.runners].sort((a, b) => a.name.localeCompare(b.name));
   t.deepEqual(sortRunners(merged), sortRunners(whole));
+  t.true(merged.diff!.new_failures.some((c) => c.path === 'selftests-build/b.bpf.o') && merged.diff!.still_failing.filter((c) => c.path.startsWith('selftests-build/')).length === 1, 'the build\'s parts once');
   for (const key of ['new_failures', 'fixed', 'still_failing', 'appeared', 'disappeared'] as const) {
     t.deepEqual(merged.diff![key].map((c) => c.path), [...whole.diff![key]].map((c) => c.path).sort(), key);
   }
