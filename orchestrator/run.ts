@@ -203,7 +203,10 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   const view = await prepareGuestView(guestPlan, tests, kernel.buildDir, runDir);
   const identity: RunIdentity = { ...stageLog.identity!, tests: await testHashes(tests) };
   stageLog.identity = identity;
-  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb });
+  // bpf-ci: what the selftests build skipped is part of the verdict without being part of the boot (selftestsBuildNode).
+  const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
+  const hostSkips = plan.runners && ownsBuild ? builds.full?.skipped ?? [] : [];
+  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb }, plan.runners ? { verdictOf: RUNNER_VERDICT, hostSkips } : undefined);
   const gdb = await gdbStub(plan.gdb, kernel.buildDir, runDir, events);
   const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
   if (earlier) {
@@ -247,8 +250,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     // bpf-ci: each part the permissive selftests build skipped is a failed test, so that one the series newly breaks
     // is a new failure against the base, and one the base lacks too is still failing.
     // With --shard, they belong to one shard (by that name's hash, as a whole runner would).
-    const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
-    const hostTests = plan.runners && ownsBuild && builds.full?.skipped.length ? [selftestsBuildNode(builds.full.skipped)] : [];
+    const hostTests = hostSkips.length ? [selftestsBuildNode(hostSkips)] : [];
     return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText }, hostTests });
   }, (v) => ({ detail: v.headline }));
 
@@ -393,6 +395,12 @@ async function guestOutput(vm: VmOutcome, plan: Pick<RunPlan, 'allowlistRules'>,
   if (splats.length && symbolizer) splats = await symbolizer(splats);
   return { consoleText, resultsText, splats };
 }
+
+/**
+ * How a bpf-ci runner run's verdict is made beyond what booted (the host's tests, which shard owns them): a kept
+ * verdict made another way is not reused. Bump it when that changes.
+ */
+const RUNNER_VERDICT = 'host-tests-in-one-shard';
 
 /** The test that holds what the selftests build could not make. */
 export const SELFTESTS_BUILD = 'selftests-build';

@@ -65,3 +65,14 @@ test('a test\'s hash: an input by its name and bytes (the same list copied into 
   const [d] = await testHashes(withList('runA'));
   t.not(a!.sha256, d!.sha256, 'a BPF object loaded by file changed');
 });
+
+test('the reuse key covers what a bpf-ci verdict holds besides the boot (the parts the selftests build skipped), and nothing more for other runs', (t) => {
+  const identity: RunIdentity = { kernel: { built: 'b', image: 'holds the built vmlinux', bzImageSha256: 'i' }, tree: 't', config: 'c', init: 'n', tests: [] };
+  const vm = { cpus: 2, memoryMb: 1024 };
+  const plain = reuseKey(identity, [], vm);
+  t.is(reuseKey(identity, [], vm, undefined), plain, 'bisect and mutate keep their keys');
+  const one = reuseKey(identity, [], vm, { verdictOf: 'v', hostSkips: ['a.bpf.o'] });
+  t.not(one, plain);
+  t.not(reuseKey(identity, [], vm, { verdictOf: 'v', hostSkips: ['a.bpf.o', 'b.bpf.o'] }), one, 'another skipped part');
+  t.not(reuseKey(identity, [], vm, { verdictOf: 'w', hostSkips: ['a.bpf.o'] }), one, 'a verdict made another way');
+});
