@@ -26,6 +26,16 @@ export async function installCompilerWrapper(cache: CacheLayout): Promise<string
   return path;
 }
 
+/**
+ * The tree's headers holding .incbin (tree-relative paths), for vm-test-cc: a unit that includes one is compiled
+ * again without ccache, since ccache's key never covers the file the header embeds. Every build through vm-test-cc
+ * passes them: the kernel's, the targeted test_progs and the full selftests (7.2.6 has none).
+ */
+export async function incbinHeaders(exec: ExecPort, worktree: string): Promise<string[]> {
+  const grep = await exec.run({ command: 'git', args: ['grep', '-l', '-F', 'incbin', '--', '*.h', '*.inc'], cwd: worktree });
+  return grep.exitCode === 0 ? grep.stdout.split('\n').filter(Boolean) : [];
+}
+
 export function buildEnv(cache: CacheLayout, incbinHeaders: readonly string[] = []): Record<string, string> {
   return {
     CCACHE_DIR: cache.ccache,

@@ -7,7 +7,7 @@ import type { CacheLayout } from '../cache.ts';
 import { makeDirs } from '../paths.ts';
 import { describeParseError, parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
-import { buildEnv, compilerFor, compilerWrapperPath, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
+import { buildEnv, compilerFor, compilerWrapperPath, incbinHeaders, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
 import { buildFailure } from './make-output.ts';
 import { findTestDefinitions, skeletonsIncluded } from './selftests-build.ts';
@@ -117,8 +117,8 @@ interface Stamp {
  * another directory than make's (cd $(@D) && $(CC) ... -MMD), and ccache's relative paths then made its .d files
  * name "../../../src/..." from the wrong place: the next build stopped at "No rule to make target".
  */
-export function selftestsEnv(cache: CacheLayout): Record<string, string> {
-  const { CCACHE_BASEDIR: _dropped, ...env } = buildEnv(cache);
+export function selftestsEnv(cache: CacheLayout, incbin: readonly string[] = []): Record<string, string> {
+  const { CCACHE_BASEDIR: _dropped, ...env } = buildEnv(cache, incbin);
   return env;
 }
 
@@ -198,7 +198,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   await rm(stampPath, { force: true });
   // Outputs made by another recipe (its make arguments without the targets, its environment) are not built upon: a
   // .d file of one recipe can name paths another cannot find. Unknown counts as another.
-  const env = selftestsEnv(ctx.cache);
+  const env = selftestsEnv(ctx.cache, ctx.ccache ? await incbinHeaders(ctx.exec, ctx.tree.worktree) : []);
   const core = JSON.stringify({ recipe: recipe.filter((a) => !targets.includes(a)), env: Object.entries(env).filter(([k]) => k.startsWith('CCACHE_')) });
   const recipeFile = join(ctx.kernel.buildDir, 'vm-test-selftests', 'full-recipe.json');
   if (existsSync(out) && (await readFile(recipeFile, 'utf8').catch(() => '')) !== core) {

@@ -9,7 +9,7 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import { checkSubset, describeDropped, parseDotConfig, type DroppedOption, type KconfigRequest } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
 import type { PreparedTree } from '../source/workspace.ts';
-import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
+import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint, incbinHeaders } from './build-env.ts';
 import { checkImageHoldsBuilt, type ImageCheck } from './kernel-identity.ts';
 import { buildFailure, progressStep } from './make-output.ts';
 import { initialEstimate, isWorkStep, progressAt } from './build-estimate.ts';
@@ -215,7 +215,7 @@ export async function buildKernel(ctx: KernelBuildContext): Promise<KernelBuild>
   await mkdir(buildDir, { recursive: true });
   await mkdir(ctx.cache.ccache, { recursive: true });
   if (ctx.ccache) await installCompilerWrapper(ctx.cache);
-  const env = buildEnv(ctx.cache, ctx.ccache ? await incbinHeaders(ctx) : []);
+  const env = buildEnv(ctx.cache, ctx.ccache ? await incbinHeaders(ctx.exec, ctx.tree.worktree) : []);
   const cc = compilerFor(ctx.ccache, ctx.cache);
   const make = (targets: string[], extra: { onLine?: (l: string) => void } = {}) =>
     ctx.exec.run({
@@ -322,8 +322,3 @@ async function verifiedImage(ctx: KernelBuildContext, buildDir: string, bzImage:
   return check;
 }
 
-/** The tree's headers holding .incbin, for vm-test-cc (7.2.6 has none; a unit including one must not come from ccache). */
-async function incbinHeaders(ctx: Pick<KernelBuildContext, 'exec' | 'tree'>): Promise<string[]> {
-  const grep = await ctx.exec.run({ command: 'git', args: ['grep', '-l', '-F', 'incbin', '--', '*.h', '*.inc'], cwd: ctx.tree.worktree });
-  return grep.exitCode === 0 ? grep.stdout.split('\n').filter(Boolean) : [];
-}

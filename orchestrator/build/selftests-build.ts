@@ -9,7 +9,7 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import { VmTestError } from '../outcome.ts';
 import { gitOutput } from '../source/git.ts';
 import type { PreparedTree } from '../source/workspace.ts';
-import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
+import { buildEnv, compilerFor, installCompilerWrapper, toolchainFingerprint, incbinHeaders } from './build-env.ts';
 import { changedInputs, cmdFileInputs, depfileInputs, linkTraceInputs, readManifest, recordInputs, writeManifest } from './input-manifest.ts';
 import { buildFailure } from './make-output.ts';
 import { describeSelection, type TestProgsSelection } from '../guest/guest-plan.ts';
@@ -236,7 +236,7 @@ export async function buildTestProgs(ctx: SelftestsContext, filters: TestProgsSe
   await mkdir(libbpfOut, { recursive: true });
   await mkdir(join(runnerDir, 'prog_tests'), { recursive: true });
   if (ctx.ccache) await installCompilerWrapper(ctx.cache);
-  const env = buildEnv(ctx.cache);
+  const env = buildEnv(ctx.cache, ctx.ccache ? await incbinHeaders(ctx.exec, ctx.tree.worktree) : []);
   const cc = compilerFor(ctx.ccache, ctx.cache);
   const paths: RecipePaths = { tree: ctx.tree.worktree, src, tools, libbpfOut, libbpfRoot, runnerDir, cc };
   const fail = async (what: string, result: { exitCode?: number; tail: string[] }): Promise<never> => {

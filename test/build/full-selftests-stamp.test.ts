@@ -101,3 +101,23 @@ test('the selftests build does not give ccache a base directory (its test object
   t.false('CCACHE_BASEDIR' in selftestsEnv(cacheLayout('/c')));
   t.is(selftestsEnv(cacheLayout('/c')).CCACHE_DIR, '/c/ccache');
 });
+
+test('with ccache, the selftests\' make gets the tree\'s .incbin headers (vm-test-cc compiles a unit including one uncached), and its BPF objects go through vm-test-cc too', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const tree = join(tmp.path, 'src');
+  const buildDir = join(tmp.path, 'build');
+  await writeFiles(tree, { [`${SELFTESTS}/Makefile`]: 'all:\n', [`${SELFTESTS}/prog_tests/a.c`]: 'void test_a(void) {}\n', [`${SELFTESTS}/progs/empty.c`]: '' });
+  await writeFiles(buildDir, { '.config': 'CONFIG_DEBUG_INFO_BTF=y\n' });
+  const inner = port({ clang: 'clang 19', gcc: 'gcc 12' });
+  const exec: ExecPort & { makes: ExecRequest[] } = {
+    makes: inner.makes,
+    run: async (req) => (req.command === 'git' && req.args.includes('grep') ? fakeResult({ stdout: `${SELFTESTS}/embeds_key.h\n` }) : inner.run(req)),
+  };
+  const kernel: KernelBuild = { buildDir, bzImage: join(buildDir, 'bzImage'), headersDir: join(buildDir, 'usr/include'), configPath: join(buildDir, '.config'), cached: true, treeId: 't1', buildId: 'aaaa', imageCheck: { holdsBuilt: true } as KernelBuild['imageCheck'], elapsedMs: 0 };
+  const cache = cacheLayout(join(tmp.path, 'cache'));
+  await buildFullSelftests({ exec, events: new RunEvents(), cache, tree: { worktree: tree, head: 'h', treeId: 't1', reused: false }, kernel, jobs: 2, ccache: true, logFile: join(tmp.path, 'log') });
+  const make = exec.makes[0]!;
+  t.is(make.env?.VM_TEST_INCBIN_HEADERS, `${SELFTESTS}/embeds_key.h`);
+  t.true(make.args.includes(`CLANG=${join(cache.root, 'bin/vm-test-cc')} clang-19`), make.args.join(' '));
+});
