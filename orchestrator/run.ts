@@ -25,10 +25,8 @@ import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
 import { describePlan, reproducerLine, type RunPlan } from './plan/run-plan.ts';
 import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
-import { hasDebugInfo, symbolizeSplats } from './results/splat-symbols.ts';
-import { bugTitleOf } from './results/splat-title.ts';
+import { symbolizeBuilt } from './results/splat-symbols.ts';
 import { newTest, type Splat, type TestNode } from './results/tree.ts';
-import { elfBuildId } from './build/kernel-identity.ts';
 import { describeApplyFailure, describeApplyWarning, seriesRecord, type SeriesRecord } from './series/series.ts';
 import { describeKernelSpec } from './source/kernel-spec.ts';
 import { resolveSource } from './source/source.ts';
@@ -232,7 +230,8 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   if (booted.release) identity.kernel.release = booted.release;
   if (booted.reported && !booted.buildId) events.emit({ type: 'warn', stage: 'vm', message: `the guest did not report its kernel's build ID (no /sys/kernel/notes); built: ${kernel.buildId}` });
   checkBooted(identity, vm.resultsLog);
-  const symbolizer = (splats: Splat[]) => symbolize(deps, kernel, identity, locked.symbols, splats, events);
+  const symbolizer = (splats: Splat[]) => symbolizeBuilt({ exec, events, ...(signal ? { signal } : {}) },
+    { vmlinux: join(kernel.buildDir, 'vmlinux'), configPath: kernel.configPath, ran: identity.kernel.built, ...locked.symbols }, splats);
 
   if (plan.job.kind !== 'tests') {
     const job = tests[0]!.name;
@@ -422,20 +421,3 @@ interface SymbolSources {
   range?: readonly [string, string];
 }
 
-/**
- * The splats' frames against the vmlinux built, when it has debug info and is still the kernel that booted (the
- * build directory may have been rebuilt since the lock was released); the series' lines from its commits.
- */
-async function symbolize(deps: RunDeps, kernel: KernelBuild, identity: RunIdentity, sources: SymbolSources, splats: Splat[], events: RunEvents): Promise<Splat[]> {
-  const vmlinux = join(kernel.buildDir, 'vmlinux');
-  if (!(await hasDebugInfo(kernel.configPath))) return splats;
-  const now = await elfBuildId(vmlinux).catch(() => undefined);
-  if (!now || now !== identity.kernel.built) {
-    events.emit({ type: 'warn', stage: 'results', message: `kernel reports not symbolised: ${vmlinux} is no longer the kernel that ran (build ID ${now ?? 'unknown'}, ran ${identity.kernel.built ?? 'unknown'})` });
-    return splats;
-  }
-  const diff = sources.range ? await deps.exec.run({ command: 'git', args: ['-C', sources.srcRoot, 'diff', '-U0', '--no-color', '--no-ext-diff', sources.range[0], sources.range[1]], ...(deps.signal ? { signal: deps.signal } : {}) }) : undefined;
-  const out = await symbolizeSplats({ exec: deps.exec, vmlinux, srcRoot: sources.srcRoot, ...(diff?.exitCode === 0 ? { seriesDiff: diff.stdout } : {}), ...(deps.signal ? { signal: deps.signal } : {}) }, splats);
-  for (const s of out.filter((x) => x.seriesFrame)) events.emit({ type: 'info', stage: 'results', message: `${bugTitleOf(s)}: in the code this series adds, ${s.seriesFrame!.file}:${s.seriesFrame!.line} (${s.seriesFrame!.ref})` });
-  return out;
-}

@@ -6,7 +6,11 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { elfBuildId } from '../build/kernel-identity.ts';
+import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
+import { gitOutput } from '../source/git.ts';
+import { bugTitleOf } from './splat-title.ts';
 import type { Splat, SplatFrame } from './tree.ts';
 
 /** A frame as the kernel prints it: symbol+0xoff/0xlen, maybe with its module. */
@@ -180,6 +184,28 @@ async function decodeCode(ctx: SymbolContext, lines: readonly string[]): Promise
   if (r.exitCode !== 0) return undefined;
   const out = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\s/.test(l) || /^Code starting with the faulting instruction/.test(l) || /^All code/.test(l));
   return out.length ? out : undefined;
+}
+
+/**
+ * A run's splats against the vmlinux it built, when that has debug info and is still the kernel that ran (the build
+ * directory may have been rebuilt since the build lock was released); the series' lines from its commits
+ * (pristine..applied, through the project's git with the user's config left out).
+ */
+export async function symbolizeBuilt(
+  ctx: { exec: ExecPort; events: RunEvents; signal?: AbortSignal },
+  built: { vmlinux: string; configPath: string; ran: string | undefined; srcRoot: string; range?: readonly [string, string] },
+  splats: Splat[],
+): Promise<Splat[]> {
+  if (!(await hasDebugInfo(built.configPath))) return splats;
+  const now = await elfBuildId(built.vmlinux).catch(() => undefined);
+  if (!now || now !== built.ran) {
+    ctx.events.emit({ type: 'warn', stage: 'results', message: `kernel reports not symbolised: ${built.vmlinux} is no longer the kernel that ran (build ID ${now ?? 'unknown'}, ran ${built.ran ?? 'unknown'})` });
+    return splats;
+  }
+  const seriesDiff = built.range ? await gitOutput(ctx.exec, ['diff', '-U0', '--no-color', '--no-ext-diff', built.range[0], built.range[1]], { cwd: built.srcRoot, ...(ctx.signal ? { signal: ctx.signal } : {}) }) : undefined;
+  const out = await symbolizeSplats({ exec: ctx.exec, vmlinux: built.vmlinux, srcRoot: built.srcRoot, ...(seriesDiff !== undefined ? { seriesDiff } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) }, splats);
+  for (const s of out.filter((x) => x.seriesFrame)) ctx.events.emit({ type: 'info', stage: 'results', message: `${bugTitleOf(s)}: in the code this series adds, ${s.seriesFrame!.file}:${s.seriesFrame!.line} (${s.seriesFrame!.ref})` });
+  return out;
 }
 
 /** A frame as a report shows it: func+off/len (file:line), and what it is inlined into. */

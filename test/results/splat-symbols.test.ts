@@ -77,3 +77,40 @@ test('[real] a report about an ELF built with gcc -g: frames symbolised with the
   t.deepEqual(out!.seriesFrame, { ref: frames[0]!.ref, file: 'lib/helper.c', line: 3 });
   t.regex(symbolizedLines(out!).join('\n'), /in the code this series adds: lib\/helper\.c:3[\s\S]*victim\+0x[0-9a-f]+\/0x[0-9a-f]+: helper \(lib\/helper\.c:3\), inlined into victim/);
 });
+
+test('[real] a run\'s splats: symbolised only with debug info and only while the build directory\'s vmlinux is the kernel that ran; the series\' lines from its commits', async (t) => {
+  const { symbolizeBuilt } = await import('../../orchestrator/results/splat-symbols.ts');
+  const { elfBuildId } = await import('../../orchestrator/build/kernel-identity.ts');
+  const { RunEvents } = await import('../../orchestrator/events.ts');
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const src = join(tmp.path, 'src');
+  const before = 'int victim(int *p)\n{\n\treturn *p;\n}\n';
+  await writeFiles(src, { 'lib/v.c': before });
+  await sh(src, 'git', ['init', '-q']);
+  await sh(src, 'git', ['add', '.']);
+  await sh(src, 'git', ['commit', '-qm', 'pristine']);
+  await writeFiles(src, { 'lib/v.c': 'int victim(int *p)\n{\n\tint x = p[1];\n\treturn *p + x;\n}\n' });
+  await sh(src, 'git', ['commit', '-qam', 'the series']);
+  const [pristine, applied] = (await sh(src, 'git', ['rev-list', '--reverse', 'HEAD'])).trim().split('\n');
+  // A linked ELF, so it has a GNU build ID as vmlinux does.
+  const vmlinux = join(tmp.path, 'vmlinux');
+  await sh(src, 'gcc', ['-g', '-O2', '-shared', '-fPIC', '-nostdlib', '-Wl,--build-id', '-o', vmlinux, 'lib/v.c']);
+  const ran = await elfBuildId(vmlinux);
+  t.truthy(ran);
+  const size = parseNm(await sh(src, 'nm', ['-S', vmlinux])).get('victim')![0]!.sizes[0]!;
+  const splat: Splat = { kind: 'oops', title: 'BUG: kernel NULL pointer dereference', lines: ['BUG: kernel NULL pointer dereference', `RIP: 0010:victim+0x0/0x${size.toString(16)}`], startLine: 1 };
+  const events = new RunEvents();
+  const said: string[] = [];
+  events.subscribe((e) => 'message' in e && said.push(e.message));
+  const ctx = { exec: realExec, events };
+  const built = (config: string, id: string | undefined) => ({ vmlinux, configPath: join(tmp.path, config), ran: id, srcRoot: src, range: [pristine!, applied!] as const });
+  await writeFiles(tmp.path, { 'debug.config': 'CONFIG_DEBUG_INFO=y\n', 'plain.config': '# CONFIG_DEBUG_INFO is not set\nCONFIG_DEBUG_INFO_NONE=y\n' });
+  t.is((await symbolizeBuilt(ctx, built('plain.config', ran), [splat]))[0]!.frames, undefined, 'no debug info: as it was');
+  t.is((await symbolizeBuilt(ctx, built('debug.config', 'f'.repeat(40)), [splat]))[0]!.frames, undefined, 'another kernel ran: as it was');
+  t.true(said.some((m) => /not symbolised: .* is no longer the kernel that ran/.test(m)));
+  const [out] = await symbolizeBuilt(ctx, built('debug.config', ran), [splat]);
+  t.is(out!.frames?.[0]?.file, 'lib/v.c');
+  t.deepEqual(out!.seriesFrame && { file: out!.seriesFrame.file, inSeries: [3, 4].includes(out!.seriesFrame.line) }, { file: 'lib/v.c', inSeries: true });
+  t.true(said.some((m) => /in the code this series adds, lib\/v\.c:[34]/.test(m)));
+});
