@@ -5,23 +5,8 @@ import { join } from 'node:path';
 import { main } from '../orchestrator/cli.ts';
 import type { CliContext, CommandEnd, ResultCommand } from '../orchestrator/commands/context.ts';
 import { VmTestError, type CommandResult, type OutcomeKind } from '../orchestrator/outcome.ts';
-import { tempDir } from './helpers.ts';
+import { runMain, tempDir } from './helpers.ts';
 
-/** main() with these commands, and what it wrote. */
-async function runMain(argv: string[], commands: ((ctx: CliContext) => ResultCommand<object>)[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  let stdout = '';
-  let stderr = '';
-  process.stdout.write = ((chunk: string) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(argv, commands), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
 
 /** A command named `try` whose handler does `body`. */
 const command = (body: (ctx: CliContext) => Promise<CommandEnd>, stopped?: (kind: OutcomeKind) => CommandResult) =>

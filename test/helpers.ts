@@ -3,6 +3,8 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createExecaPort, type ExecPort, type ExecRequest, type ExecResult } from '../orchestrator/exec/exec-port.ts';
+import { main } from '../orchestrator/cli.ts';
+import type { CliContext, ResultCommand } from '../orchestrator/commands/context.ts';
 
 export const realExec: ExecPort = createExecaPort();
 
@@ -39,5 +41,21 @@ export async function writeFiles(root: string, files: Record<string, string>): P
   for (const [path, text] of Object.entries(files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), text);
+  }
+}
+
+/** main() with these commands, and what it wrote. */
+export async function runMain(argv: string[], commands: ((ctx: CliContext) => ResultCommand<object>)[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  let stdout = '';
+  let stderr = '';
+  process.stdout.write = ((chunk: string) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    return { code: await main(argv, commands), stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
   }
 }

@@ -19,7 +19,8 @@ export interface GuestTest {
 }
 
 export function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+  // "~" is plain text except at a word's start (Debian versions: 7.2.6-1~bpo13+1).
+  return /^[\w@%+=:,./-][\w@%+=:,./~-]*$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
 /** A test's plan.tsv row; with a view, host paths in the command and the directory become their guest paths. */

@@ -15,7 +15,7 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import type { RunEvents } from '../events.ts';
 import { ensureHostTools } from '../host/host-tools.ts';
 import { selectSuites } from '../guest/guest-suites.ts';
-import { describeSelection, hasTestProgs, type TestProgsSelection } from '../guest/guest-plan.ts';
+import { describeSelection, hasTestProgs, shellQuote, type TestProgsSelection } from '../guest/guest-plan.ts';
 import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
 import { CI_WATCHDOG_SEC, VM_TEST_DENYLIST, runnerKind, type RunnerName } from '../build/selftests-runners.ts';
 import { shardLabel, shardRunners, type ShardSpec } from '../bpf-ci/bpf-ci-shard.ts';
@@ -344,7 +344,6 @@ export async function checkOutputPaths(options: Pick<RunOptions, 'cacheDir' | 'r
  * tests and the VM's shape when they are not the defaults. Paths as they were given, resolved.
  */
 export function reproducerLine(plan: RunPlan): string {
-  const q = (arg: string) => (/^[\w@%+=:,./~-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`);
   const sel = plan.testProgsSelection;
   const series = plan.series?.lore ? plan.series.name.replace(/ \(v\d+\)$/, '') : plan.series?.file ?? plan.series?.dir;
   const extra = plan.fragments.map((f) => f.file).filter((f) => !BASE_FRAGMENTS.concat(SLIM_FRAGMENT).some((b) => f.endsWith(`/kernel-config/${b}.config`)));
@@ -365,7 +364,7 @@ export function reproducerLine(plan: RunPlan): string {
     ...(plan.memoryMb !== 1024 ? ['--memory', String(plan.memoryMb)] : []),
     ...(plan.job.kind === 'exec' ? ['--', ...plan.job.argv] : []),
   ];
-  return words.map(q).join(' ');
+  return words.map(shellQuote).join(' ');
 }
 
 export function describePlan(plan: RunPlan): string {

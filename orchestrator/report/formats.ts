@@ -10,7 +10,8 @@ import { renderSummary } from './terminal-report.ts';
 import { describeIdentity } from '../identity.ts';
 import { symbolizedLines } from '../results/splat-symbols.ts';
 import { bugTitleOf, groupByBug } from '../results/splat-title.ts';
-import { isBlocking, type TestNode } from '../results/tree.ts';
+import { leaves } from '../results/run-diff.ts';
+import { isBlocking } from '../results/tree.ts';
 
 /** A run directory as the reports read it: results.json, which files are beside it, and build.log. */
 export interface SavedRun {
@@ -57,13 +58,7 @@ export function mailReport(r: SavedRun): string {
     out.push(...stoppedLines(r), '');
   } else {
     const tree = treeFrom(r.record);
-    const failing: string[] = [];
-    const visit = (node: TestNode, path: string[]) => {
-      const here = [...path, node.name];
-      if (node.children.length) node.children.forEach((c) => visit(c, here));
-      else if (node.status === 'fail' || node.status === 'crashed') failing.push(`  ${here.join('/')}: ${node.status}${node.errors[0] ? `: ${node.errors[0]}` : ''}`);
-    };
-    tree.tests.forEach((t) => visit(t, []));
+    const failing = leaves(tree).filter((l) => l.status === 'fail' || l.status === 'crashed').map((l) => `  ${l.path}: ${l.status}${l.error ? `: ${l.error}` : ''}`);
     const c = tree.counts;
     out.push(`Results: ${c.passed} passed, ${c.failed} failed, ${c.crashed} crashed, ${c.skipped} skipped`);
     if (failing.length) out.push('', 'Failing:', ...failing.slice(0, 30), ...(failing.length > 30 ? [`  ... and ${failing.length - 30} more`] : []));

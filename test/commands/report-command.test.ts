@@ -2,24 +2,10 @@
 import test from 'ava';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { main } from '../../orchestrator/cli.ts';
 import { reportCommand } from '../../orchestrator/commands/report-command.ts';
-import { tempDir } from '../helpers.ts';
+import { runMain, tempDir } from '../helpers.ts';
 
-async function report(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  let stdout = '';
-  let stderr = '';
-  process.stdout.write = ((chunk: string) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['report', ...argv], [reportCommand]), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
+const report = (argv: string[]) => runMain(['report', ...argv], [reportCommand]);
 
 // A stack frame (at fn (file:line:col)), not the evidence line (at FILE).
 const noStack = /^\s+at .*:\d+:\d+\)?$/m;
