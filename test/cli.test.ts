@@ -2,7 +2,6 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { main } from '../orchestrator/cli.ts';
 import type { CliContext, CommandEnd, ResultCommand } from '../orchestrator/commands/context.ts';
 import { VmTestError, type CommandResult, type OutcomeKind } from '../orchestrator/outcome.ts';
 import { runMain, tempDir } from './helpers.ts';
