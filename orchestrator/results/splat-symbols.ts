@@ -182,8 +182,13 @@ async function decodeCode(ctx: SymbolContext, lines: readonly string[]): Promise
   if (!code || !existsSync(script)) return undefined;
   const r = await ctx.exec.run({ command: script, args: [], input: code.slice(code.indexOf('Code: ')) + '\n', env: { ARCH: 'x86_64' }, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   if (r.exitCode !== 0) return undefined;
-  const out = r.stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\s/.test(l) || /^Code starting with the faulting instruction/.test(l) || /^All code/.test(l));
+  const out = decodedLines(r.stdout);
   return out.length ? out : undefined;
+}
+
+/** decodecode's disassembly, its headings kept and its rules dropped; the trapping instruction is "NN:*". */
+export function decodedLines(stdout: string): string[] {
+  return stdout.split('\n').filter((l) => /^\s*[0-9a-f]+:\*?\s/.test(l) || /^Code starting with the faulting instruction/.test(l) || /^All code/.test(l));
 }
 
 /**

@@ -114,3 +114,12 @@ test('[real] a run\'s splats: symbolised only with debug info and only while the
   t.deepEqual(out!.seriesFrame && { file: out!.seriesFrame.file, inSeries: [3, 4].includes(out!.seriesFrame.line) }, { file: 'lib/v.c', inSeries: true });
   t.true(said.some((m) => /in the code this series adds, lib\/v\.c:[34]/.test(m)));
 });
+
+test('decodecode\'s output (a real one, of 7.2.6\'s WARN in htab_map_delete_elem_cmp): the trapping instruction is kept', async (t) => {
+  const { decodedLines } = await import('../../orchestrator/results/splat-symbols.ts');
+  const { readFile } = await import('node:fs/promises');
+  const lines = decodedLines(await readFile(new URL('../fixtures/results/decodecode/warn-7.2.6-hashtab.txt', import.meta.url), 'utf8'));
+  t.true(lines.some((l) => /^\s+2a:\*\s+0f 0b\s+ud2\s+<-- trapping instruction$/.test(l)), lines.join('\n'));
+  t.deepEqual(lines.filter((l) => !/^\s/.test(l)), ['All code', 'Code starting with the faulting instruction']);
+  t.false(lines.some((l) => /^=+$/.test(l) || /^Code: /.test(l)));
+});
