@@ -1,8 +1,9 @@
 // What a verdict is about: the kernel that was built and the one that booted, the tree, config, series and test binaries.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildIdFromNotesHex } from './build/kernel-identity.ts';
 import { planText, type GuestTest } from './guest/guest-plan.ts';
 import { VmTestError } from './outcome.ts';
@@ -61,6 +62,19 @@ export function reuseKey(identity: RunIdentity, tests: readonly GuestTest[], vm:
     // What the verdict holds besides the boot's output (bpf-ci's host tests), when it holds anything.
     ...(verdict ? { verdict } : {}),
   })).digest('hex');
+}
+
+/** The code that turns a boot's output into a verdict: the parsers, the splat scanner, the assembly. */
+export const VERDICT_CODE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+/**
+ * A hash of that code, for a verdict kept across vm-test versions (bpf-ci's base): one made by an older scanner or
+ * parser is not reused, since the same console may read otherwise now.
+ */
+export async function verdictCodeHash(dir = VERDICT_CODE_DIR): Promise<string> {
+  const hash = createHash('sha256');
+  for (const name of (await readdir(dir)).filter((f) => f.endsWith('.ts')).sort()) hash.update(name).update('\0').update(await readFile(join(dir, name))).update('\0');
+  return hash.digest('hex');
 }
 
 /** The build ID the guest's init reported at start, from the results channel. */

@@ -18,7 +18,7 @@ import { guestTestsFor, type GuestBuilds } from './guest/guest-jobs.ts';
 import { describeSelection, hasTestProgs, type TestProgsSelection } from './guest/guest-plan.ts';
 import { buildGuestSuites, keepSuiteSources } from './guest/guest-suites-build.ts';
 import { ensureHostTools } from './host/host-tools.ts';
-import { bootedBuildId, checkBooted, reuseKey, sha256File, testHashes, type RunIdentity } from './identity.ts';
+import { bootedBuildId, checkBooted, reuseKey, sha256File, testHashes, verdictCodeHash, type RunIdentity } from './identity.ts';
 import { kernelRequestFor } from './kconfig/kernel-request.ts';
 import { acquireLock } from './lock.ts';
 import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
@@ -204,7 +204,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   // bpf-ci: what the selftests build skipped is part of the verdict without being part of the boot (selftestsBuildNode).
   const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
   const hostSkips = plan.runners && ownsBuild ? builds.full?.skipped ?? [] : [];
-  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb }, plan.runners ? { verdictOf: RUNNER_VERDICT, hostSkips } : undefined);
+  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb }, plan.runners ? { verdictOf: RUNNER_VERDICT, code: await verdictCodeHash(), hostSkips } : undefined);
   const gdb = await gdbStub(plan.gdb, kernel.buildDir, runDir, events);
   const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
   if (earlier) {

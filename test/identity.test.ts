@@ -76,3 +76,16 @@ test('the reuse key covers what a bpf-ci verdict holds besides the boot (the par
   t.not(reuseKey(identity, [], vm, { verdictOf: 'v', hostSkips: ['a.bpf.o', 'b.bpf.o'] }), one, 'another skipped part');
   t.not(reuseKey(identity, [], vm, { verdictOf: 'w', hostSkips: ['a.bpf.o'] }), one, 'a verdict made another way');
 });
+
+test('a kept bpf-ci verdict is keyed on the code that read the boot\'s output: a change to the parsers or the scanner is another key', async (t) => {
+  const { verdictCodeHash, VERDICT_CODE_DIR } = await import('../orchestrator/identity.ts');
+  const { cp } = await import('node:fs/promises');
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const copy = join(tmp.path, 'results');
+  await cp(VERDICT_CODE_DIR, copy, { recursive: true });
+  const before = await verdictCodeHash(copy);
+  t.is(before, await verdictCodeHash(), 'the same files, the same hash');
+  await writeFile(join(copy, 'splat-patterns.ts'), '// another scanner\n', { flag: 'a' });
+  t.not(await verdictCodeHash(copy), before);
+});
