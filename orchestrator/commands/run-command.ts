@@ -29,6 +29,7 @@ export function withRunOptions<T>(yargs: Argv<T>) {
     .option('lore-mbox', { type: 'string', describe: 'with --series lore:<message-id>: read the thread from this mbox file (b4 am -m) instead of lore' })
     .option('patches', { type: 'number', describe: 'apply only the first N patches of the series' })
     .option('kconfig', { type: 'string', array: true, describe: `extra config fragment: a name in kernel-config/ (${extraFragments().join(', ')}) or a path` })
+    .option('sanitize', { type: 'boolean', describe: 'a kernel with KASAN, UBSAN, lockdep and kmemleak (kernel-config/sanitize.config, as --kconfig sanitize), kmemleak scanned after every test: bugs a test\'s result does not show' })
     .option('full-selftests', { type: 'boolean', describe: 'build the tree\'s full BPF selftests (their config, modules, bpf_testmod, clang-19) and run the selection with that test_progs, next to the targeted one, and compare the two' })
     .option('test-progs', { alias: 't', type: 'string', array: true, describe: 'test_progs -t: tests whose name contains it (comma lists too); default: the series manifest\'s; none for none' })
     .option('allow', { alias: 'a', type: 'string', array: true, describe: 'test_progs -a: tests matching the glob (test or test/subtest)' })
@@ -58,6 +59,12 @@ export function withRunOptions<T>(yargs: Argv<T>) {
 
 type RunArgs = Awaited<ReturnType<typeof withRunOptions>['argv']>;
 
+/** --sanitize is the sanitize fragment, merged once, after the --kconfig ones. */
+export function withSanitize(kconfig: readonly string[] | undefined, sanitize: boolean): string[] | undefined {
+  if (!sanitize || kconfig?.includes('sanitize')) return kconfig ? [...kconfig] : undefined;
+  return [...(kconfig ?? []), 'sanitize'];
+}
+
 export function runOptionsFrom(argv: RunArgs): RunOptions {
   return {
     kernel: argv.kernel,
@@ -65,7 +72,7 @@ export function runOptionsFrom(argv: RunArgs): RunOptions {
     loreMbox: argv['lore-mbox'] as string | undefined,
     noSeries: (argv.series as unknown) === false,
     patches: argv.patches,
-    kconfig: argv.kconfig as string[] | undefined,
+    kconfig: withSanitize(argv.kconfig as string[] | undefined, argv.sanitize === true),
     fullSelftests: argv['full-selftests'] as boolean | undefined,
     testProgs: (argv['test-progs'] as string[] | undefined)?.flatMap((t) => t.split(',')).filter(Boolean),
     testProgsAllow: (argv.allow as string[] | undefined)?.flatMap((t) => t.split(',')).filter(Boolean),

@@ -249,7 +249,7 @@ const REPORT_LINE = new RegExp(
       '\\S+\\+0x[0-9a-f]+\\/0x[0-9a-f]+',
       '(?:Allocated|Freed) by task',
       // kmemleak (mm/kmemleak.c print_unreferenced), under its "BUG: memory leak" title when syzkaller reads it.
-      'unreferenced object 0x[0-9a-f]+ \\(size \\d+\\):',
+      'unreferenced object(?: \\((?:phys|percpu)\\))? 0x[0-9a-f]+ \\(size \\d+\\):',
       '(?:Last|Second to last) potentially related work creation:',
       'The buggy address',
       'Memory state around the buggy address:',

@@ -111,3 +111,11 @@ test.serial('[kernel] the full selftests request: ours all survive; the tree\'s 
   t.is(warnings.length, 1);
   t.log(`${dropped.trim().split('\n').length} of the tree's options did not survive:\n${dropped}`);
 });
+
+test.serial('[kernel] --sanitize (kernel-config/sanitize.config) on allnoconfig keeps every option: KASAN, UBSAN, lockdep, sleep-in-atomic checks, kmemleak without its own scan', async (t) => {
+  const { resolved, warnings } = await configure(new KconfigRequest([...await defaultFragments(), await fragment('sanitize')]));
+  t.deepEqual(warnings, []);
+  for (const on of ['CONFIG_KASAN', 'CONFIG_KASAN_GENERIC', 'CONFIG_UBSAN', 'CONFIG_UBSAN_BOUNDS', 'CONFIG_PROVE_LOCKING', 'CONFIG_DEBUG_ATOMIC_SLEEP', 'CONFIG_DEBUG_KMEMLEAK', 'CONFIG_DEBUG_FS']) t.is(resolved.get(on), 'y', on);
+  // The init scans after every test; the kernel's own scan would report a leak during whichever test runs then.
+  t.is(resolved.get('CONFIG_DEBUG_KMEMLEAK_AUTO_SCAN') ?? 'n', 'n');
+});

@@ -84,3 +84,19 @@ test('the reproducer line plans the same run again: its words through the CLI gi
   const strip = (text: string) => text.split('\n').filter((l) => !/^run dir:/.test(l)).join('\n').trim();
   t.is(strip(again.stdout), strip(describePlan(plan)));
 });
+
+test('--sanitize plans the sanitize fragment once, after the --kconfig ones, as --kconfig sanitize does', async (t) => {
+  const { describePlan } = await import('../../orchestrator/plan/run-plan.ts');
+  const { withSanitize } = await import('../../orchestrator/commands/run-command.ts');
+  const { realExec } = await import('../helpers.ts');
+  t.deepEqual(withSanitize(['debug'], true), ['debug', 'sanitize']);
+  t.deepEqual(withSanitize(['sanitize', 'debug'], true), ['sanitize', 'debug']);
+  t.deepEqual(withSanitize(undefined, false), undefined);
+  const root = new URL('../../', import.meta.url).pathname;
+  const cli = await realExec.run({ command: process.execPath, args: ['--import', 'tsx', 'orchestrator/cli.ts', '--sanitize', '--kconfig', 'debug', '--dry-run'], cwd: root });
+  t.is(cli.exitCode, 0, cli.stderr);
+  const plan = await planRun({ kconfig: ['debug', 'sanitize'] }, root, root, process.env, 2);
+  const strip = (text: string) => text.split('\n').filter((l) => !/^run dir:/.test(l)).join('\n').trim();
+  t.is(strip(cli.stdout), strip(describePlan(plan)));
+  t.regex(cli.stdout, /kernel-config\/debug\.config, \S+kernel-config\/sanitize\.config/);
+});
