@@ -20,6 +20,11 @@ import { reportOutcome, runOptionsFrom, withRunOptions, planDeps } from './run-c
 /** Under TCG a whole runner takes tens of minutes: each gets 90 minutes, the VM six hours (each runner is its own test). */
 export const BPF_CI_TEST_TIMEOUT_SEC = 5400;
 export const BPF_CI_TIMEOUT_SEC = 6 * 3600;
+/**
+ * The guest's memory: test_verifier's "junk insn" programs made 7.2.6's verifier allocate the guest's 1 GiB away
+ * (the OOM killer ended test_verifier at #435, measured 2026-12-07); the BPF CI's VMs have several GiB too.
+ */
+export const BPF_CI_MEMORY_MB = 4096;
 
 function withBpfCiOptions<T>(yargs: Argv<T>) {
   return withRunOptions(yargs)
@@ -27,6 +32,7 @@ function withBpfCiOptions<T>(yargs: Argv<T>) {
     .option('watchdog', { alias: 'w', type: 'number', default: CI_WATCHDOG_SEC, describe: 'test_progs -w: a test still running after this many seconds is stopped and failed' })
     .option('timeout', { type: 'number', default: BPF_CI_TIMEOUT_SEC, describe: 'seconds before the whole VM is stopped' })
     .option('test-timeout', { type: 'number', default: BPF_CI_TEST_TIMEOUT_SEC, describe: 'seconds before one runner is killed' })
+    .option('memory', { type: 'number', default: BPF_CI_MEMORY_MB, describe: 'guest memory in MiB (test_verifier needs more than 1 GiB)' })
     .option('guest-tests', { type: 'string', default: 'none', describe: 'vm-test\'s own guest suites too (a glob; none by default: the BPF CI runs the selftests only)' })
     .option('base', { type: 'boolean', default: true, describe: 'run the same on the series\' base (the tree without it) and report the difference; --no-base runs the series only' })
     .option('shard', { type: 'string', describe: 'run the deterministic slice i/n: the test_progs tests whose names hash to it and the whole runners that do, on the series and its base (join the parts with --merge)' })
