@@ -43,6 +43,8 @@ test('reuseKey changes with the built kernel, its image, init, a test binary, th
   t.not(reuseKey(identity({ tests: [{ name: 'test_progs', sha256: 'q'.repeat(64) }] }), tests, vm), base);
   t.not(reuseKey(identity(), [{ ...tests[0]!, timeoutSec: 60 }], vm), base);
   t.not(reuseKey(identity(), tests, { cpus: 1, memoryMb: 1024 }), base);
+  // bpf-ci boots with the mitigations on: test_verifier then runs its unprivileged half too.
+  t.not(reuseKey(identity(), tests, { ...vm, mitigations: true }), base);
   // Two revisions that build the same kernel and tests give the same verdict: that is what bisect reuses.
   t.is(reuseKey(identity({ tree: 'u'.repeat(40), series: 'v'.repeat(16) }), tests, vm), base);
 });

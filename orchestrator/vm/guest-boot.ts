@@ -21,7 +21,10 @@ export interface BootInputs {
   tests: readonly GuestTest[];
 }
 
-type BootPlan = Pick<RunPlan, 'job' | 'cpus' | 'memoryMb' | 'timeoutSec' | 'testTimeoutSec'>;
+type BootPlan = Pick<RunPlan, 'job' | 'cpus' | 'memoryMb' | 'timeoutSec' | 'testTimeoutSec'> & Partial<Pick<RunPlan, 'runners'>>;
+
+/** The BPF CI's runners run with the kernel's mitigations on: test_verifier's unprivileged half needs them. */
+export const keepsMitigations = (plan: Partial<Pick<RunPlan, 'runners'>>): boolean => !!plan.runners?.length;
 
 /** The runVm request for one boot under accel; logs go to the run directory. */
 export function vmRunRequest(plan: BootPlan, inputs: BootInputs, accel: Accel, events: RunEvents, signal?: AbortSignal): VmRunRequest {
@@ -30,6 +33,7 @@ export function vmRunRequest(plan: BootPlan, inputs: BootInputs, accel: Accel, e
   return {
     spec: {
       kernel: bzImage, initPath, runDir, accel, machine: machine.machine, tscKhz, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares,
+      ...(keepsMitigations(plan) ? { mitigations: true } : {}),
       ...(plan.job.kind === 'shell' ? { shell: true, consoleFile: log('console.log') } : {}),
       ...(plan.job.kind === 'exec' ? { stderrFile: log('stderr.log') } : {}),
       ...(gdb ? { gdb } : {}),

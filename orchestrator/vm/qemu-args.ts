@@ -20,6 +20,11 @@ export interface VmSpec {
   tscKhz?: number;
   cpus: number;
   memoryMb: number;
+  /**
+   * Keep the kernel's speculative-execution mitigations (vm-test bpf-ci): test_verifier runs its unprivileged half
+   * only with them on (unpriv_helpers.c get_unpriv_disabled). Otherwise they are off: faster under TCG.
+   */
+  mitigations?: boolean;
   /** Extra kernel command-line words. */
   append?: string[];
   /** Boot from an initramfs instead of the 9p root (used for prebuilt kernels without 9p). */
@@ -133,8 +138,8 @@ export function kernelCommandLine(spec: VmSpec): string {
     'printk.devkmsg=on',
     // A panic reboots at once, which -no-reboot turns into QEMU exiting.
     'panic=-1',
-    // Faster under TCG; these tests are not about speculative-execution mitigations.
-    'mitigations=off',
+    // Faster under TCG; these tests are not about speculative-execution mitigations (bpf-ci's are: it keeps them).
+    ...(spec.mitigations ? [] : ['mitigations=off']),
     // The emulated TSC is fine; skip the slow calibration and its warnings under TCG.
     'tsc=reliable',
     'no_timer_check',

@@ -84,3 +84,15 @@ test('microvm under TCG is told the host TSC rate; q35 and KVM are not', (t) => 
 test('grace periods are expedited: map-in-map waits for one per slot replacement', (t) => {
   t.regex(kernelCommandLine(spec), /(^| )rcupdate\.rcu_expedited=1( |$)/);
 });
+
+test('the mitigations are off (faster under TCG) unless the spec keeps them, as bpf-ci\'s runners do', (t) => {
+  t.regex(kernelCommandLine(spec), /(^| )mitigations=off( |$)/);
+  t.notRegex(kernelCommandLine({ ...spec, mitigations: true }), /mitigations=/);
+});
+
+test('bpf-ci\'s plans keep the mitigations, every other plan turns them off', async (t) => {
+  const { keepsMitigations } = await import('../../orchestrator/vm/guest-boot.ts');
+  t.true(keepsMitigations({ runners: ['test_verifier'] }));
+  t.false(keepsMitigations({}));
+  t.false(keepsMitigations({ runners: [] }));
+});
