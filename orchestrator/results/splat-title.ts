@@ -51,7 +51,7 @@ const MACHINERY = [
   '^_*(?:memcpy|memcmp|memset|memchr|memmove|strcmp|strncmp|strcpy|strlcpy|strncpy|strscpy|strlen|strnlen|strchr|strnstr)',
   '^_*(?:raw_)?copy_(?:to|from)_(?:user|iter)', '^_*(?:test_and_)?(?:set|clear|change)_bit$', '^rb_(?:erase|insert|first|next|prev|last)|^__rb_', '^xas_',
   // Freeing and allocating: the caller freed or allocated wrongly.
-  '^_*kfree', '^kmem_cache_', '^_*kmalloc', '^kzalloc', '^kvfree', 'free_large_kmalloc', '^_*alloc_pages', '^_*slab_', '^_*(?:get|put)_user', 'might_fault', 'might_sleep', 'might_resched',
+  '^_*kfree', '^kmem_cache_', '^_*kmalloc', '^kzalloc', '^_*kv?memdup', '^_*kstrn?dup', '^kvfree', 'free_large_kmalloc', '^_*alloc_pages', '^_*slab_', '^_*(?:get|put)_user', 'might_fault', 'might_sleep', 'might_resched',
   '^_*list_(?:add|del|replace|move|splice)', '^(?:string|pointer)$', '^v?s?c?n?printf$', '^kv?asprintf$', '^_*dev_(?:info|notice|warn|err|alert|crit|emerg)$',
   // Waiting on someone else's work: the waiter is the victim.
   '^_*(?:del_timer|flush_work|cancel_work_sync|cancel_work_timer|try_to_grab_pending|flush_workqueue|drain_workqueue|destroy_workqueue|finish_wait|kthread_stop)',

@@ -162,3 +162,15 @@ test('the series against its base: the same bug at other addresses is not new; t
   const twice = [...series, ...scanSplats(warning({ t: '   10.000000', cpu: 2, pid: 80, off: '51', addr: '0011aa10' }))];
   t.deepEqual(groupByBug(twice).map((g) => [g[0]!.bugTitle, g.length]), [['WARNING in htab_map_delete_elem_cmp', 2], ['KASAN: slab-use-after-free Read in htab_map_delete_elem_cmp', 1]]);
 });
+
+test('the reports of real --sanitize runs (7.2.6, this machine) are titled as syzkaller titles them: the series\' function, not the allocator\'s or memcmp', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const titles = (name: string) => scanSplats(readFileSync(new URL(`../fixtures/results/splats/${name}.log`, import.meta.url), 'utf8')).map((s) => s.bugTitle);
+  t.deepEqual(titles('kasan-7.2.6-real-compare-uaf'), ['KASAN: slab-use-after-free Read in htab_map_delete_elem_cmp']);
+  // Under the bucket lock with interrupts off, inside rcu_read_lock: lockdep's RCU check reports first, then
+  // DEBUG_ATOMIC_SLEEP; both name the function, past kmemdup and kmalloc.
+  t.deepEqual(titles('sleep-in-atomic-7.2.6-real-bucket-lock'), [
+    'WARNING: suspicious RCU usage in htab_map_delete_elem_cmp',
+    'BUG: sleeping function called from invalid context in htab_map_delete_elem_cmp',
+  ]);
+});
