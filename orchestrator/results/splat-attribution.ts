@@ -32,17 +32,41 @@ export function consolePlanState(consoleLog: string): { initStarted: boolean; ru
   return { initStarted, ...(last === undefined ? {} : { running: last }), ...(initFailed === undefined ? {} : { initFailed }) };
 }
 
-/** Copies of the splats with `test` set to the innermost test begun and not yet ended before each splat's first line. */
+/** The kernel's name for a task running a program: its file name, cut to TASK_COMM_LEN - 1 bytes. */
+const COMM_LEN = 15;
+const commOf = (test: string) => test.slice(0, COMM_LEN);
+
+/**
+ * The test a kmemleak report belongs to: the one whose process allocated the object (the report's `comm "name"`),
+ * when a test begun so far has that name. kmemleak may report a leak a test or two late (a stale pointer to it
+ * lingered); its comm says whose it is. Any other report, or a comm no test has (a kworker), has none.
+ */
+function allocatingTest(splat: Splat, begun: readonly string[]): string | undefined {
+  if (!/^BUG: memory leak\b/.test(splat.title)) return undefined;
+  const comm = splat.lines.map((l) => /^\s*comm "([^"]*)", pid \d+/.exec(l)?.[1]).find((c) => c !== undefined);
+  if (comm === undefined) return undefined;
+  return [...begun].reverse().find((test) => commOf(test) === comm);
+}
+
+/**
+ * Copies of the splats with `test` set to the innermost test begun and not yet ended before each splat's first line;
+ * a kmemleak report's, to the test that allocated what leaked (allocatingTest).
+ */
 export function attributeSplats(splats: readonly Splat[], consoleLog: string): Splat[] {
   const lines = messageLines(consoleLog);
   const order = splats.map((splat, index) => ({ splat, index })).sort((a, b) => a.splat.startLine - b.splat.startLine);
   const result: Splat[] = new Array(splats.length);
   const running: string[] = [];
+  const begun: string[] = [];
   let next = 0;
   for (const { splat, index } of order) {
-    for (; next < Math.min(splat.startLine - 1, lines.length); next++) followMarkers(parseAnyMarker(lines[next]!), running);
+    for (; next < Math.min(splat.startLine - 1, lines.length); next++) {
+      const marker = parseAnyMarker(lines[next]!);
+      if (marker?.type === 'begin') begun.push(marker.name);
+      followMarkers(marker, running);
+    }
     const copy: Splat = { ...splat };
-    const test = running[running.length - 1];
+    const test = allocatingTest(splat, begun) ?? running[running.length - 1];
     if (test === undefined) delete copy.test;
     else copy.test = test;
     result[index] = copy;
