@@ -29,9 +29,10 @@ const ALARMS: Partial<Record<SplatKind, AlarmKind>> = {
   bug: 'fatal',
 };
 
-// BUG titles after which the task goes on: a workqueue lockup is a stall, and the kernel only complains of the other.
+// BUG titles after which the task goes on: a workqueue lockup is a stall, and the kernel only complains of the
+// others (the debug checks of --sanitize, and kmemleak's reports, which vm-test's init prints after a test).
 const WORKQUEUE_LOCKUP = /^BUG: workqueue lockup\b/;
-const NOT_FATAL_BUG = /^BUG: scheduling while atomic\b/;
+const NOT_FATAL_BUG = /^BUG: (?:scheduling while atomic|sleeping function called from invalid context|memory leak|using (?:smp_processor_id|__this_cpu_\w+)\(\) in preemptible)\b/;
 
 /** The alarm a console line raises, if it is the title of a report the watchdog acts on. */
 export function consoleAlarm(line: string): ConsoleAlarm | undefined {
