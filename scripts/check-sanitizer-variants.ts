@@ -2,7 +2,8 @@
 // (test/fixtures/series/sanitizer-variants.json) passes without the switch and, with it, fails with its expected
 // bug title, attributed to its named test; and the series as posted passes with it (no report of the sanitizer
 // kernel's own). Prints a line per run and "N passed, N failed"; exit 1 on any failure.
-//   node --import tsx scripts/check-sanitizer-variants.ts [OUT_DIR] [variant ...]
+//   node --import tsx scripts/check-sanitizer-variants.ts [OUT_DIR] [variant ...] [-- vm-test options for every run]
+// (.ci/run: the kmemleak variant with -- --guest-tests compare-contract, its short real slice)
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
@@ -13,7 +14,10 @@ const fixtures = join(root, 'test/fixtures/series');
 /** title: the report wanted, during test; also: other titles the same bug may bring. Any other report fails the check. */
 interface Expected { sanitizer: string; title: string; test: string; what: string; also?: string[] }
 const expected = JSON.parse(await readFile(join(fixtures, 'sanitizer-variants.json'), 'utf8')) as Record<string, Expected>;
-const [out = join(root, 'ci-out'), ...only] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const dash = args.indexOf('--');
+const extra = dash < 0 ? [] : args.slice(dash + 1);
+const [out = join(root, 'ci-out'), ...only] = dash < 0 ? args : args.slice(0, dash);
 await mkdir(out, { recursive: true });
 
 interface Splat { bug_title?: string; title: string; test?: string }
@@ -28,10 +32,10 @@ function report(ok: boolean, line: string) {
   else failed++;
 }
 
-async function run(label: string, args: string[]): Promise<{ exitCode: number; results?: Results; seconds: number }> {
+async function run(label: string, runArgs: string[]): Promise<{ exitCode: number; results?: Results; seconds: number }> {
   const json = join(out, `${label}.json`);
   const start = Date.now();
-  const p = await $({ cwd: root, nothrow: true })`node --import tsx orchestrator/cli.ts ${args} --json ${json}`;
+  const p = await $({ cwd: root, nothrow: true })`node --import tsx orchestrator/cli.ts ${runArgs} ${extra} --json ${json}`;
   await writeFile(join(out, `${label}.log`), p.stdout + p.stderr);
   const results = await readFile(json, 'utf8').then((t) => JSON.parse(t) as Results, () => undefined);
   return { exitCode: p.exitCode ?? -1, seconds: Math.round((Date.now() - start) / 1000), ...(results ? { results } : {}) };
