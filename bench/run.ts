@@ -10,6 +10,8 @@
 //   npm run bench -- --bpf-ci     also vm-test bpf-ci (every runner, series and base; hours under TCG), then again
 //                                 with the base's verdict kept: each runner's counts and times on both
 //   npm run bench -- --bpf-ci-slice  the same for the slice (test_maps, and test_progs -t map)
+//   npm run bench -- --sanitize   also v1 on 7.2.6 with --sanitize (KASAN, UBSAN, lockdep, kmemleak), from this
+//                                 cache, then warm: its build, and its VM time against the default kernel's
 //   npm run bench -- --inner-loop also a developer's own tree (a clone of 7.2.6 with v1 applied): a one-line
 //                                 hashtab.c edit to vm-test exec -- true, and to a full verdict
 //   npm run bench -- --runs N     repetitions for the medians (default 3)
@@ -123,7 +125,7 @@ if (argv.cold || argv['fresh-cache']) {
   }
 }
 
-// --no-base: only the opt-in rows asked for (--cold, --fresh-cache, --kunit, --inner-loop, --full, --bpf-ci, --bpf-ci-slice).
+// --no-base: only the opt-in rows asked for (--cold, --fresh-cache, --kunit, --inner-loop, --full, --sanitize, --bpf-ci, --bpf-ci-slice).
 const base = argv.base !== false;
 for (const target of base ? TARGETS : []) {
   // Warm: built once, then rerun with nothing changed.
@@ -260,6 +262,17 @@ if (argv.full) {
   const full = await vmTest(['--full-selftests', '--guest-tests', 'none']);
   row('--full-selftests on 7.2.6 (full-config kernel, selftests build, VM; from this cache)', secs(full.wallMs));
   row('  of which building', secs(full.meta?.timingsMs.build ?? 0));
+}
+
+if (argv.sanitize) {
+  // The sanitizer profile: its build (cold the first time on a machine) and what it costs the tests at run time.
+  const first = await vmTest(['--sanitize']);
+  row('--sanitize, v1 on 7.2.6, from this cache (exit 0)', secs(first.wallMs));
+  row('  of which building', secs(first.meta?.timingsMs.build ?? 0));
+  const warm = await vmTest(['--sanitize']);
+  const plain = await vmTest([]);
+  row('--sanitize warm rerun: the VM (boot, test_progs, the suites, a kmemleak scan after each)', secs(warm.meta?.timingsMs.vm ?? 0));
+  row('the default kernel\'s warm rerun: the VM', secs(plain.meta?.timingsMs.vm ?? 0));
 }
 
 /** vm-test bpf-ci, from this cache, then again (the base's verdict kept): its rows from bpf-ci.json. */
