@@ -99,7 +99,7 @@ test('a bug prints one line and where its stack is, never the stack alone', (t) 
 /** The files that may: the mapping and its one caller. */
 const DECIDERS = new Set(['orchestrator/cli.ts', 'orchestrator/outcome.ts']);
 /** Programs of their own around the product: a check script's pass or fail, not an ending of vm-test's. */
-const OWN_PROGRAMS = new Set(['scripts/test-full.ts', 'scripts/check-broken-variants.ts', 'scripts/splat-title-agreement.ts']);
+const OWN_PROGRAMS = new Set(['scripts/test-full.ts', 'scripts/check-broken-variants.ts', 'scripts/check-sanitizer-variants.ts', 'scripts/splat-title-agreement.ts']);
 
 /** The code of a TypeScript file with comments and string contents blanked (line numbers kept). */
 export function codeOnly(text: string): string {
