@@ -83,3 +83,6 @@ export async function bootWithPlan(runDir: string, tests: GuestTest[], options: 
 }
 
 export const ktapTest = (name: string, script: string, timeoutSec = 60): GuestTest => ({ name, kind: 'ktap', argv: ['/bin/sh', '-c', script], timeoutSec });
+
+/** What a failed assertion on a boot prints: the run's own account and the console's last lines (the evidence of a flake). */
+export const told = (boot: BootResult, lines = 40): string => `${boot.outcome.detail}\n--- console.log, last lines:\n${boot.console.split('\n').slice(-lines).join('\n')}`;

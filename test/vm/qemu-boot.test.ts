@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { probeKvm } from '../../orchestrator/vm/kvm-probe.ts';
 import { realExec } from '../helpers.ts';
-import { bootWithPlan, debianCloudKernel, ktapTest } from '../qemu-fixture.ts';
+import { bootWithPlan, debianCloudKernel, ktapTest, told } from '../qemu-fixture.ts';
 
 const KTAP_OK = 'echo "KTAP version 1"; echo "1..2"; echo "ok 1 first"; echo "# diag"; echo "ok 2 second # SKIP not here"';
 
@@ -25,7 +25,7 @@ test.serial('[qemu] boots, runs the plan through rootfs/init, streams KTAP on vi
   t.teardown(tmp.cleanup);
   const planned = [ktapTest('suite_a', KTAP_OK), ktapTest('suite_b', 'echo "KTAP version 1"; echo "1..1"; echo "not ok 1 broken"; exit 1')];
   const boot = await bootWithPlan(tmp.path, planned);
-  t.is(boot.outcome.end, 'completed', boot.outcome.detail);
+  t.is(boot.outcome.end, 'completed', told(boot));
   t.is(boot.outcome.qemuExitCode, 0);
   t.truthy(boot.outcome.bootMs);
   t.regex(boot.console, /vm-test: begin suite_a/);
@@ -47,7 +47,7 @@ test.serial('[qemu] a panic mid-test is a crash attributed to the running test, 
   t.teardown(tmp.cleanup);
   const planned = [ktapTest('before', KTAP_OK), ktapTest('panics', 'echo "KTAP version 1"; echo "1..2"; echo "ok 1 fine"; sleep 1; echo c > /proc/sysrq-trigger; sleep 5'), ktapTest('after', KTAP_OK)];
   const boot = await bootWithPlan(tmp.path, planned);
-  t.is(boot.outcome.end, 'crashed', boot.outcome.detail);
+  t.is(boot.outcome.end, 'crashed', told(boot));
   t.is(boot.outcome.runningTest, 'panics');
   const splats = attributeSplats(scanSplats(boot.console), boot.console);
   const panic = splats.find((s) => s.kind === 'panic');
@@ -69,7 +69,7 @@ test.serial('[qemu] a test past its own timeout is killed and the run goes on', 
   t.teardown(tmp.cleanup);
   const planned = [ktapTest('sleeper', 'echo "KTAP version 1"; echo "1..1"; sleep 600', 3), ktapTest('next', KTAP_OK)];
   const boot = await bootWithPlan(tmp.path, planned);
-  t.is(boot.outcome.end, 'completed', boot.outcome.detail);
+  t.is(boot.outcome.end, 'completed', told(boot));
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
   t.is(verdict.tree.tests[0]!.status, 'crashed');
   t.regex(verdict.tree.tests[0]!.errors.join(), /timed out after 3 s/);
@@ -82,7 +82,7 @@ test.serial('[qemu] a guest that goes silent is stopped within the silence timeo
   const planned = [ktapTest('hangs', 'echo "KTAP version 1"; echo "1..1"; sleep 600', 600)];
   const started = Date.now();
   const boot = await bootWithPlan(tmp.path, planned, { silenceMs: 15000 });
-  t.is(boot.outcome.end, 'timeout');
+  t.is(boot.outcome.end, 'timeout', told(boot));
   t.is(boot.outcome.runningTest, 'hangs');
   t.regex(boot.outcome.detail, /printed nothing for 15 s while running hangs/);
   t.true(Date.now() - started < 60_000);
@@ -96,7 +96,7 @@ test.serial('[qemu] garbage on the results channel never breaks parsing', async 
   t.teardown(tmp.cleanup);
   const planned = [ktapTest('noise', 'head -c 4096 /dev/urandom; echo; echo "not KTAP at all"'), ktapTest('fine', KTAP_OK)];
   const boot = await bootWithPlan(tmp.path, planned);
-  t.is(boot.outcome.end, 'completed');
+  t.is(boot.outcome.end, 'completed', told(boot));
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
   t.is(verdict.tree.tests.find((n) => n.name === 'noise')!.status, 'fail');
   t.is(verdict.tree.tests.find((n) => n.name === 'fine')!.status, 'pass');
@@ -108,7 +108,7 @@ test.serial('[qemu] Ctrl-C during the run stops QEMU and leaves the logs readabl
   t.teardown(tmp.cleanup);
   const controller = new AbortController();
   const boot = await bootWithPlan(tmp.path, [ktapTest('long', 'sleep 600', 600)], { signal: controller.signal, abortAfterInit: controller });
-  t.is(boot.outcome.end, 'interrupted');
+  t.is(boot.outcome.end, 'interrupted', told(boot));
   t.regex(boot.results, /# vm-test: begin long/);
   t.regex(boot.console, /Linux version/);
   t.deepEqual(qemuProcessesFor(tmp.path), []);
@@ -119,7 +119,7 @@ test.serial('[qemu] a missing QEMU binary is an infrastructure failure, not a te
   t.teardown(tmp.cleanup);
   const planned = [ktapTest('x', KTAP_OK)];
   const boot = await bootWithPlan(tmp.path, planned, { qemu: 'qemu-system-x86_64-does-not-exist' });
-  t.is(boot.outcome.end, 'qemu-failed');
+  t.is(boot.outcome.end, 'qemu-failed', told(boot));
   t.regex(boot.outcome.detail, /could not be started/);
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: [], vm: boot.outcome });
   t.is(verdict.kind, 'vmInfra');
@@ -144,14 +144,14 @@ test.serial('[qemu] a guest that brings up one of its two vCPUs (acpi=off: SeaBI
   const planned = [ktapTest('cpus', 'echo "KTAP version 1"; echo "1..1"; echo "# online: $(nproc)"; echo "ok 1 counted"')];
   for (const d of ['one', 'both']) await mkdir(join(tmp.path, d));
   const one = await bootWithPlan(join(tmp.path, 'one'), planned, { append: ['acpi=off'] });
-  t.is(one.outcome.end, 'completed', one.outcome.detail);
+  t.is(one.outcome.end, 'completed', told(one));
   t.regex(one.results, /# online: 1\b/);
   const short = assembleResults({ resultsText: one.results, planned, splats: [], vm: one.outcome, cpus: { asked: 2, consoleText: one.console } });
   t.is(short.kind, 'testsFailed');
   t.is(short.tree.tests.find((n) => n.name === 'guest-cpus')?.status, 'fail');
   const both = await bootWithPlan(join(tmp.path, 'both'), planned);
   // Once (2026-12-04) this boot gave empty results and nothing else: say how it ended, and its console's end.
-  t.is(both.outcome.end, 'completed', `${both.outcome.detail}\n--- console.log, last lines:\n${both.console.split('\n').slice(-40).join('\n')}`);
+  t.is(both.outcome.end, 'completed', told(both));
   t.regex(both.results, /# online: 2\b/);
   const fine = assembleResults({ resultsText: both.results, planned, splats: [], vm: both.outcome, cpus: { asked: 2, consoleText: both.console } });
   t.is(fine.kind, 'passed', fine.headline);
