@@ -17,7 +17,7 @@ import { ensureHostTools } from '../host/host-tools.ts';
 import { selectSuites } from '../guest/guest-suites.ts';
 import { describeSelection, hasTestProgs, shellQuote, type TestProgsSelection } from '../guest/guest-plan.ts';
 import { readAllowlist, type Allowlist } from '../results/splat-allowlist.ts';
-import { CI_WATCHDOG_SEC, VM_TEST_DENYLIST, runnerKind, type RunnerName } from '../build/selftests-runners.ts';
+import { CI_WATCHDOG_SEC, VM_TEST_DENYLIST, parseDenyList, runnerKind, type RunnerName } from '../build/selftests-runners.ts';
 import { shardLabel, shardRunners, type ShardSpec } from '../bpf-ci/bpf-ci-shard.ts';
 
 /** What the guest does once the kernel is up: the tests (run), one command (exec), or a shell for the terminal. */
@@ -405,12 +405,5 @@ export async function readDenylist(file: string): Promise<{ file: string; entrie
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new VmTestError('usage', `--denylist ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { file });
   });
-  const entries: string[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const entry = raw.replace(/#.*/, '').trim();
-    if (!entry) return;
-    if (!/^[A-Za-z0-9_/*-]+$/.test(entry)) throw new VmTestError('usage', `${file}:${i + 1}: not a test_progs name or glob: ${JSON.stringify(entry)}`, { file, line: i + 1 });
-    entries.push(entry);
-  });
-  return { file, entries };
+  return { file, entries: parseDenyList(text, file).map((e) => e.pattern) };
 }
