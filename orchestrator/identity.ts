@@ -56,7 +56,7 @@ export async function testHashes(tests: readonly GuestTest[]): Promise<RunIdenti
  * The key under which a verdict may be reused (bisect, mutate): the built kernel's build ID and image, the
  * init, every test's binary and plan line, the VM's shape, and what else makes the verdict. Equal keys, equal runs.
  */
-export function reuseKey(identity: RunIdentity, tests: readonly GuestTest[], vm: { cpus: number; memoryMb: number; mitigations?: boolean }, verdict?: Record<string, unknown>): string {
+export function reuseKey(identity: RunIdentity, tests: readonly GuestTest[], vm: { cpus: number; memoryMb: number; mitigations?: boolean; singleThreadTcg?: boolean }, verdict?: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify({
     built: identity.kernel.built, image: identity.kernel.bzImageSha256, init: identity.init, tests: identity.tests, plan: planText(tests), vm,
     // What the verdict holds besides the boot's output (bpf-ci's host tests), when it holds anything.

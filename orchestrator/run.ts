@@ -32,7 +32,7 @@ import { describeKernelSpec } from './source/kernel-spec.ts';
 import { resolveSource } from './source/source.ts';
 import { describeSeriesBase, prepareTree } from './source/workspace.ts';
 import { chooseAccel, gdbStub, installInit, keepBootKernel, kvmProbeFile, machineFor, prepareGuestView } from './vm/boot-inputs.ts';
-import { bootRecord, fallBackToTcg, keepsMitigations, vmRunRequest, type BootInputs } from './vm/guest-boot.ts';
+import { bootRecord, fallBackToTcg, keepsMitigations, serialTcg, vmRunRequest, type BootInputs } from './vm/guest-boot.ts';
 import { hostTscKhz } from './vm/host-tsc.ts';
 import type { KvmProbe } from './vm/kvm-probe.ts';
 import type { Accel } from './vm/qemu-args.ts';
@@ -204,7 +204,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   // bpf-ci: what the selftests build skipped is part of the verdict without being part of the boot (selftestsBuildNode).
   const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
   const hostSkips = plan.runners && ownsBuild ? builds.full?.skipped ?? [] : [];
-  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb, mitigations: keepsMitigations(plan) }, plan.runners ? { verdictOf: RUNNER_VERDICT, code: await verdictCodeHash(), hostSkips } : undefined);
+  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb, mitigations: keepsMitigations(plan), ...(serialTcg(plan) ? { singleThreadTcg: true } : {}) }, plan.runners ? { verdictOf: RUNNER_VERDICT, code: await verdictCodeHash(), hostSkips } : undefined);
   const gdb = await gdbStub(plan.gdb, kernel.buildDir, runDir, events);
   const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
   if (earlier) {
@@ -265,7 +265,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
   const { exec, events, signal } = deps;
   const log = (name: string) => join(runDir, name);
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
-    events.emit({ type: 'info', stage: 'source', message: `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
+    events.emit({ type: 'info', stage: 'source', message: holder === `pid ${process.pid}` ? 'waiting for this run\'s other build to finish (one build at a time)' : `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
   try {
     const source = await stage(stageLog, 'source', describeKernelSpec(plan.kernel),
       () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource, committed: plan.committed }, plan.kernel),

@@ -45,6 +45,8 @@ test('reuseKey changes with the built kernel, its image, init, a test binary, th
   t.not(reuseKey(identity(), tests, { cpus: 1, memoryMb: 1024 }), base);
   // bpf-ci boots with the mitigations on: test_verifier then runs its unprivileged half too.
   t.not(reuseKey(identity(), tests, { ...vm, mitigations: true }), base);
+  // bpf-ci's guests run on one TCG thread: another schedule, another verdict.
+  t.not(reuseKey(identity(), tests, { ...vm, singleThreadTcg: true }), base);
   // Two revisions that build the same kernel and tests give the same verdict: that is what bisect reuses.
   t.is(reuseKey(identity({ tree: 'u'.repeat(40), series: 'v'.repeat(16) }), tests, vm), base);
 });

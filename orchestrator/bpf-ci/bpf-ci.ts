@@ -6,7 +6,7 @@ import { bugTitleOf } from '../results/splat-title.ts';
 import type { Splat } from '../results/tree.ts';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunEvents } from '../events.ts';
+import { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
 import type { OutcomeKind } from '../outcome.ts';
 import { makeDirs } from '../paths.ts';
@@ -26,6 +26,8 @@ export interface BpfCiResult {
   diff?: RunDiff;
   /** New failures run once more: those that failed again, and those that passed (flaky, not counted). */
   retry?: { runDir: string; confirmed: LeafChange[]; flaky: LeafChange[] };
+  /** The sides whose guests did not finish their plan. */
+  unfinished?: Unfinished;
 }
 
 export interface BpfCiContext {
@@ -62,39 +64,93 @@ export function retryPlan(plan: RunPlan, failures: readonly LeafChange[], runDir
   return Object.freeze({ ...plan, runDir, runners, testProgsSelection: { ...plan.testProgsSelection, test: [], allow: names.length ? names : plan.testProgsSelection.allow } });
 }
 
-/** The ending the difference decides: a series that breaks nothing new passes, whatever the base does. */
-export function judgeDiff(diff: { newSplats: readonly Pick<Splat, 'title' | 'bugTitle' | 'kind'>[]; fixed: readonly unknown[]; stillFailing: readonly unknown[] }, confirmed: readonly Pick<LeafChange, 'path' | 'error'>[]): { kind: OutcomeKind; headline: string } {
-  if (diff.newSplats.length) return { kind: 'kernelCrash', headline: `the series brings ${diff.newSplats.length} kernel report(s) the base does not print; first: ${bugTitleOf(diff.newSplats[0]!)}` };
-  if (confirmed.length) {
-    const first = confirmed[0]!;
-    return { kind: 'testsFailed', headline: `${confirmed.length} new failure(s) the base does not have; first: ${first.path}${first.error ? `: ${first.error}` : ''}` };
-  }
-  const still = diff.stillFailing.length ? `; ${diff.stillFailing.length} fail on the base too` : '';
-  return { kind: 'passed', headline: `the series breaks nothing the base passes (${diff.fixed.length} fixed${still})` };
+/** The sides whose guests did not run their whole plan: why, and for the series the ending its own run had. */
+export interface Unfinished {
+  base?: string;
+  series?: { kind: OutcomeKind; why: string };
 }
 
+/**
+ * The ending the difference decides: a series that breaks nothing new passes, whatever the base does. A series whose
+ * guest did not finish never passes: what it did not reach was not compared. A base that did not finish is said: the
+ * tests it did not reach are judged on the series alone (one that fails there is a new failure).
+ */
+export function judgeDiff(diff: { newSplats: readonly Pick<Splat, 'title' | 'bugTitle' | 'kind'>[]; fixed: readonly unknown[]; stillFailing: readonly unknown[] }, confirmed: readonly Pick<LeafChange, 'path' | 'error'>[], unfinished: Unfinished = {}): { kind: OutcomeKind; headline: string } {
+  const baseNote = unfinished.base ? `; the base's guest did not finish (${unfinished.base}): the tests it did not reach were judged on the series alone` : '';
+  if (diff.newSplats.length) return { kind: 'kernelCrash', headline: `the series brings ${diff.newSplats.length} kernel report(s) the base does not print; first: ${bugTitleOf(diff.newSplats[0]!)}${baseNote}` };
+  if (confirmed.length) {
+    const first = confirmed[0]!;
+    return { kind: 'testsFailed', headline: `${confirmed.length} new failure(s) the base does not have; first: ${first.path}${first.error ? `: ${first.error}` : ''}${baseNote}` };
+  }
+  if (unfinished.series) {
+    const kind = unfinished.series.kind === 'passed' || unfinished.series.kind === 'testsFailed' ? 'kernelCrash' : unfinished.series.kind;
+    return { kind, headline: `the series' guest did not finish (${unfinished.series.why}): nothing new among the tests it reached, but the rest were not compared${baseNote}` };
+  }
+  const still = diff.stillFailing.length ? `; ${diff.stillFailing.length} fail on the base too` : '';
+  return { kind: 'passed', headline: `the series breaks nothing the base passes (${diff.fixed.length} fixed${still})${baseNote}` };
+}
+
+/** A side's events, told apart in the shared terminal: the base and the series run at the same time. */
+export function sideEvents(events: RunEvents, side: 'base' | 'series'): RunEvents {
+  const own = new RunEvents();
+  const tag = (text: string | undefined) => (text === undefined ? `${side}` : `${side}: ${text}`);
+  own.subscribe((e) => {
+    switch (e.type) {
+      case 'stage-start': return events.emit({ ...e, detail: tag(e.detail) });
+      case 'stage-end': return events.emit({ ...e, detail: tag(e.detail) });
+      case 'info': case 'warn': return events.emit({ ...e, message: tag(e.message) });
+      case 'progress': return events.emit({ ...e, step: tag(e.step) });
+      case 'test-start': case 'test-end': return events.emit({ ...e, name: tag(e.name) });
+      default: return events.emit(e);
+    }
+  });
+  return own;
+}
+
+/** A side whose guest did not run its whole plan (it crashed, hung or was stopped): its verdict covers only what it reached. */
+export function unfinished(outcome: RunOutcome): string | undefined {
+  const vm = outcome.tested?.vm;
+  if (!vm || vm.end === 'completed') return undefined;
+  return `${vm.end}${vm.runningTest ? ` during ${vm.runningTest}` : ''}: ${vm.detail}`;
+}
+
+/**
+ * Both sides at once, each guest on a host thread of its own (under TCG one thread runs all of a guest's vCPUs, see
+ * serialTcg); their builds take turns under the cache's build lock. One side that cannot run its tests stops the other.
+ */
 export async function runBpfCi(plans: { series: RunPlan; base: RunPlan }, ctx: BpfCiContext): Promise<BpfCiResult> {
   const { events } = ctx;
   const run = ctx.pipeline ?? runPipeline;
   await makeDirs(ctx.runDir);
-  events.emit({ type: 'info', stage: 'source', message: `the base first (the tree without the series), in ${join(ctx.runDir, 'base')}` });
+  events.emit({ type: 'info', stage: 'source', message: `the base (the tree without the series) in ${join(ctx.runDir, 'base')} and the series in ${join(ctx.runDir, 'series')}, at the same time` });
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  ctx.signal?.addEventListener('abort', onOuterAbort);
   let baseReusedFrom: string | undefined;
-  const base = await run(plans.base, {
-    exec: ctx.exec, events, ...(ctx.signal ? { signal: ctx.signal } : {}),
-    reuse: async (key) => {
-      const kept = await loadVerdict(plans.base, key);
-      baseReusedFrom = kept?.reusedFrom;
-      return kept;
-    },
-  });
-  if (!base.tested) return { kind: base.kind, headline: `the base did not run its tests: ${base.headline}`, runDir: ctx.runDir, series: base, base };
-  if (!baseReusedFrom) await keepVerdict(plans.base, base.tested, base.runDir);
-
-  events.emit({ type: 'info', stage: 'source', message: `now the series, in ${join(ctx.runDir, 'series')}` });
-  const series = await run(plans.series, { exec: ctx.exec, events, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-  if (!series.tested) return { kind: series.kind, headline: series.headline, runDir: ctx.runDir, series, base, ...(baseReusedFrom ? { baseReusedFrom } : {}) };
-
-  const diff = diffRuns(base.tested.verdict.tree, series.tested.verdict.tree);
+  const untested = (o: RunOutcome) => {
+    if (!o.tested) stop.abort();
+    return o;
+  };
+  const [base, series] = await Promise.all([
+    run(plans.base, {
+      exec: ctx.exec, events: sideEvents(events, 'base'), signal: stop.signal,
+      reuse: async (key) => {
+        const kept = await loadVerdict(plans.base, key);
+        baseReusedFrom = kept?.reusedFrom;
+        return kept;
+      },
+    }).then(untested),
+    run(plans.series, { exec: ctx.exec, events: sideEvents(events, 'series'), signal: stop.signal }).then(untested),
+  ]);
+  ctx.signal?.removeEventListener('abort', onOuterAbort);
+  // Only a base that ran its whole plan is kept: a crash under TCG is not the next revision's base.
+  if (base.tested && !baseReusedFrom && !unfinished(base)) await keepVerdict(plans.base, base.tested, base.runDir);
+  const firstFailed = [series, base].find((o) => !o.tested && o.kind !== 'interrupted') ?? [series, base].find((o) => !o.tested);
+  if (firstFailed) {
+    const which = firstFailed === base ? 'the base did not run its tests: ' : '';
+    return { kind: firstFailed.kind, headline: `${which}${firstFailed.headline}`, runDir: ctx.runDir, series, base, ...(baseReusedFrom ? { baseReusedFrom } : {}) };
+  }
+  const diff = diffRuns(base.tested!.verdict.tree, series.tested!.verdict.tree);
   let retry: BpfCiResult['retry'];
   // A runner's new failure is run once more; one the host found (a part the selftests build skipped) is not a race.
   const ofRunner = (f: LeafChange) => !!plans.series.runners?.includes(f.path.split('/')[0] as RunnerName);
@@ -109,6 +165,9 @@ export async function runBpfCi(plans: { series: RunPlan; base: RunPlan }, ctx: B
   } else if (settled.length) {
     retry = { runDir: '', confirmed: settled, flaky: [] };
   }
-  const judged = judgeDiff(diff, retry?.confirmed ?? []);
-  return { ...judged, runDir: ctx.runDir, series, base, diff, ...(retry ? { retry } : {}), ...(baseReusedFrom ? { baseReusedFrom } : {}) };
+  const seriesWhy = unfinished(series);
+  const baseWhy = unfinished(base);
+  const sides: Unfinished = { ...(baseWhy ? { base: baseWhy } : {}), ...(seriesWhy ? { series: { kind: series.kind, why: seriesWhy } } : {}) };
+  const judged = judgeDiff(diff, retry?.confirmed ?? [], sides);
+  return { ...judged, runDir: ctx.runDir, series, base, diff, unfinished: sides, ...(retry ? { retry } : {}), ...(baseReusedFrom ? { baseReusedFrom } : {}) };
 }

@@ -2,7 +2,7 @@
 // "Success: N/M", then what the series broke, fixed and left failing. One value (BpfCiReport, what bpf-ci.json
 // holds) rendered as text, JSON, JUnit and Markdown; the shards of a run (--shard i/n) merge into one such value.
 import type { BpfCiResult } from '../bpf-ci/bpf-ci.ts';
-import { judgeDiff } from '../bpf-ci/bpf-ci.ts';
+import { judgeDiff, type Unfinished } from '../bpf-ci/bpf-ci.ts';
 import type { OutcomeKind } from '../outcome.ts';
 import type { RunIdentity } from '../identity.ts';
 import type { LeafChange, LeafResult, RunDiff } from '../results/run-diff.ts';
@@ -35,6 +35,8 @@ export interface BpfCiReport {
     still_failing: LeafChange[];
     appeared: LeafSeen[];
     disappeared: LeafSeen[];
+    /** The sides whose guests did not finish their plan (a crash, a hang): what they did not reach was not compared. */
+    unfinished?: Unfinished;
   };
 }
 
@@ -55,6 +57,7 @@ export function bpfCiReport(result: BpfCiResult, shard?: string): BpfCiReport {
         new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, bug_title: bugTitleOf(s), ...(s.test ? { test: s.test } : {}), lines: s.lines })),
         fixed: d.fixed, still_failing: d.stillFailing,
         appeared: d.appeared.map(seen), disappeared: d.disappeared.map(seen),
+        ...(result.unfinished?.base || result.unfinished?.series ? { unfinished: result.unfinished } : {}),
       },
     } : {}),
   };
@@ -117,7 +120,16 @@ export function mergeBpfCi(parts: readonly { file: string; report: BpfCiReport }
     appeared: byPath(ordered.flatMap(({ report }) => report.diff!.appeared)),
     disappeared: byPath(ordered.flatMap(({ report }) => report.diff!.disappeared)),
   };
-  const judged = judgeDiff({ newSplats: diff.new_splats.map((s) => ({ kind: s.kind, title: s.title, bugTitle: s.bug_title })), fixed: diff.fixed, stillFailing: diff.still_failing }, diff.new_failures);
+  // A shard whose guest did not finish leaves the joined run unfinished on that side.
+  const side = <K extends 'base' | 'series'>(key: K) => ordered.map(({ report }) => report.diff!.unfinished?.[key] && { shard: report.shard!, why: report.diff!.unfinished[key]! }).find((x) => !!x);
+  const baseLeft = side('base');
+  const seriesLeft = side('series');
+  const unfinished: Unfinished = {
+    ...(baseLeft ? { base: `shard ${baseLeft.shard}: ${baseLeft.why}` } : {}),
+    ...(seriesLeft ? { series: { kind: seriesLeft.why.kind, why: `shard ${seriesLeft.shard}: ${seriesLeft.why.why}` } } : {}),
+  };
+  if (baseLeft || seriesLeft) diff.unfinished = unfinished;
+  const judged = judgeDiff({ newSplats: diff.new_splats.map((s) => ({ kind: s.kind, title: s.title, bugTitle: s.bug_title })), fixed: diff.fixed, stillFailing: diff.still_failing }, diff.new_failures, unfinished);
   return { ...base, ...judged, diff };
 }
 
@@ -139,6 +151,8 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
     const time = (r: RunDiff['runners'][number]) => (r.seconds === undefined ? '' : `; ${r.seconds} s${r.baseSeconds === undefined ? '' : ` (base ${r.baseSeconds} s)`}`);
     for (const r of d.runners) out.push(`  ${r.name.padEnd(22)} Success: ${r.passed}/${r.total} subtests, ${r.skipped} skipped, ${r.failed} failed${time(r)}`);
     out.push('');
+    if (d.unfinished?.series) out.push(`The series' guest did not finish: ${d.unfinished.series.why}`, '');
+    if (d.unfinished?.base) out.push(`The base's guest did not finish: ${d.unfinished.base}`, '');
     out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each failed again when run once more' : ''})`, d.new_failures.map(changeLine)));
     out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', d.flaky.map(changeLine)));
     out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.bug_title}`)));

@@ -26,6 +26,12 @@ type BootPlan = Pick<RunPlan, 'job' | 'cpus' | 'memoryMb' | 'timeoutSec' | 'test
 /** The BPF CI's runners run with the kernel's mitigations on: test_verifier's unprivileged half needs them. */
 export const keepsMitigations = (plan: Partial<Pick<RunPlan, 'runners'>>): boolean => !!plan.runners?.length;
 
+/**
+ * The BPF CI's runners under TCG: every vCPU on one host thread (qemu-args.ts singleThreadTcg says why). bpf-ci runs
+ * the base's guest and the series' at the same time, so the host's cores are still used.
+ */
+export const serialTcg = (plan: Partial<Pick<RunPlan, 'runners'>>): boolean => !!plan.runners?.length;
+
 /** The runVm request for one boot under accel; logs go to the run directory. */
 export function vmRunRequest(plan: BootPlan, inputs: BootInputs, accel: Accel, events: RunEvents, signal?: AbortSignal): VmRunRequest {
   const { bzImage, initPath, runDir, machine, tscKhz, view, gdb, tests } = inputs;
@@ -34,6 +40,7 @@ export function vmRunRequest(plan: BootPlan, inputs: BootInputs, accel: Accel, e
     spec: {
       kernel: bzImage, initPath, runDir, accel, machine: machine.machine, tscKhz, cpus: plan.cpus, memoryMb: plan.memoryMb, shares: view.shares,
       ...(keepsMitigations(plan) ? { mitigations: true } : {}),
+      ...(serialTcg(plan) ? { singleThreadTcg: true } : {}),
       ...(plan.job.kind === 'shell' ? { shell: true, consoleFile: log('console.log') } : {}),
       ...(plan.job.kind === 'exec' ? { stderrFile: log('stderr.log') } : {}),
       ...(gdb ? { gdb } : {}),

@@ -25,6 +25,13 @@ export interface VmSpec {
    * only with them on (unpriv_helpers.c get_unpriv_disabled). Otherwise they are off: faster under TCG.
    */
   mitigations?: boolean;
+  /**
+   * Under TCG, one host thread runs every vCPU in turn (thread=single) instead of one each (vm-test bpf-ci). With a
+   * thread each, QEMU 7.2 let a vCPU run a kernel instruction another had already patched back from int3: the
+   * kernel's text patching (static keys, tracepoints) then oopsed "int3" in trace_syscall_enter and in __schedule,
+   * and panicked, in the whole test_progs on 7.2.6, base and series alike (2026-12-07).
+   */
+  singleThreadTcg?: boolean;
   /** Extra kernel command-line words. */
   append?: string[];
   /** Boot from an initramfs instead of the 9p root (used for prebuilt kernels without 9p). */
@@ -58,8 +65,8 @@ export function machineArgs(spec: VmSpec): string[] {
       // virtio-mmio device on the kernel command line (virtio_mmio.device=...).
       ? ['-machine', 'microvm,acpi=off,x-option-roms=off,auto-kernel-cmdline=on']
       : ['-machine', 'q35']),
-    // TCG with one host thread per vCPU: the concurrency tests need real parallelism.
-    '-accel', spec.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+    // TCG with one host thread per vCPU: the concurrency tests need real parallelism (not for bpf-ci: singleThreadTcg).
+    '-accel', spec.accel === 'kvm' ? 'kvm' : `tcg,thread=${spec.singleThreadTcg ? 'single' : 'multi'}`,
     // All host features under KVM; under TCG, every feature QEMU can emulate.
     '-cpu', spec.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(spec.cpus),

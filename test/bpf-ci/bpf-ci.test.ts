@@ -9,6 +9,7 @@ import { planRun, type RunPlan } from '../../orchestrator/plan/run-plan.ts';
 import { diffRuns } from '../../orchestrator/results/run-diff.ts';
 import { newTest, type TestNode, type TestStatus } from '../../orchestrator/results/tree.ts';
 import type { RunDeps, RunOutcome } from '../../orchestrator/run.ts';
+import type { VmOutcome } from '../../orchestrator/vm/run-vm.ts';
 import { tempDir } from '../helpers.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -16,7 +17,7 @@ const leaf = (name: string, status: TestStatus) => ({ ...newTest(name, status) }
 const progs = (statuses: Record<string, TestStatus>): TestNode => ({ ...newTest('test_progs', 'pass'), children: Object.entries(statuses).map(([n, s]) => leaf(n, s)) });
 
 /** A pipeline whose runs give the trees the test names, by the plan's series (undefined: the base) and whether it is the retry. */
-function fakePipeline(trees: { base: TestNode[]; series: TestNode[]; retry?: TestNode[] }, runs: string[]) {
+function fakePipeline(trees: { base: TestNode[]; series: TestNode[]; retry?: TestNode[] }, runs: string[], ends: { base?: VmOutcome['end']; series?: VmOutcome['end'] } = {}) {
   return async (plan: RunPlan, deps: RunDeps): Promise<RunOutcome> => {
     const which = !plan.series ? 'base' : plan.runDir?.endsWith('retry') ? 'retry' : 'series';
     const bootKey = `key-${which}`;
@@ -27,9 +28,11 @@ function fakePipeline(trees: { base: TestNode[]; series: TestNode[]; retry?: Tes
     const tests = trees[which as 'base'] ?? [];
     const identity = { kernel: { built: which, image: 'holds the built vmlinux', bzImageSha256: which }, tree: which, config: 'c', init: 'i', tests: [] };
     const verdict = { tree: { status: 'pass' as const, counts: { passed: 0, failed: 0, crashed: 0, skipped: 0, errors: 0 }, tests, splats: [] }, kind: 'passed' as const, headline: which, blockingSplats: [] };
-    return { kind: 'passed', headline: which, evidence: {}, runDir, stages: [], timings: {}, tested: { bootKey, identity, verdict, vm: {} as never, accel: { accel: 'tcg', reason: '' } } };
+    return { kind: 'passed', headline: which, evidence: {}, runDir, stages: [], timings: {}, tested: { bootKey, identity, verdict, vm: vmEnding(ends[which as 'base'] ?? 'completed'), accel: { accel: 'tcg', reason: '' } } };
   };
 }
+
+const vmEnding = (end: VmOutcome['end']): VmOutcome => ({ end, detail: end === 'completed' ? 'init ran the whole plan' : 'the guest stopped before the plan ended', runningTest: 'test_progs', accel: 'tcg', consoleLog: '', resultsLog: '', qemuCommand: '', qemuExitCode: 0, durationMs: 1 });
 
 async function plans(cacheDir: string) {
   const planned = await planRun({ runners: ['test_progs'], cacheDir }, root, root, process.env, 2);
@@ -48,7 +51,8 @@ test('a new failure confirmed by its retry fails the run; one failing on the bas
     retry: [progs({ map_cmp_delete: 'fail', lru: 'pass' })],
   }, runs);
   const first = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top'), pipeline });
-  t.deepEqual(runs, ['base', 'series', 'retry']);
+  t.deepEqual(runs.slice(0, 2).sort(), ['base', 'series'], 'the two sides at the same time');
+  t.is(runs[2], 'retry');
   t.is(first.kind, 'testsFailed');
   t.regex(first.headline, /^1 new failure\(s\) the base does not have; first: test_progs\/map_cmp_delete/);
   t.deepEqual(first.retry?.flaky.map((c) => c.path), ['test_progs/lru']);
@@ -92,9 +96,65 @@ test('a part the series newly makes unbuildable is a new failure without a retry
     series: [progs({ a: 'pass' }), selftestsBuildNode(['cpumask_failure.bpf.o', 'map_cmp_delete.bpf.o'])],
   }, runs);
   const result = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top'), pipeline });
-  t.deepEqual(runs, ['base', 'series'], 'nothing to run again');
+  t.deepEqual(runs.sort(), ['base', 'series'], 'nothing to run again');
   t.is(result.kind, 'testsFailed');
   t.deepEqual(result.retry?.confirmed.map((c) => c.path), ['selftests-build/map_cmp_delete.bpf.o']);
   t.deepEqual(result.diff?.stillFailing.map((c) => c.path), ['selftests-build/cpumask_failure.bpf.o']);
   t.regex(result.retry?.confirmed[0]?.error ?? '', /did not build with clang-19/);
+});
+
+test('a base whose guest crashed is compared but not kept; the tests it never reached are judged on the series alone', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const p = await plans(join(tmp.path, 'cache'));
+  const runs: string[] = [];
+  // The base's guest died after a: b and c were never reached there.
+  const pipeline = fakePipeline({ base: [progs({ a: 'pass' })], series: [progs({ a: 'pass', b: 'pass', c: 'fail' })] }, runs, { base: 'crashed' });
+  const result = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top'), pipeline });
+  t.false(existsSync(join(tmp.path, 'cache/verdicts/key-base.json')), 'a crashed base is not the next revision\'s base');
+  t.is(result.kind, 'testsFailed', 'c fails with the series and passed nowhere: new');
+  t.regex(result.headline, /first: test_progs\/c; the base's guest did not finish \(crashed during test_progs: /);
+  t.regex(result.unfinished?.base ?? '', /^crashed during test_progs/);
+
+  const quiet = fakePipeline({ base: [progs({ a: 'pass' })], series: [progs({ a: 'pass', b: 'pass' })] }, [], { base: 'crashed' });
+  const passed = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top2'), pipeline: quiet });
+  t.is(passed.kind, 'passed');
+  t.regex(passed.headline, /breaks nothing the base passes \(0 fixed\); the base's guest did not finish .*judged on the series alone/);
+});
+
+test('a series whose guest did not finish never passes, even when the base crashed the same way', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const p = await plans(join(tmp.path, 'cache'));
+  const pipeline = fakePipeline({ base: [progs({ a: 'pass' })], series: [progs({ a: 'pass' })] }, [], { base: 'crashed', series: 'crashed' });
+  const result = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top'), pipeline });
+  t.is(result.kind, 'kernelCrash');
+  t.regex(result.headline, /^the series' guest did not finish \(crashed during test_progs: .*\): nothing new among the tests it reached, but the rest were not compared/);
+  const timedOut = fakePipeline({ base: [progs({ a: 'pass' })], series: [progs({ a: 'pass' })] }, [], { series: 'timeout' });
+  const slow = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top2'), pipeline: timedOut });
+  t.is(slow.kind, 'kernelCrash', 'the fake says passed: a guest that did not finish is never that');
+});
+
+test('the two sides run at the same time, each with its own events; a side that cannot run its tests stops the other', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const p = await plans(join(tmp.path, 'cache'));
+  let seriesStopped = false;
+  const pipeline = async (plan: RunPlan, deps: RunDeps): Promise<RunOutcome> => {
+    const runDir = plan.runDir!;
+    deps.events.emit({ type: 'info', stage: 'build', message: 'building' });
+    if (!plan.series) return { kind: 'buildFailed', headline: 'kernel build failed (exit 2)', evidence: {}, runDir, stages: [], timings: {} };
+    // The series' guest would run for an hour: it waits for its stop.
+    await new Promise<void>((resolve) => deps.signal?.addEventListener('abort', () => resolve()));
+    seriesStopped = true;
+    return { kind: 'interrupted', headline: 'interrupted', evidence: {}, runDir, stages: [], timings: {} };
+  };
+  const events = new RunEvents();
+  const said: string[] = [];
+  events.subscribe((e) => e.type === 'info' && said.push(e.message));
+  const result = await runBpfCi(p, { exec: undefined as never, events, runDir: join(tmp.path, 'cache/top'), pipeline });
+  t.true(seriesStopped);
+  t.is(result.kind, 'buildFailed');
+  t.is(result.headline, 'the base did not run its tests: kernel build failed (exit 2)');
+  t.true(said.includes('base: building') && said.includes('series: building'), said.join('\n'));
 });

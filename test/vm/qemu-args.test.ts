@@ -96,3 +96,13 @@ test('bpf-ci\'s plans keep the mitigations, every other plan turns them off', as
   t.false(keepsMitigations({}));
   t.false(keepsMitigations({ runners: [] }));
 });
+
+test('bpf-ci\'s guests run every vCPU on one TCG thread (QEMU 7.2 ran patched-away int3s with a thread each); other guests a thread per vCPU; KVM is KVM', async (t) => {
+  const { serialTcg } = await import('../../orchestrator/vm/guest-boot.ts');
+  const accel = (s: VmSpec) => { const a = qemuArgs(s, 'r'); return a[a.indexOf('-accel') + 1]; };
+  t.is(accel(spec), 'tcg,thread=multi');
+  t.is(accel({ ...spec, singleThreadTcg: true }), 'tcg,thread=single');
+  t.is(accel({ ...spec, accel: 'kvm', singleThreadTcg: true }), 'kvm');
+  t.true(serialTcg({ runners: ['test_progs'] }));
+  t.false(serialTcg({}));
+});
