@@ -1,7 +1,7 @@
 // bpf-ci --shard i/n and --merge: every selected test in exactly one shard, the split stable when the series adds a
 // test, and the shards' reports merged into the unsharded run's difference.
 import test from 'ava';
-import { judgeDiff, type BpfCiResult } from '../../orchestrator/bpf-ci/bpf-ci.ts';
+import { judgeDiff, type BpfCiResult, type Unfinished } from '../../orchestrator/bpf-ci/bpf-ci.ts';
 import { shardAllowEntries, shardOf, shardRunners } from '../../orchestrator/bpf-ci/bpf-ci-shard.ts';
 import { selectTests } from '../../orchestrator/build/selftests-build.ts';
 import { bpfCiReport, bpfCiText, mergeBpfCi, type BpfCiReport } from '../../orchestrator/report/bpf-ci-report.ts';
@@ -78,6 +78,20 @@ test('the shards\' reports merge into the unsharded run\'s difference', (t) => {
   t.is(merged.kind, whole.kind);
   t.is(merged.kind, 'testsFailed');
   t.regex(bpfCiText(merged, 1), /merged: shard 1\/4/);
+});
+
+test('a shard whose guest did not finish leaves the merged run unfinished: the series\' never passes, the base\'s is said', (t) => {
+  const part = (shard: string, unfinished?: Unfinished): { file: string; report: BpfCiReport } => ({
+    file: `${shard}.json`,
+    report: { kind: 'passed', headline: '', runDir: '/r', shard, series: { runDir: '/r/s', kind: 'passed' }, diff: { runners: [], new_failures: [], flaky: [], retried: false, new_splats: [], fixed: [], still_failing: [], appeared: [], disappeared: [], ...(unfinished ? { unfinished } : {}) } },
+  });
+  const seriesCrashed = mergeBpfCi([part('1/2'), part('2/2', { series: { kind: 'kernelCrash', why: 'crashed during test_progs: int3' } })]) as BpfCiReport;
+  t.is(seriesCrashed.kind, 'kernelCrash');
+  t.regex(seriesCrashed.headline, /the series' guest did not finish \(shard 2\/2: crashed during test_progs: int3\)/);
+  t.regex(bpfCiText(seriesCrashed, 3), /The series' guest did not finish: shard 2\/2: crashed during test_progs: int3/);
+  const baseCrashed = mergeBpfCi([part('1/2', { base: 'timeout during test_maps: stuck' }), part('2/2')]) as BpfCiReport;
+  t.is(baseCrashed.kind, 'passed');
+  t.regex(baseCrashed.headline, /the base's guest did not finish \(shard 1\/2: timeout during test_maps: stuck\)/);
 });
 
 test('a merge refuses parts that are not all the shards of one run', (t) => {
