@@ -32,6 +32,7 @@ import { describeKernelSpec } from './source/kernel-spec.ts';
 import { resolveSource } from './source/source.ts';
 import { describeSeriesBase, prepareTree } from './source/workspace.ts';
 import { chooseAccel, gdbStub, installInit, keepBootKernel, kvmProbeFile, machineFor, prepareGuestView } from './vm/boot-inputs.ts';
+import { guestUserland } from './host/requirements.ts';
 import { bootRecord, fallBackToTcg, keepsMitigations, serialTcg, vmRunRequest, type BootInputs } from './vm/guest-boot.ts';
 import { hostTscKhz } from './vm/host-tsc.ts';
 import type { KvmProbe } from './vm/kvm-probe.ts';
@@ -204,7 +205,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   // bpf-ci: what the selftests build skipped is part of the verdict without being part of the boot (selftestsBuildNode).
   const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
   const hostSkips = plan.runners && ownsBuild ? builds.full?.skipped ?? [] : [];
-  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb, mitigations: keepsMitigations(plan), ...(serialTcg(plan) ? { singleThreadTcg: true } : {}) }, plan.runners ? { verdictOf: RUNNER_VERDICT, code: await verdictCodeHash(), hostSkips } : undefined);
+  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb, mitigations: keepsMitigations(plan), ...(serialTcg(plan) ? { singleThreadTcg: true } : {}) }, plan.runners ? await runnerVerdictInputs(exec, hostSkips) : undefined);
   const gdb = await gdbStub(plan.gdb, kernel.buildDir, runDir, events);
   const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
   if (earlier) {
@@ -400,6 +401,14 @@ async function guestOutput(vm: VmOutcome, plan: Pick<RunPlan, 'allowlistRules'>,
  * verdict made another way is not reused. Bump it when that changes.
  */
 const RUNNER_VERDICT = 'host-tests-in-one-shard';
+
+/**
+ * What a bpf-ci runner verdict depends on besides the boot's inputs: how it is made, the code that reads the boot's
+ * output, what the host's build skipped, and the host's programs the guest runs (its root is the host's).
+ */
+export async function runnerVerdictInputs(exec: ExecPort, hostSkips: readonly string[]): Promise<Record<string, unknown>> {
+  return { verdictOf: RUNNER_VERDICT, code: await verdictCodeHash(), hostSkips, userland: await guestUserland(exec) };
+}
 
 /** The test that holds what the selftests build could not make. */
 export const SELFTESTS_BUILD = 'selftests-build';

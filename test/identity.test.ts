@@ -93,3 +93,16 @@ test('a kept bpf-ci verdict is keyed on the code that read the boot\'s output: a
   await writeFile(join(copy, 'splat-patterns.ts'), '// another scanner\n', { flag: 'a' });
   t.not(await verdictCodeHash(copy), before);
 });
+
+test('a kept bpf-ci verdict is keyed on the host programs the guest runs: installing ping is another key', async (t) => {
+  const { runnerVerdictInputs } = await import('../orchestrator/run.ts');
+  const { fakeExec } = await import('./helpers.ts');
+  const host = (ping: string) => fakeExec((req) => (req.command === 'dpkg-query' ? { exitCode: ping ? 0 : 1, stdout: `busybox-static=1:1.35.0-4\n${ping}` } : undefined));
+  const tests: GuestTest[] = [{ name: 'test_progs', kind: 'test_progs', argv: ['./test_progs'], timeoutSec: 60 }];
+  const vm = { cpus: 2, memoryMb: 4096, mitigations: true };
+  const without = reuseKey(identity(), tests, vm, await runnerVerdictInputs(host(''), []));
+  t.is(without, reuseKey(identity(), tests, vm, await runnerVerdictInputs(host(''), [])));
+  // cgroup_storage's pings exited 127 without it: the base kept then is not this host's base.
+  t.not(reuseKey(identity(), tests, vm, await runnerVerdictInputs(host('iputils-ping=3:20221126-1+deb12u1\n'), [])), without);
+  t.not(reuseKey(identity(), tests, vm, await runnerVerdictInputs(host(''), ['cpumask_failure.bpf.o'])), without);
+});

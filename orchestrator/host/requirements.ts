@@ -12,6 +12,11 @@ export interface Requirement {
   fullSelftests?: boolean;
   /** Only --series lore:<message-id> needs it (b4 am). */
   lore?: boolean;
+  /**
+   * The guest runs it: its root is the host's, so the selftests' commands are the host's programs. Their packages'
+   * versions are part of a kept verdict's key (guestUserland).
+   */
+  guest?: boolean;
 }
 
 /** What a run asks for beyond the default: the tools only some runs need. */
@@ -55,11 +60,31 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'llc-19, llvm-strip-19', probe: { command: 'llvm-strip-19' }, aptPackage: 'llvm-19', neededFor: 'the BPF objects of the full selftests', fullSelftests: true },
   // 7.x's test_progs links -lzstd (seen: "cannot find -lzstd" at its link).
   { what: 'zstd library', probe: { file: '/usr/include/zstd.h' }, aptPackage: 'libzstd-dev', neededFor: 'linking the full selftests\' test_progs (-lzstd)', fullSelftests: true },
-  // 7.x's selftests Makefile links its user-space parts with clang -fuse-ld=lld.
   // Debian's b4 (0.12 in bookworm): b4 am fetches a thread from lore, or reads a local one (-m).
   { what: 'b4', probe: { command: 'b4' }, aptPackage: 'b4', neededFor: '--series lore:<message-id> (b4 am)', lore: true },
+  // 7.x's selftests Makefile links its user-space parts with clang -fuse-ld=lld.
   { what: 'ld.lld-19', probe: { command: 'ld.lld-19' }, aptPackage: 'lld-19', neededFor: 'linking the full selftests (clang-19 -fuse-ld=lld)', fullSelftests: true },
+  // What the selftests run in the guest (SYS("ip ..."), SYS("ping ...") in prog_tests/), as the BPF CI's root
+  // filesystem has them. Seen missing on 7.2.6: cgroup_storage's pings exited 127 ("command not found").
+  { what: 'ip, tc', probe: { command: 'ip' }, aptPackage: 'iproute2', neededFor: 'the selftests in the guest (ip netns, ip link, tc)', fullSelftests: true, guest: true },
+  { what: 'ping', probe: { command: 'ping' }, aptPackage: 'iputils-ping', neededFor: 'the selftests in the guest (cgroup_storage, the tc and xdp tests)', fullSelftests: true, guest: true },
+  { what: 'ethtool', probe: { command: 'ethtool' }, aptPackage: 'ethtool', neededFor: 'the selftests in the guest (xdp and offload tests)', fullSelftests: true, guest: true },
+  { what: 'iptables-legacy', probe: { command: 'iptables-legacy' }, aptPackage: 'iptables', neededFor: 'the selftests in the guest (the netfilter tests)', fullSelftests: true, guest: true },
+  { what: 'nft', probe: { command: 'nft' }, aptPackage: 'nftables', neededFor: 'the selftests in the guest (the netfilter tests)', fullSelftests: true, guest: true },
 ];
+
+/** The packages whose programs the guest runs: the init's busybox, bpftool and the selftests' commands. */
+export const GUEST_PACKAGES: readonly string[] = ['busybox-static', 'bpftool', ...REQUIREMENTS.filter((r) => r.guest).map((r) => r.aptPackage)];
+
+/**
+ * The installed versions of GUEST_PACKAGES ("name=version", or "name: absent"), one a line: a verdict kept across
+ * runs (bpf-ci's base) depends on them as much as on the kernel, since the guest runs the host's programs.
+ */
+export async function guestUserland(exec: ExecPort, packages: readonly string[] = GUEST_PACKAGES): Promise<string> {
+  const r = await exec.run({ command: 'dpkg-query', args: ['-W', '-f', '${Package}=${Version}\\n', ...packages] });
+  const found = new Map(r.stdout.split('\n').filter(Boolean).map((line) => [line.split('=')[0]!, line] as const));
+  return packages.map((p) => found.get(p) ?? `${p}: absent`).join('\n');
+}
 
 export interface HostCheck {
   requirement: Requirement;

@@ -23,7 +23,9 @@ function qemuProcessesFor(runDir: string): string[] {
 test.serial('[qemu] boots, runs the plan through rootfs/init, streams KTAP on virtio-serial, and exits cleanly', async (t) => {
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
-  const planned = [ktapTest('suite_a', KTAP_OK), ktapTest('suite_b', 'echo "KTAP version 1"; echo "1..1"; echo "not ok 1 broken"; exit 1')];
+  // The third: the writable places a distribution's boot gives, which the selftests use (d_path: /dev/shm).
+  const places = 'echo "KTAP version 1"; echo "1..3"; i=0; for d in /tmp /var/tmp /dev/shm; do i=$((i+1)); if f=$(mktemp "$d/x.XXXXXX"); then echo "ok $i $d"; else echo "not ok $i $d"; fi; done; grep -q " /dev/pts devpts " /proc/mounts';
+  const planned = [ktapTest('suite_a', KTAP_OK), ktapTest('suite_b', 'echo "KTAP version 1"; echo "1..1"; echo "not ok 1 broken"; exit 1'), ktapTest('places', places)];
   const boot = await bootWithPlan(tmp.path, planned);
   t.is(boot.outcome.end, 'completed', told(boot));
   t.is(boot.outcome.qemuExitCode, 0);
@@ -32,11 +34,13 @@ test.serial('[qemu] boots, runs the plan through rootfs/init, streams KTAP on vi
   t.notRegex(boot.console, /Attempted to kill init/);
   const verdict = assembleResults({ resultsText: boot.results, planned, splats: attributeSplats(scanSplats(boot.console), boot.console), vm: boot.outcome });
   t.is(verdict.kind, 'testsFailed');
-  const [a, b] = verdict.tree.tests;
+  const [a, b, c] = verdict.tree.tests;
   t.is(a!.status, 'pass');
   t.deepEqual(a!.children.map((c) => c.status), ['pass', 'skip']);
   t.is(b!.status, 'fail');
-  t.deepEqual(boot.events.filter((e) => e.type === 'test-end').map((e) => e.type === 'test-end' && e.exitCode), [0, 1]);
+  t.is(c!.status, 'pass', c!.children.map((l) => `${l.name} ${l.status}`).join(', '));
+  t.deepEqual(c!.children.map((l) => l.name), ['/tmp', '/var/tmp', '/dev/shm']);
+  t.deepEqual(boot.events.filter((e) => e.type === 'test-end').map((e) => e.type === 'test-end' && e.exitCode), [0, 1, 0]);
 });
 
 // The sleep lets "ok 1 fine" leave the virtio-serial port first. Without it, one run of this test (2026-12-03) found
