@@ -11,6 +11,7 @@ import { buildEnv, compilerFor, compilerWrapperPath, incbinHeaders, installCompi
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
 import { buildFailure } from './make-output.ts';
 import { findTestDefinitions, skeletonsIncluded } from './selftests-build.ts';
+import { restoreInTree, saveInTree } from './selftests-intree.ts';
 
 export const SELFTESTS_DIR = 'tools/testing/selftests/bpf';
 /** The selftests' own config files, in the order their vmtest.sh merges them. */
@@ -110,7 +111,15 @@ interface Stamp {
   toolchain: string;
   /** The vmlinux the objects and bpf_testmod.ko were built against (its BTF, its module ABI). */
   kernelBuildId: string | undefined;
+  /**
+   * How make's writes into the source tree are kept (IN_TREE_STATE): outputs made while they were shared between
+   * build directories are made again.
+   */
+  inTree: string;
 }
+
+/** selftests-intree.ts: each build directory's own copy of what make wrote into the source tree. */
+const IN_TREE_STATE = 'per-build-directory';
 
 /**
  * The selftests' environment: the build's, but without CCACHE_BASEDIR. Their Makefile compiles a test object from
@@ -186,7 +195,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   const targets = ctx.runners?.length ? [...ctx.runners] : ['test_progs'];
   const recipe = fullSelftestsRecipe(targets, noArena.length > 0);
   const toolchain = `${ctx.toolchain ?? await toolchainFingerprint(ctx.exec, { ...(ctx.pahole ? { pahole: ctx.pahole } : {}) })}\n${await llvmVersions(ctx)}`;
-  const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file), recipe, toolchain, kernelBuildId: ctx.kernel.buildId };
+  const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file), recipe, toolchain, kernelBuildId: ctx.kernel.buildId, inTree: IN_TREE_STATE };
   const previous = await readFile(stampPath, 'utf8').catch(() => '');
   const builtRunners = () => targets.filter((t) => existsSync(join(out, t))).map((name) => ({ name, binary: join(out, name) }));
   if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
@@ -211,6 +220,9 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   // worktree, never the user's) and come back whatever happens.
   await mkdir(out, { recursive: true });
   const aside = excluded.map((e) => ({ from: join(src, 'prog_tests', e.file), to: join(src, 'prog_tests', `${e.file}.vm-test-excluded`) }));
+  // What make writes into the (shared) source tree is this build directory's: its own comes back first (selftests-intree.ts).
+  const inTree = join(out, 'vm-test-intree.tar');
+  await restoreInTree(ctx.exec, ctx.tree.worktree, SELFTESTS_DIR, inTree);
   for (const a of aside) await rename(a.from, a.to);
   let result;
   try {
@@ -227,6 +239,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
     });
   } finally {
     for (const a of aside) await rename(a.to, a.from);
+    await saveInTree(ctx.exec, ctx.tree.worktree, SELFTESTS_DIR, inTree);
   }
   if (result.aborted) throw new VmTestError('interrupted', 'selftests build interrupted', { logPath: ctx.logFile });
   if (result.exitCode !== 0 || !existsSync(binary)) throw await buildFailure('full selftests build', result, ctx.logFile, ctx.tree.worktree);

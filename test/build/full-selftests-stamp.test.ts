@@ -8,7 +8,8 @@ import type { KernelBuild } from '../../orchestrator/build/kernel-build.ts';
 import { cacheLayout } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
 import type { ExecPort, ExecRequest } from '../../orchestrator/exec/exec-port.ts';
-import { fakeResult, tempDir, writeFiles } from '../helpers.ts';
+import { execFileSync } from 'node:child_process';
+import { fakeResult, realExec, tempDir, writeFiles } from '../helpers.ts';
 
 const SELFTESTS = 'tools/testing/selftests/bpf';
 
@@ -24,6 +25,8 @@ function port(tools: { clang: string; gcc: string }): ExecPort & { makes: ExecRe
         for (const f of ['test_progs', 'bpf_testmod.ko']) await writeFile(join(out, f), `built with ${tools.clang}\n`);
         return fakeResult();
       }
+      // The real git: the tree is a real worktree (selftests-intree.ts asks it what make left there).
+      if (req.command === 'git') return realExec.run(req);
       if (req.command === 'clang-19') return fakeResult({ stdout: `${tools.clang}\n` });
       if (req.command === 'gcc') return fakeResult({ stdout: `${tools.gcc}\n` });
       return fakeResult({ exitCode: 127 });
@@ -37,6 +40,9 @@ async function setup(t: { teardown: (f: () => Promise<void>) => void }) {
   const tree = join(tmp.path, 'src');
   const buildDir = join(tmp.path, 'build');
   await writeFiles(tree, { [`${SELFTESTS}/Makefile`]: 'all:\n', [`${SELFTESTS}/prog_tests/map_cmp_delete.c`]: 'void test_map_cmp_delete(void) {}\n', [`${SELFTESTS}/progs/empty.c`]: '' });
+  execFileSync('git', ['init', '-q', tree]);
+  execFileSync('git', ['-C', tree, 'add', '.']);
+  execFileSync('git', ['-C', tree, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'tree']);
   await writeFiles(buildDir, { '.config': 'CONFIG_DEBUG_INFO_BTF=y\n' });
   const kernel: KernelBuild = { buildDir, bzImage: join(buildDir, 'bzImage'), headersDir: join(buildDir, 'usr/include'), configPath: join(buildDir, '.config'), cached: true, treeId: 't1', buildId: 'aaaa', imageCheck: { holdsBuilt: true } as KernelBuild['imageCheck'], elapsedMs: 0 };
   const build = (exec: ExecPort, k: Partial<KernelBuild> = {}) => buildFullSelftests({ exec, events: new RunEvents(), cache: cacheLayout(join(tmp.path, 'cache')), tree: { worktree: tree, head: 'h', treeId: 't1', reused: false }, kernel: { ...kernel, ...k }, jobs: 2, ccache: false, logFile: join(tmp.path, 'log') });
@@ -108,6 +114,9 @@ test('with ccache, the selftests\' make gets the tree\'s .incbin headers (vm-tes
   const tree = join(tmp.path, 'src');
   const buildDir = join(tmp.path, 'build');
   await writeFiles(tree, { [`${SELFTESTS}/Makefile`]: 'all:\n', [`${SELFTESTS}/prog_tests/a.c`]: 'void test_a(void) {}\n', [`${SELFTESTS}/progs/empty.c`]: '' });
+  execFileSync('git', ['init', '-q', tree]);
+  execFileSync('git', ['-C', tree, 'add', '.']);
+  execFileSync('git', ['-C', tree, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'tree']);
   await writeFiles(buildDir, { '.config': 'CONFIG_DEBUG_INFO_BTF=y\n' });
   const inner = port({ clang: 'clang 19', gcc: 'gcc 12' });
   const exec: ExecPort & { makes: ExecRequest[] } = {
@@ -120,4 +129,16 @@ test('with ccache, the selftests\' make gets the tree\'s .incbin headers (vm-tes
   const make = exec.makes[0]!;
   t.is(make.env?.VM_TEST_INCBIN_HEADERS, `${SELFTESTS}/embeds_key.h`);
   t.true(make.args.includes(`CLANG=${join(cache.root, 'bin/vm-test-cc')} clang-19`), make.args.join(' '));
+});
+
+test('outputs made while the source tree\'s generated files were shared between build directories are made again', async (t) => {
+  const { build, buildDir } = await setup(t);
+  const exec = port({ clang: 'clang 19', gcc: 'gcc 12' });
+  await build(exec);
+  const stampFile = join(buildDir, 'vm-test-selftests/full/vm-test-stamp.json');
+  const { inTree, ...older } = JSON.parse(await readFile(stampFile, 'utf8'));
+  t.is(inTree, 'per-build-directory');
+  await writeFile(stampFile, JSON.stringify(older));
+  t.false((await build(exec)).cached);
+  t.is(exec.makes.length, 2);
 });
