@@ -191,7 +191,17 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   await writeFile(join(runDir, 'reproduce.txt'), reproducerLine(plan) + '\n');
   const log = (name: string) => join(runDir, name);
 
-  await stage(stageLog, 'host', 'checking host tools', () => ensureHostTools(deps, log('host.log'), { fullSelftests: plan.fullSelftests, lore: !!plan.series?.lore }));
+  // One check and install at a time in this cache: two apt-get runs at once fail on dpkg's lock (bpf-ci's two
+  // sides did, 2026-12-07); the second finds what the first installed.
+  await stage(stageLog, 'host', 'checking host tools', async () => {
+    const lock = await acquireLock(plan.cache.locks, 'host-tools', (holder) =>
+      deps.events.emit({ type: 'info', stage: 'host', message: `waiting for ${holder === `pid ${process.pid}` ? 'this run\'s other check' : `another vm-test run (${holder})`} of the host's tools` }), deps.signal);
+    try {
+      return await ensureHostTools(deps, log('host.log'), { fullSelftests: plan.fullSelftests, lore: !!plan.series?.lore });
+    } finally {
+      await lock.release();
+    }
+  });
   const locked = await lockedStages(plan, deps, runDir, stageLog, initPath);
   const { kernel, bzImage, builds } = locked;
   // vm-test bpf-ci: the test_progs runners read the tree's lists and vm-test's, merged after the series stage.
