@@ -46,6 +46,8 @@ async function loadVerdict(plan: RunPlan, key: string): Promise<TestedRun | unde
   const file = verdictFile(plan, key);
   if (!existsSync(file)) return undefined;
   const kept = JSON.parse(await readFile(file, 'utf8')) as TestedRun & { runDir: string };
+  // One kept by an older vm-test that kept any base: a guest that did not finish is no base for another revision.
+  if (kept.vm?.end !== 'completed') return undefined;
   return { ...kept, reusedFrom: kept.runDir };
 }
 

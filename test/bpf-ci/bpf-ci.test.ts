@@ -112,6 +112,13 @@ test('a base whose guest crashed is compared but not kept; the tests it never re
   const pipeline = fakePipeline({ base: [progs({ a: 'pass' })], series: [progs({ a: 'pass', b: 'pass', c: 'fail' })] }, runs, { base: 'crashed' });
   const result = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top'), pipeline });
   t.false(existsSync(join(tmp.path, 'cache/verdicts/key-base.json')), 'a crashed base is not the next revision\'s base');
+  // Nor one an older vm-test kept: it is run again.
+  const { writeFile: write, mkdir: mk } = await import('node:fs/promises');
+  await mk(join(tmp.path, 'cache/verdicts'), { recursive: true });
+  await write(join(tmp.path, 'cache/verdicts/key-base.json'), JSON.stringify({ bootKey: 'key-base', vm: vmEnding('crashed'), runDir: '/old', verdict: {}, identity: {} }));
+  runs.length = 0;
+  await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top3'), pipeline });
+  t.true(runs.includes('base'), 'the kept crashed base was not reused');
   t.is(result.kind, 'testsFailed', 'c fails with the series and passed nowhere: new');
   t.regex(result.headline, /first: test_progs\/c; the base's guest did not finish \(crashed during test_progs: /);
   t.regex(result.unfinished?.base ?? '', /^crashed during test_progs/);
