@@ -71,6 +71,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'ethtool', probe: { command: 'ethtool' }, aptPackage: 'ethtool', neededFor: 'the selftests in the guest (xdp and offload tests)', fullSelftests: true, guest: true },
   { what: 'iptables-legacy', probe: { command: 'iptables-legacy' }, aptPackage: 'iptables', neededFor: 'the selftests in the guest (the netfilter tests)', fullSelftests: true, guest: true },
   { what: 'nft', probe: { command: 'nft' }, aptPackage: 'nftables', neededFor: 'the selftests in the guest (the netfilter tests)', fullSelftests: true, guest: true },
+  // signed_loader runs the tree's verify_sig_setup.sh, which adds its key with keyctl (seen failing without it on 7.2.6).
+  { what: 'keyctl', probe: { command: 'keyctl' }, aptPackage: 'keyutils', neededFor: 'the selftests in the guest (signed_loader\'s verify_sig_setup.sh)', fullSelftests: true, guest: true },
 ];
 
 /** The packages whose programs the guest runs: the init's busybox, bpftool and the selftests' commands. */

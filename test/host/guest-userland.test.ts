@@ -8,7 +8,7 @@ test('the selftests\' guest commands are required with the full selftests only, 
   const ping = REQUIREMENTS.find((r) => r.aptPackage === 'iputils-ping')!;
   t.true(isNeeded(ping, { fullSelftests: true }));
   t.false(isNeeded(ping, {}));
-  for (const p of ['iputils-ping', 'iproute2', 'ethtool', 'iptables', 'nftables', 'busybox-static', 'bpftool']) t.true(GUEST_PACKAGES.includes(p), p);
+  for (const p of ['iputils-ping', 'iproute2', 'ethtool', 'iptables', 'nftables', 'keyutils', 'busybox-static', 'bpftool']) t.true(GUEST_PACKAGES.includes(p), p);
 });
 
 test('guestUserland: each package\'s installed version, or absent; another version is another text', async (t) => {

@@ -229,3 +229,24 @@ test('never throws on garbage (fuzz)', (t) => {
     t.true(Array.isArray(b.tests));
   }
 });
+
+test('a subtest that FAILs under a test that passed is an expected failure (prog_tests_framework, 7.2.6, as its test_progs printed it here); a real failure is still one', (t) => {
+  const text = [
+    '#308/1   prog_tests_framework/test_good_subtest:OK',
+    '#308/2   prog_tests_framework/test_skip_subtest:SKIP',
+    '#308/3   prog_tests_framework/test_skip_subtest:SKIP',
+    '#308/4   prog_tests_framework/test_fail_subtest:FAIL',
+    '#308     prog_tests_framework:OK',
+    'test_topo:FAIL:fallback count unexpected fallback count: actual 0 != expected 1',
+    '#32/1    bpf_smc/topo:FAIL',
+    '#32      bpf_smc:FAIL',
+    'Summary: 1/1 PASSED, 2 SKIPPED, 1 FAILED',
+  ].join('\n');
+  const result = parseTestProgs(text);
+  const framework = result.tests.find((n) => n.name === 'prog_tests_framework')!;
+  t.is(framework.status, 'pass');
+  t.deepEqual(framework.children.map((c) => c.status), ['pass', 'skip', 'skip', 'xfail']);
+  t.regex(framework.children[3]!.directive!.reason, /prog_tests_framework passed: the test counted this failure itself/);
+  const smc = result.tests.find((n) => n.name === 'bpf_smc')!;
+  t.deepEqual([smc.status, smc.children[0]!.status], ['fail', 'fail']);
+});
