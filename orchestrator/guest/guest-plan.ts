@@ -16,6 +16,13 @@ export interface GuestTest {
   inputs?: string[];
   /** Its stderr on the guest's stderr port (STDERR_FD in the init), apart from stdout (vm-test exec). */
   stderrPort?: boolean;
+  /**
+   * Its stdout line-buffered (coreutils' stdbuf -oL; the guest runs the host's). test_progs writes its results to a
+   * fully buffered stdout: with --workers its watchdog's stderr lines landed inside result lines, and a forked
+   * child's exit flushed a copy of a half-written one ("#38/171 btf/type_tag test #5, type tag ordWATCHDOG: ..."),
+   * so whole subtests went missing on one side of a bpf-ci run and showed as appeared or disappeared (2026-12-07).
+   */
+  lineBuffered?: boolean;
 }
 
 export function shellQuote(arg: string): string {
@@ -27,7 +34,7 @@ export function shellQuote(arg: string): string {
 export function planRowFor(test: GuestTest, view?: GuestView): PlanRow {
   const guest = (word: string) => (view?.maps(word) ? view.toGuest(word) : word);
   // Paths outside the shares (/bin/sh) are read through the root, which the init does not cover.
-  const command = test.argv.map(guest).map(shellQuote).join(' ');
+  const command = `${test.lineBuffered ? 'stdbuf -oL ' : ''}${test.argv.map(guest).map(shellQuote).join(' ')}`;
   const cwd = test.cwd && view ? view.toGuest(test.cwd) : test.cwd;
   const redirect = test.stderrPort ? ` ${STDERR_TO_PORT}` : '';
   return { name: test.name, timeoutSec: test.timeoutSec, command: `${cwd ? `cd ${shellQuote(cwd)} && exec ${command}` : command}${redirect}` };
@@ -89,7 +96,7 @@ export function describeSelection(selection: TestProgsSelection | readonly strin
 
 export function testProgsEntry(binary: string, selection: TestProgsSelection | readonly string[], jsonPath: string, timeoutSec: number, name = 'test_progs'): GuestTest {
   const sel = asSelection(selection);
-  return { name, kind: 'test_progs', argv: [binary, ...testProgsArgs(sel), '-J', jsonPath], timeoutSec, ...(sel.denylist || sel.allowlist ? { inputs: [sel.denylist?.file, sel.allowlist?.file].filter((f): f is string => !!f) } : {}) };
+  return { name, kind: 'test_progs', argv: [binary, ...testProgsArgs(sel), '-J', jsonPath], timeoutSec, lineBuffered: true, ...(sel.denylist || sel.allowlist ? { inputs: [sel.denylist?.file, sel.allowlist?.file].filter((f): f is string => !!f) } : {}) };
 }
 
 /** The full build's test_progs runs in its output directory, beside its BPF objects and bpf_testmod.ko. */

@@ -17,11 +17,11 @@ test('host paths inside a share become guest paths; others are left for the root
 
 test('plan lines name guest paths for the binary and the directory; the results path is untouched', (t) => {
   const tp = testProgsEntry(`${build}/vm-test-selftests/t/test_progs`, ['map_cmp_delete'], '/run/vm-test/test_progs.json', 300);
-  t.is(planLine(tp, view), 'test_progs\t300\t/run/vm-test-build/vm-test-selftests/t/test_progs -t map_cmp_delete -J /run/vm-test/test_progs.json');
+  t.is(planLine(tp, view), 'test_progs\t300\tstdbuf -oL /run/vm-test-build/vm-test-selftests/t/test_progs -t map_cmp_delete -J /run/vm-test/test_progs.json');
   const full = { name: 'full', kind: 'test_progs' as const, argv: ['./test_progs'], timeoutSec: 10, cwd: `${build}/vm-test-selftests/full` };
   t.is(planLine(full, view), 'full\t10\tcd /run/vm-test-build/vm-test-selftests/full && exec ./test_progs');
   // Without a view (a prebuilt kernel's initramfs plan), paths stay as they are.
-  t.is(planText([tp]).split('\t')[2], `${build}/vm-test-selftests/t/test_progs -t map_cmp_delete -J /run/vm-test/test_progs.json\n`);
+  t.is(planText([tp]).split('\t')[2], `stdbuf -oL ${build}/vm-test-selftests/t/test_progs -t map_cmp_delete -J /run/vm-test/test_progs.json\n`);
 });
 
 test('each share is a read-only 9p device with its tag, and the init gets the mount list', (t) => {
