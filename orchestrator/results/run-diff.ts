@@ -64,13 +64,33 @@ export function splatKey(splat: Pick<Splat, 'kind' | 'title' | 'bugTitle'>): str
   return `${splat.kind}: ${title}`;
 }
 
+/** Every node's path, leaves and parents: runner/test[/subtest]. */
+function nodePaths(tree: Pick<ResultTree, 'tests'>): Set<string> {
+  const out = new Set<string>();
+  const visit = (node: TestNode, path: string) => {
+    out.add(path);
+    node.children.forEach((c) => visit(c, `${path}/${c.name}`));
+  };
+  tree.tests.forEach((t) => visit(t, t.name));
+  return out;
+}
+
+/**
+ * A leaf the parsers add for a failure in a test's own body ("(outside subtests)") or a test cut off ("(unfinished)")
+ * stands for that body: where the other side has the test without it, the body passed there.
+ */
+const SYNTHETIC = /\/\((outside subtests|unfinished)\)$/;
+const bodyPassed = (path: string, otherNodes: Set<string>) => SYNTHETIC.test(path) && otherNodes.has(path.replace(SYNTHETIC, ''));
+
 export function diffRuns(base: Pick<ResultTree, 'tests' | 'splats'>, series: Pick<ResultTree, 'tests' | 'splats'>): RunDiff {
   const before = new Map(leaves(base).map((l) => [l.path, l]));
   const after = leaves(series);
   const afterPaths = new Set(after.map((l) => l.path));
+  const baseNodes = nodePaths(base);
+  const seriesNodes = nodePaths(series);
   const diff: RunDiff = { newFailures: [], fixed: [], stillFailing: [], appeared: [], disappeared: [], newSplats: [], runners: [] };
   for (const leaf of after) {
-    const old = before.get(leaf.path);
+    const old = before.get(leaf.path) ?? (bodyPassed(leaf.path, baseNodes) ? { path: leaf.path, status: 'pass' as const, log: [] } : undefined);
     if (!old) {
       diff.appeared.push(leaf);
       continue;
@@ -80,7 +100,12 @@ export function diffRuns(base: Pick<ResultTree, 'tests' | 'splats'>, series: Pic
     else if (passing(leaf.status) && failing(old.status)) diff.fixed.push(change);
     else if (failing(leaf.status) && failing(old.status)) diff.stillFailing.push(change);
   }
-  for (const [path, leaf] of before) if (!afterPaths.has(path)) diff.disappeared.push(leaf);
+  for (const [path, leaf] of before) {
+    if (afterPaths.has(path)) continue;
+    // The base's test failed in its own body, the series' passed whole: fixed, not gone.
+    if (bodyPassed(path, seriesNodes) && failing(leaf.status)) diff.fixed.push({ path, base: leaf.status, series: 'pass', ...(leaf.error ? { error: leaf.error } : {}), log: leaf.log });
+    else if (!bodyPassed(path, seriesNodes)) diff.disappeared.push(leaf);
+  }
   // A new test that fails is the series' failure too: it did not pass anywhere.
   for (const leaf of diff.appeared.filter((l) => failing(l.status))) diff.newFailures.push({ path: leaf.path, base: 'todo', series: leaf.status, ...(leaf.error ? { error: leaf.error } : {}), log: leaf.log });
   const known = new Set(base.splats.map(splatKey));

@@ -88,3 +88,18 @@ test('a failed test_progs leaf without a parser error is told by its first faile
   const diff = diffRuns({ tests: [runner(passing)], splats: [] }, { tests: [runner(leaf)], splats: [] });
   t.is(diff.newFailures[0]?.error, 'test_inner_map:FAIL:Delete inner bloom filter map unexpected error: -22 (errno 22)');
 });
+
+test('a failure in a test\'s own body ("(outside subtests)") on one side only is fixed or new, not disappeared or appeared (wq on 7.2.6\'s base, 2026-12-07)', (t) => {
+  const subs = () => [node('test_call_array_sleepable', 'pass'), node('test_map_no_btf', 'pass')];
+  const failedBody = { tests: [runner('test_progs', [node('wq', 'fail', [...subs(), node('(outside subtests)', 'fail')])])], splats: [] };
+  const passedWhole = { tests: [runner('test_progs', [node('wq', 'pass', subs())])], splats: [] };
+  const fixed = diffRuns(failedBody, passedWhole);
+  t.deepEqual(fixed.fixed.map((c) => c.path), ['test_progs/wq/(outside subtests)']);
+  t.deepEqual([fixed.disappeared.length, fixed.appeared.length, fixed.newFailures.length], [0, 0, 0]);
+  const broke = diffRuns(passedWhole, failedBody);
+  t.deepEqual(broke.newFailures.map((c) => [c.path, c.base]), [['test_progs/wq/(outside subtests)', 'pass']]);
+  t.deepEqual([broke.appeared.length, broke.disappeared.length], [0, 0]);
+  // A test gone from the series with its failing body is still gone.
+  const gone = diffRuns(failedBody, { tests: [runner('test_progs', [])], splats: [] });
+  t.true(gone.disappeared.some((l) => l.path === 'test_progs/wq/(outside subtests)'));
+});
