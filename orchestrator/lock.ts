@@ -19,6 +19,11 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Who holds a lock, as a waiting run says it: this same process (bpf-ci's other side), or another vm-test run. */
+export function holderName(holder: string): string {
+  return holder === `pid ${process.pid}` ? 'this run\'s other side' : `another vm-test run (${holder})`;
+}
+
 /** Waits while a live run holds the lock (Ctrl-C or SIGTERM ends the wait); a dead or missing owner does not keep it. */
 export async function acquireLock(dir: string, name: string, onWait: (holder: string) => void, signal?: AbortSignal, timing = { pollMs: 1000, ownerlessStaleMs: OWNERLESS_STALE_MS }): Promise<Lock> {
   await makeDirs(dir);

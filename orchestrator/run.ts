@@ -17,10 +17,10 @@ import type { ExecPort } from './exec/exec-port.ts';
 import { guestTestsFor, type GuestBuilds } from './guest/guest-jobs.ts';
 import { describeSelection, hasTestProgs, type TestProgsSelection } from './guest/guest-plan.ts';
 import { buildGuestSuites, keepSuiteSources } from './guest/guest-suites-build.ts';
-import { ensureHostTools } from './host/host-tools.ts';
+import { ensureHostTools, ensureHostToolsLocked } from './host/host-tools.ts';
 import { bootedBuildId, checkBooted, reuseKey, sha256File, testHashes, verdictCodeHash, type RunIdentity } from './identity.ts';
 import { kernelRequestFor } from './kconfig/kernel-request.ts';
-import { acquireLock } from './lock.ts';
+import { acquireLock, holderName } from './lock.ts';
 import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
 import { describePlan, reproducerLine, type RunPlan } from './plan/run-plan.ts';
 import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
@@ -191,17 +191,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   await writeFile(join(runDir, 'reproduce.txt'), reproducerLine(plan) + '\n');
   const log = (name: string) => join(runDir, name);
 
-  // One check and install at a time in this cache: two apt-get runs at once fail on dpkg's lock (bpf-ci's two
-  // sides did, 2026-12-07); the second finds what the first installed.
-  await stage(stageLog, 'host', 'checking host tools', async () => {
-    const lock = await acquireLock(plan.cache.locks, 'host-tools', (holder) =>
-      deps.events.emit({ type: 'info', stage: 'host', message: `waiting for ${holder === `pid ${process.pid}` ? 'this run\'s other check' : `another vm-test run (${holder})`} of the host's tools` }), deps.signal);
-    try {
-      return await ensureHostTools(deps, log('host.log'), { fullSelftests: plan.fullSelftests, lore: !!plan.series?.lore });
-    } finally {
-      await lock.release();
-    }
-  });
+  await stage(stageLog, 'host', 'checking host tools', () => ensureHostToolsLocked(deps, plan.cache.locks, log('host.log'), { fullSelftests: plan.fullSelftests, lore: !!plan.series?.lore }));
   const locked = await lockedStages(plan, deps, runDir, stageLog, initPath);
   const { kernel, bzImage, builds } = locked;
   // vm-test bpf-ci: the test_progs runners read the tree's lists and vm-test's, merged after the series stage.
@@ -276,7 +266,7 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
   const { exec, events, signal } = deps;
   const log = (name: string) => join(runDir, name);
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
-    events.emit({ type: 'info', stage: 'source', message: holder === `pid ${process.pid}` ? 'waiting for this run\'s other build to finish (one build at a time)' : `waiting for another vm-test run (${holder}) using this cache to finish its build` }), signal);
+    events.emit({ type: 'info', stage: 'source', message: `waiting for ${holderName(holder)} using this cache to finish its build (one build at a time)` }), signal);
   try {
     const source = await stage(stageLog, 'source', describeKernelSpec(plan.kernel),
       () => resolveSource({ exec, cache: plan.cache, events, logFile: log('source.log'), signal, refresh: plan.refreshSource, committed: plan.committed }, plan.kernel),

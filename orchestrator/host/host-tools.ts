@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
+import { acquireLock, holderName } from '../lock.ts';
 import { VmTestError } from '../outcome.ts';
 import { aptInstall, aptInstallLine, checkHost, isNeeded, type HostNeeds } from './requirements.ts';
 
@@ -9,6 +10,21 @@ export interface HostToolsContext {
   exec: ExecPort;
   events: RunEvents;
   env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+/**
+ * ensureHostTools, one at a time in a cache (locksDir): two apt-get runs at once fail on dpkg's lock (bpf-ci's two
+ * sides did, 2026-12-07); the second finds what the first installed.
+ */
+export async function ensureHostToolsLocked(ctx: HostToolsContext, locksDir: string, logFile: string, needs: HostNeeds | boolean = {}): Promise<void> {
+  const lock = await acquireLock(locksDir, 'host-tools', (holder) =>
+    ctx.events.emit({ type: 'info', stage: 'host', message: `waiting for ${holderName(holder)} to check the host's tools` }), ctx.signal);
+  try {
+    await ensureHostTools(ctx, logFile, needs);
+  } finally {
+    await lock.release();
+  }
 }
 
 /**
