@@ -8,8 +8,7 @@ import type { KernelBuild } from '../../orchestrator/build/kernel-build.ts';
 import { cacheLayout } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
 import type { ExecPort, ExecRequest } from '../../orchestrator/exec/exec-port.ts';
-import { execFileSync } from 'node:child_process';
-import { fakeResult, realExec, tempDir, writeFiles } from '../helpers.ts';
+import { fakeResult, realExec, sh, tempDir, writeFiles } from '../helpers.ts';
 
 const SELFTESTS = 'tools/testing/selftests/bpf';
 
@@ -40,9 +39,9 @@ async function setup(t: { teardown: (f: () => Promise<void>) => void }) {
   const tree = join(tmp.path, 'src');
   const buildDir = join(tmp.path, 'build');
   await writeFiles(tree, { [`${SELFTESTS}/Makefile`]: 'all:\n', [`${SELFTESTS}/prog_tests/map_cmp_delete.c`]: 'void test_map_cmp_delete(void) {}\n', [`${SELFTESTS}/progs/empty.c`]: '' });
-  execFileSync('git', ['init', '-q', tree]);
-  execFileSync('git', ['-C', tree, 'add', '.']);
-  execFileSync('git', ['-C', tree, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'tree']);
+  await sh(tree, 'git', ['init', '-q']);
+  await sh(tree, 'git', ['add', '.']);
+  await sh(tree, 'git', ['commit', '-qm', 'tree']);
   await writeFiles(buildDir, { '.config': 'CONFIG_DEBUG_INFO_BTF=y\n' });
   const kernel: KernelBuild = { buildDir, bzImage: join(buildDir, 'bzImage'), headersDir: join(buildDir, 'usr/include'), configPath: join(buildDir, '.config'), cached: true, treeId: 't1', buildId: 'aaaa', imageCheck: { holdsBuilt: true } as KernelBuild['imageCheck'], elapsedMs: 0 };
   const build = (exec: ExecPort, k: Partial<KernelBuild> = {}) => buildFullSelftests({ exec, events: new RunEvents(), cache: cacheLayout(join(tmp.path, 'cache')), tree: { worktree: tree, head: 'h', treeId: 't1', reused: false }, kernel: { ...kernel, ...k }, jobs: 2, ccache: false, logFile: join(tmp.path, 'log') });
@@ -114,9 +113,9 @@ test('with ccache, the selftests\' make gets the tree\'s .incbin headers (vm-tes
   const tree = join(tmp.path, 'src');
   const buildDir = join(tmp.path, 'build');
   await writeFiles(tree, { [`${SELFTESTS}/Makefile`]: 'all:\n', [`${SELFTESTS}/prog_tests/a.c`]: 'void test_a(void) {}\n', [`${SELFTESTS}/progs/empty.c`]: '' });
-  execFileSync('git', ['init', '-q', tree]);
-  execFileSync('git', ['-C', tree, 'add', '.']);
-  execFileSync('git', ['-C', tree, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'tree']);
+  await sh(tree, 'git', ['init', '-q']);
+  await sh(tree, 'git', ['add', '.']);
+  await sh(tree, 'git', ['commit', '-qm', 'tree']);
   await writeFiles(buildDir, { '.config': 'CONFIG_DEBUG_INFO_BTF=y\n' });
   const inner = port({ clang: 'clang 19', gcc: 'gcc 12' });
   const exec: ExecPort & { makes: ExecRequest[] } = {

@@ -1,11 +1,10 @@
 // What the selftests Makefile writes into the shared source tree is each build directory's own: a real git
 // worktree, two build directories taking turns, as bpf-ci's base and series do.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { restoreInTree, saveInTree, untrackedUnder } from '../../orchestrator/build/selftests-intree.ts';
-import { realExec, tempDir } from '../helpers.ts';
+import { realExec, sh, tempDir, writeFiles } from '../helpers.ts';
 
 const DIR = 'tools/testing/selftests/bpf';
 
@@ -13,12 +12,11 @@ test('each build directory gets back what its own make left in the tree, with it
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
   const tree = join(tmp.path, 'src');
-  await mkdir(join(tree, DIR, 'test_kmods'), { recursive: true });
-  await writeFile(join(tree, DIR, 'test_progs.c'), '#include "verification_cert.h"\n');
-  await writeFile(join(tree, DIR, '.gitignore'), 'verification_cert.h\ntest_kmods/*.ko\n');
-  execFileSync('git', ['init', '-q', tree]);
-  execFileSync('git', ['-C', tree, 'add', '.']);
-  execFileSync('git', ['-C', tree, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'tree']);
+  await writeFiles(tree, { [`${DIR}/test_progs.c`]: '#include "verification_cert.h"\n', [`${DIR}/.gitignore`]: 'verification_cert.h\ntest_kmods/*.ko\n' });
+  await mkdir(join(tree, DIR, 'test_kmods'));
+  await sh(tree, 'git', ['init', '-q']);
+  await sh(tree, 'git', ['add', '.']);
+  await sh(tree, 'git', ['commit', '-qm', 'tree']);
   const stashA = join(tmp.path, 'build-a', 'intree.tar');
   const stashB = join(tmp.path, 'build-b', 'intree.tar');
   await mkdir(join(tmp.path, 'build-a'));

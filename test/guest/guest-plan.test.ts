@@ -1,6 +1,8 @@
 import test from 'ava';
 import { fullTestProgsEntry, planLine, shellQuote, testProgsEntry } from '../../orchestrator/guest/guest-plan.ts';
-import { realExec } from '../helpers.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { realExec, tempDir } from '../helpers.ts';
 
 test('plan lines are name, timeout and a quoted command', (t) => {
   const entry = testProgsEntry('/cache/b/test_progs', ['map_cmp_delete'], '/run/vm-test/test_progs.json', 300);
@@ -30,9 +32,6 @@ test('no -t at all when the selection is empty (the whole suite)', (t) => {
 });
 
 test('test_progs runs with its stdout line-buffered: a forked child no longer prints a second copy of what the parent had not flushed', async (t) => {
-  const { tempDir } = await import('../helpers.ts');
-  const { writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
   // What test_progs does: a result line on a stdout that is not a terminal, then a test forks and its child exits.
