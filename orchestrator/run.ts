@@ -250,7 +250,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
     // bpf-ci: each part the permissive selftests build skipped is a failed test, so that one the series newly breaks
     // is a new failure against the base, and one the base lacks too is still failing.
     // With --shard, they belong to one shard (by that name's hash, as a whole runner would).
-    const hostTests = hostSkips.length ? [selftestsBuildNode(hostSkips)] : [];
+    const hostTests = hostSkips.length ? [selftestsBuildNode(hostSkips, builds.full?.skipCauses)] : [];
     return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText }, hostTests });
   }, (v) => ({ detail: v.headline }));
 
@@ -413,12 +413,17 @@ export async function runnerVerdictInputs(exec: ExecPort, hostSkips: readonly st
 /** The test that holds what the selftests build could not make. */
 export const SELFTESTS_BUILD = 'selftests-build';
 
-/** The parts the permissive selftests build skipped (SKIP-BPF, SKIP-SKEL, SKIP-TEST), each a failed leaf of "selftests-build". */
-export function selftestsBuildNode(skipped: readonly string[]): TestNode {
+/**
+ * The parts the permissive selftests build skipped (SKIP-BPF, SKIP-SKEL, SKIP-TEST), each a failed leaf of
+ * "selftests-build" with the compiler's first error for it when the log had one.
+ */
+export function selftestsBuildNode(skipped: readonly string[], causes: Readonly<Record<string, string>> = {}): TestNode {
   const node = newTest(SELFTESTS_BUILD, 'fail');
   node.children = skipped.map((part) => {
     const leaf = newTest(part, 'fail');
-    leaf.errors.push(`did not build with ${SELFTESTS_CLANG} (the permissive build skipped it; selftests-build.log says why)`);
+    leaf.errors.push(causes[part]
+      ? `did not build with ${SELFTESTS_CLANG}: ${causes[part]} (selftests-build.log)`
+      : `did not build with ${SELFTESTS_CLANG} (the permissive build skipped it; selftests-build.log says why)`);
     return leaf;
   });
   return node;

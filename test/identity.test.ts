@@ -57,7 +57,7 @@ test('a test\'s hash: an input by its name and bytes (the same list copied into 
   const tmp = await tempDir();
   t.teardown(tmp.cleanup);
   await writeFiles(tmp.path, { 'full/test_maps': 'ELF', 'full/bpf_testmod.ko': 'KO', 'full/test_map_in_map.bpf.o': 'v1', 'runA/list.txt': 'varlen\n', 'runB/list.txt': 'varlen\n', 'runC/list.txt': 'lru\n' });
-  const full = { dir: join(tmp.path, 'full'), binary: join(tmp.path, 'full/test_progs'), testmod: join(tmp.path, 'full/bpf_testmod.ko'), runners: [{ name: 'test_maps', binary: join(tmp.path, 'full/test_maps') }], skipped: [], excluded: [], tests: [], cached: true, elapsedMs: 0 };
+  const full = { dir: join(tmp.path, 'full'), binary: join(tmp.path, 'full/test_progs'), testmod: join(tmp.path, 'full/bpf_testmod.ko'), runners: [{ name: 'test_maps', binary: join(tmp.path, 'full/test_maps') }], skipped: [], skipCauses: {}, excluded: [], tests: [], cached: true, elapsedMs: 0 };
   const plan = { job: { kind: 'tests' as const }, testTimeoutSec: 60, fullSelftests: true, runners: ['test_maps' as const], testProgsSelection: { test: [], allow: [], deny: [] } };
   const withList = (dir: string) => runnerTests(plan, full).map((g) => ({ ...g, inputs: [...(g.inputs ?? []), join(tmp.path, dir, 'list.txt')] }));
   const [a] = await testHashes(withList('runA'));

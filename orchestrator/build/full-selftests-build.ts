@@ -66,6 +66,49 @@ export function permissiveSkips(log: string): string[] {
   return [...new Set([...log.matchAll(/^\s*SKIP-(?:BPF|SKEL|TEST)\s+(\S+)/gm)].map((m) => m[1]!))].sort();
 }
 
+/** Beside vm-test-skipped.txt: why each part did not build. */
+const SKIP_CAUSES = 'vm-test-skip-causes.json';
+
+/** A compiler diagnostic's first line, and the source file (progs/X.c, prog_tests/X.c) it is about. */
+const INCLUDED_FROM = /^In file included from (?:\S*\/)?((?:progs|prog_tests)\/[\w-]+\.c):\d+/;
+const DIAGNOSTIC = /^(\S+?):\d+:\d+: (?:fatal )?error: /;
+/** progs/X.c or prog_tests/X.c, however the compiler was given the path. */
+const selftestsSource = (path: string) => /(?:^|\/)((?:progs|prog_tests)\/[\w-]+\.[ch])$/.exec(path)?.[1] ?? path;
+/** The selftests directory's own paths, as the tree names them, without the cache's worktree in front. */
+const inSelftests = (line: string) => line.trim().replace(/^\S*\/tools\/testing\/selftests\/bpf\//, '');
+
+/**
+ * Why each skipped part did not build: the compiler's first error for its source (a BPF object's progs/X.c, a test
+ * object's prog_tests/X.c, or a header either includes), and for a skeleton its object's. The skips name no reason,
+ * and it is not always the toolchain: on 7.2.6 the tree's kernel and its selftests declared a kfunc differently.
+ */
+export function skipCauses(log: string, skipped: readonly string[]): Record<string, string> {
+  const firstError = new Map<string, string>();
+  let source: string | undefined;
+  for (const line of log.split('\n')) {
+    const from = INCLUDED_FROM.exec(line);
+    if (from) {
+      source ??= from[1]!;
+      continue;
+    }
+    const diagnostic = DIAGNOSTIC.exec(line);
+    if (diagnostic) {
+      const about = source ?? selftestsSource(diagnostic[1]!);
+      if (!firstError.has(about)) firstError.set(about, inSelftests(line));
+    }
+    // A diagnostic's own lines (the code, the caret, notes) keep the source; the next "In file included" starts anew.
+    if (!diagnostic && !/^\s|^[\w./-]+:\d+:\d+: note: /.test(line)) source = undefined;
+  }
+  const base = (name: string) => name.split('/').pop()!;
+  const stem = (name: string) => base(name).replace(/\.(?:bpf\.o|skel\.h|lskel\.h|subskel\.h|test\.o)$/, '');
+  const causes: Record<string, string> = {};
+  for (const part of skipped) {
+    const own = base(part).endsWith('.test.o') ? firstError.get(`prog_tests/${stem(part)}.c`) : firstError.get(`progs/${stem(part)}.c`);
+    if (own) causes[part] = base(part).endsWith('.skel.h') ? `its object ${stem(part)}.bpf.o did not build: ${own}` : own;
+  }
+  return causes;
+}
+
 /**
  * Tests whose BPF skeleton cannot be made: no progs/<name>.c, and the Makefile does not name it
  * (linked skeletons are named there). Debian's 6.12.117 has one: prog_tests/bpf_attr_size.c was
@@ -91,6 +134,8 @@ export interface FullSelftestsBuild {
   runners: { name: string; binary: string }[];
   /** What the permissive build skipped because it failed to build (BPF objects, skeletons, test objects). */
   skipped: string[];
+  /** Each skipped part's first compiler error, where the log has one (skipCauses). */
+  skipCauses: Record<string, string>;
   testmod: string;
   excluded: UnbuildableTest[];
   /** Every test the binary has (the DEFINE_TEST list). */
@@ -200,7 +245,8 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   const builtRunners = () => targets.filter((t) => existsSync(join(out, t))).map((name) => ({ name, binary: join(out, name) }));
   if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
     const skipped = (await readFile(join(out, 'vm-test-skipped.txt'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-    return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), skipped, cached: true, elapsedMs: Date.now() - started };
+    const causes = JSON.parse(await readFile(join(out, SKIP_CAUSES), 'utf8').catch(() => '{}')) as Record<string, string>;
+    return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), skipped, skipCauses: causes, cached: true, elapsedMs: Date.now() - started };
   }
 
   // Gone while make runs: an interrupted build must not leave an old stamp beside half-rebuilt outputs.
@@ -244,8 +290,10 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   if (result.aborted) throw new VmTestError('interrupted', 'selftests build interrupted', { logPath: ctx.logFile });
   if (result.exitCode !== 0 || !existsSync(binary)) throw await buildFailure('full selftests build', result, ctx.logFile, ctx.tree.worktree);
   const skipped = permissiveSkips(`${result.stdout}\n${result.stderr}`);
+  const causes = skipCauses(`${result.stdout}\n${result.stderr}`, skipped);
   await writeFile(join(out, 'vm-test-skipped.txt'), skipped.join('\n') + '\n');
-  if (skipped.length) ctx.events.emit({ type: 'warn', stage: 'build', message: `full selftests: ${skipped.length} part(s) did not build with ${SELFTESTS_CLANG} and were skipped (their tests count as "not built"): ${skipped.join(', ')}` });
+  await writeFile(join(out, SKIP_CAUSES), JSON.stringify(causes, null, 2) + '\n');
+  if (skipped.length) ctx.events.emit({ type: 'warn', stage: 'build', message: `full selftests: ${skipped.length} part(s) did not build and were skipped (their tests count as "not built"): ${skipped.map((p) => (causes[p] ? `${p} (${causes[p]})` : p)).join(', ')}` });
   await writeFile(stampPath, JSON.stringify(stamp));
-  return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), skipped, cached: false, elapsedMs: Date.now() - started };
+  return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), skipped, skipCauses: causes, cached: false, elapsedMs: Date.now() - started };
 }

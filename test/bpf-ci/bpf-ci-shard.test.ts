@@ -111,7 +111,7 @@ test('a shard\'s guest plan: its runners only, its tests as -a @FILE (the file a
   const { runnerTests } = await import('../../orchestrator/guest/guest-jobs.ts');
   const { planLine } = await import('../../orchestrator/guest/guest-plan.ts');
   const full = {
-    dir: '/b/full', binary: '/b/full/test_progs', testmod: '/b/full/bpf_testmod.ko', skipped: [], excluded: [], tests: names, cached: true, elapsedMs: 0,
+    dir: '/b/full', binary: '/b/full/test_progs', testmod: '/b/full/bpf_testmod.ko', skipped: [], skipCauses: {}, excluded: [], tests: names, cached: true, elapsedMs: 0,
     runners: ['test_progs', 'test_progs-no_alu32', 'test_verifier', 'test_maps'].map((name) => ({ name, binary: `/b/full/${name}` })),
   };
   const shard = { index: shardOf('test_maps', 2), count: 2 };

@@ -14,7 +14,7 @@ const BUILD = '/cache/build-1';
 const selection: TestProgsSelection = { test: ['map_cmp_delete'], allow: [], deny: [] };
 const plan = (job: RunPlan['job'], fullSelftests = false) => ({ job, testTimeoutSec: 120, testProgsSelection: selection, fullSelftests });
 const targeted = { binary: `${BUILD}/vm-test-selftests/test_progs-k/test_progs`, tests: ['map_cmp_delete'], cached: true, elapsedMs: 0 };
-const full = { dir: `${BUILD}/selftests`, binary: `${BUILD}/selftests/test_progs`, testmod: `${BUILD}/selftests/bpf_testmod.ko`, tests: [], excluded: [], runners: [], skipped: [], cached: true, elapsedMs: 0 } satisfies FullSelftestsBuild;
+const full = { dir: `${BUILD}/selftests`, binary: `${BUILD}/selftests/test_progs`, testmod: `${BUILD}/selftests/bpf_testmod.ko`, tests: [], excluded: [], runners: [], skipped: [], skipCauses: {}, cached: true, elapsedMs: 0 } satisfies FullSelftestsBuild;
 const suite: GuestTest = { name: 'compare-contract', kind: 'ktap', argv: [`${BUILD}/vm-test-guest-tests/h/compare-contract`], timeoutSec: 120 };
 const suites = { tests: [suite], sources: [], cSources: [] };
 
