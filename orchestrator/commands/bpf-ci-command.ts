@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { runBpfCi } from '../bpf-ci/bpf-ci.ts';
+import { readKnownFailures } from '../bpf-ci/known-failures.ts';
 import { VmTestError } from '../outcome.ts';
 import { bpfCiJson, bpfCiJunit, bpfCiReport, bpfCiSummary, bpfCiText, mergeBpfCi, type BpfCiReport } from '../report/bpf-ci-report.ts';
 import { shardLabel } from '../bpf-ci/bpf-ci-shard.ts';
@@ -53,6 +54,8 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       if (shard && 'error' in shard) throw new VmTestError('usage', shard.error);
       const options = { ...runOptionsFrom(argv as never), runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}) };
       const planned = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx));
+      // Read before any work: a malformed entry stops the run naming its line.
+      const known = await readKnownFailures(repoRoot());
       if (argv.base && !planned.series) throw new VmTestError('usage', 'vm-test bpf-ci compares a series with its base: without a series (--no-series, --patches 0) there is nothing to compare; add --no-base to run the runners on the tree as it is');
       const top = planned.runDir ?? join(planned.cache.runs, `${runDirName(new Date(), planned)}-bpf-ci${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
       // The series and its base in directories of their own; the base in a build directory of its own, so each stays warm.
@@ -70,7 +73,7 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
         return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: series.jsonOut, junitOut: series.junitOut, kcidbOut: series.kcidbOut, github }, exitCode) };
       }
       const result = await runBpfCi({ series: { ...series, jsonOut: undefined, junitOut: undefined }, base }, { exec: createExecaPort(), events, signal: ctx.signal, runDir: top });
-      const report = bpfCiReport(result, planned.shard ? shardLabel(planned.shard) : undefined);
+      const report = bpfCiReport(result, planned.shard ? shardLabel(planned.shard) : undefined, known);
       return { type: 'ended', kind: report.kind, report: (exitCode) => writeReports(ctx, report, exitCode, { dir: top, json: planned.jsonOut, junit: planned.junitOut }) };
     },
   };

@@ -9,6 +9,7 @@ import type { LeafChange, LeafResult, RunDiff } from '../results/run-diff.ts';
 import type { Splat } from '../results/tree.ts';
 import { bugTitleOf } from '../results/splat-title.ts';
 import { xmlEscape } from './junit-report.ts';
+import { knownReason, type KnownFailure } from '../bpf-ci/known-failures.ts';
 
 /** A leaf that appeared or disappeared: its path and status. */
 export type LeafSeen = Pick<LeafResult, 'path' | 'status'>;
@@ -32,7 +33,8 @@ export interface BpfCiReport {
     /** title: the report's first line; bug_title: syzkaller's style, the same in every run (splat-title.ts). */
     new_splats: { kind: Splat['kind']; title: string; bug_title: string; test?: string; lines: string[] }[];
     fixed: LeafChange[];
-    still_failing: LeafChange[];
+    /** known: why it fails on this tree, from denylists/known-failures (file:line), where that is known. */
+    still_failing: (LeafChange & { known?: string })[];
     appeared: LeafSeen[];
     disappeared: LeafSeen[];
     /** The sides whose guests did not finish their plan (a crash, a hang): what they did not reach was not compared. */
@@ -42,8 +44,13 @@ export interface BpfCiReport {
 
 const seen = (l: LeafResult): LeafSeen => ({ path: l.path, status: l.status });
 
-export function bpfCiReport(result: BpfCiResult, shard?: string): BpfCiReport {
+export function bpfCiReport(result: BpfCiResult, shard?: string, known: readonly KnownFailure[] = []): BpfCiReport {
   const d = result.diff;
+  const release = (result.series.tested?.identity ?? result.series.identity)?.kernel.release ?? result.base?.tested?.identity.kernel.release;
+  const explained = (c: LeafChange) => {
+    const k = knownReason(known, release, c.path);
+    return k ? { ...c, known: `${k.reason} (${k.source})` } : c;
+  };
   return {
     kind: result.kind, headline: result.headline, runDir: result.runDir, ...(shard ? { shard } : {}),
     ...(result.base ? { base: { runDir: result.base.runDir, kind: result.base.kind, ...identityOf(result.base), ...(result.baseReusedFrom ? { reusedFrom: result.baseReusedFrom } : {}) } } : {}),
@@ -55,7 +62,7 @@ export function bpfCiReport(result: BpfCiResult, shard?: string): BpfCiReport {
         flaky: result.retry?.flaky ?? [],
         retried: !!result.retry?.runDir,
         new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, bug_title: bugTitleOf(s), ...(s.test ? { test: s.test } : {}), lines: s.lines })),
-        fixed: d.fixed, still_failing: d.stillFailing,
+        fixed: d.fixed, still_failing: d.stillFailing.map(explained),
         appeared: d.appeared.map(seen), disappeared: d.disappeared.map(seen),
         ...(result.unfinished?.base || result.unfinished?.series ? { unfinished: result.unfinished } : {}),
       },
@@ -157,7 +164,9 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
     out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', d.flaky.map(changeLine)));
     out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.bug_title}`)));
     out.push(...list('Fixed (pass with the series, fail on the base)', d.fixed.map((c) => c.path)));
-    out.push(...list('Still failing (on the base too: not the series\' doing)', d.still_failing.map(changeLine)));
+    const knownCount = d.still_failing.filter((c) => c.known).length;
+    out.push(...list(`Still failing (on the base too: not the series' doing${knownCount ? `; ${knownCount} of them known on this tree, with the reason` : ''})`,
+      d.still_failing.map((c) => `${changeLine(c)}${c.known ? `\n    known: ${c.known}` : ''}`), 40));
     out.push(...list('Appeared (only with the series)', d.appeared.map(leafLine)));
     out.push(...list('Disappeared (only on the base)', d.disappeared.map(leafLine)));
   }
@@ -193,9 +202,11 @@ export function bpfCiSummary(report: BpfCiReport, exitCode: number): string {
   if (first) lines.push(`**First new failure:** \`${first.path}\`${first.error ? ` — ${first.error}` : ''}`, '', '```', ...first.log.slice(-20), '```', '');
   if (d) {
     lines.push('| runner | success | skipped | failed | time (base) |', '|---|---|---|---|---|', ...d.runners.map((r) => `| ${r.name} | ${r.passed}/${r.total} | ${r.skipped} | ${r.failed} | ${r.seconds ?? '?'} s (${r.baseSeconds ?? '?'} s) |`), '');
-    const section = (title: string, items: string[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '', ...items.map((i) => `- \`${i}\``), '</details>', ''] : []);
+    // Each item a test's path in code; after it, what is known of it, as text.
+    const section = (title: string, items: (string | [string, string | undefined])[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '',
+      ...items.map((i) => (typeof i === 'string' ? `- \`${i}\`` : `- \`${i[0]}\`${i[1] ? ` — ${i[1]}` : ''}`)), '</details>', ''] : []);
     lines.push(...section('New failures', d.new_failures.map(changeLine)), ...section('New kernel reports', d.new_splats.map((s) => s.bug_title)),
-      ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.still_failing.map((c) => c.path)),
+      ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.still_failing.map((c): [string, string | undefined] => [c.path, c.known])),
       ...section('Appeared', d.appeared.map(leafLine)), ...section('Disappeared', d.disappeared.map(leafLine)));
   }
   lines.push(report.merged ? `Merged from shards: ${report.merged.map((m) => `${m.shard} (\`${m.runDir}\`)`).join(', ')}` : `Run directory: \`${report.runDir}\``);
