@@ -10,7 +10,7 @@ import { bpfCiJson, bpfCiJunit, bpfCiReport, bpfCiSummary, bpfCiText, mergeBpfCi
 import { shardLabel } from '../bpf-ci/bpf-ci-shard.ts';
 import { parseShard } from '../mutate/mutants.ts';
 import { checkOutputPaths } from '../plan/run-plan.ts';
-import { CI_WATCHDOG_SEC, RUNNERS, parseRunners } from '../build/selftests-runners.ts';
+import { CI_WATCHDOG_SEC, RUNNERS, parseRunners, type RunnerName } from '../build/selftests-runners.ts';
 import { createExecaPort } from '../exec/exec-port.ts';
 import { describePlan, planRun } from '../plan/run-plan.ts';
 import { createTerminalReporter } from '../report/terminal-report.ts';
@@ -22,6 +22,12 @@ import { reportOutcome, runOptionsFrom, withRunOptions, planDeps } from './run-c
 export const BPF_CI_TEST_TIMEOUT_SEC = 5400;
 export const BPF_CI_TIMEOUT_SEC = 6 * 3600;
 /**
+ * Runners that need longer than BPF_CI_TEST_TIMEOUT_SEC here. test_maps forks 100 tasks 36 times (test_map_parallel and
+ * test_map_stress, with and without preallocation), each walking and updating maps of 10,000 entries: about 2.1
+ * minutes a batch under TCG here (2026-12-07): well over the 90 minutes the others get.
+ */
+export const BPF_CI_RUNNER_TIMEOUTS_SEC: Readonly<Partial<Record<RunnerName, number>>> = { test_maps: 4 * 3600 };
+/**
  * The guest's memory: test_verifier's "junk insn" programs made 7.2.6's verifier allocate the guest's 1 GiB away
  * (the OOM killer ended test_verifier at #435, measured 2026-12-07); with 4 GiB it passed whole (791/791).
  */
@@ -32,7 +38,7 @@ function withBpfCiOptions<T>(yargs: Argv<T>) {
     .option('runners', { type: 'string', default: RUNNERS.join(','), describe: `the selftests runners to build and run, as the BPF CI's matrix does (${RUNNERS.join(', ')})` })
     .option('watchdog', { alias: 'w', type: 'number', default: CI_WATCHDOG_SEC, describe: 'test_progs -w: a test still running after this many seconds is stopped and failed' })
     .option('timeout', { type: 'number', default: BPF_CI_TIMEOUT_SEC, describe: 'seconds before the whole VM is stopped' })
-    .option('test-timeout', { type: 'number', default: BPF_CI_TEST_TIMEOUT_SEC, describe: 'seconds before one runner is killed' })
+    .option('test-timeout', { type: 'number', default: undefined, describe: `seconds before one runner is killed (default ${BPF_CI_TEST_TIMEOUT_SEC}; ${Object.entries(BPF_CI_RUNNER_TIMEOUTS_SEC).map(([name, sec]) => `${name} ${sec}`).join(', ')}); given, it is every runner's` })
     .option('memory', { type: 'number', default: BPF_CI_MEMORY_MB, describe: 'guest memory in MiB (test_verifier needs more than 1 GiB)' })
     .option('guest-tests', { type: 'string', default: 'none', describe: 'vm-test\'s own guest suites too (a glob; none by default: the BPF CI runs the selftests only)' })
     .option('base', { type: 'boolean', default: true, describe: 'run the same on the series\' base (the tree without it) and report the difference; --no-base runs the series only' })
@@ -52,7 +58,9 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       if (argv.merge?.length) return mergeShards(ctx, argv.merge, argv);
       const shard = argv.shard === undefined ? undefined : parseShard(argv.shard);
       if (shard && 'error' in shard) throw new VmTestError('usage', shard.error);
-      const options = { ...runOptionsFrom(argv as never), runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}) };
+      // --test-timeout given is every runner's limit; else each runner has its default.
+      const limits = argv['test-timeout'] === undefined ? { testTimeout: BPF_CI_TEST_TIMEOUT_SEC, runnerTimeouts: BPF_CI_RUNNER_TIMEOUTS_SEC } : {};
+      const options = { ...runOptionsFrom(argv as never), ...limits, runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}) };
       const planned = await planRun(options, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx));
       // Read before any work: a malformed entry stops the run naming its line.
       const known = await readKnownFailures(repoRoot());

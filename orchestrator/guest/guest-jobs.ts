@@ -20,7 +20,7 @@ export interface GuestBuilds {
   suites?: GuestSuiteBuild;
 }
 
-type JobPlan = Pick<RunPlan, 'job' | 'testTimeoutSec' | 'testProgsSelection' | 'fullSelftests'> & Partial<Pick<RunPlan, 'runners' | 'watchdogSec' | 'workers'>>;
+type JobPlan = Pick<RunPlan, 'job' | 'testTimeoutSec' | 'testProgsSelection' | 'fullSelftests'> & Partial<Pick<RunPlan, 'runners' | 'watchdogSec' | 'workers' | 'runnerTimeoutsSec'>>;
 
 /**
  * vm-test bpf-ci: each runner the full build made, in its output directory (the BPF objects, no_alu32/, cpuv4/
@@ -41,9 +41,10 @@ export function runnerTests(plan: JobPlan, full: FullSelftestsBuild): GuestTest[
   // A shard runs its runners only (bpf-ci-shard.ts); the build made them all.
   return full.runners.filter((r) => !plan.runners || plan.runners.includes(r.name as RunnerName)).map(({ name, binary }): GuestTest => {
     const kind = runnerKind(name as RunnerName);
-    const base = { name, timeoutSec: plan.testTimeoutSec, cwd: full.dir, inputs: [binary, full.testmod, ...runnerObjects(full.dir, name)] };
+    const timeoutSec = plan.runnerTimeoutsSec?.[name as RunnerName] ?? plan.testTimeoutSec;
+    const base = { name, timeoutSec, cwd: full.dir, inputs: [binary, full.testmod, ...runnerObjects(full.dir, name)] };
     if (kind !== 'test_progs') return { ...base, kind, argv: [`./${name}`] };
-    const entry = testProgsEntry(`./${name}`, sel, runGuestPath(`${name}.json`), plan.testTimeoutSec, name);
+    const entry = testProgsEntry(`./${name}`, sel, runGuestPath(`${name}.json`), timeoutSec, name);
     return { ...base, kind, argv: [...entry.argv, '-w', String(plan.watchdogSec ?? CI_WATCHDOG_SEC), ...(plan.workers ? [`--workers=${plan.workers}`] : [])], inputs: [...base.inputs, ...(entry.inputs ?? [])] };
   });
 }

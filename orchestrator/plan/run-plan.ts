@@ -76,6 +76,8 @@ export interface RunOptions {
   shard?: ShardSpec;
   /** vm-test bpf-ci --workers N: test_progs --workers=N (its -j: N processes in the guest, the serial tests after). */
   workers?: number;
+  /** vm-test bpf-ci: a runner's own limit in seconds, in place of testTimeout (test_maps under TCG needs longer). */
+  runnerTimeouts?: Readonly<Partial<Record<RunnerName, number>>>;
 }
 
 export interface RunPlan {
@@ -116,6 +118,8 @@ export interface RunPlan {
   readonly shard: ShardSpec | undefined;
   /** test_progs --workers=N for the BPF CI's test_progs runners; undefined: one process. */
   readonly workers: number | undefined;
+  /** A runner's own limit where it has one; the others get testTimeoutSec. */
+  readonly runnerTimeoutsSec: Readonly<Partial<Record<RunnerName, number>>> | undefined;
   readonly watchdogSec: number | undefined;
   readonly buildSlot: string | undefined;
 }
@@ -243,6 +247,9 @@ export async function planRun(options: RunOptions, repoRoot: string, cwd: string
     buildSlot: options.buildSlot,
     shard: options.shard && options.runners?.length ? { ...options.shard } : undefined,
     workers: options.workers !== undefined && options.runners?.length ? positive('workers', options.workers, 1) : undefined,
+    runnerTimeoutsSec: options.runners?.length && options.runnerTimeouts
+      ? Object.freeze(Object.fromEntries(Object.entries(options.runnerTimeouts).map(([name, sec]) => [name, positive(`test-timeout of ${name}`, sec, 1)])))
+      : undefined,
   });
 }
 
@@ -301,6 +308,7 @@ const VERDICT_INPUTS = {
   runners: (p) => p.runners?.join(', ') ?? 'none',
   shard: (p) => (p.shard ? shardLabel(p.shard) : 'none'),
   workers: (p) => String(p.workers ?? 'none'),
+  runnerTimeoutsSec: (p) => JSON.stringify(p.runnerTimeoutsSec ?? {}),
   watchdogSec: (p) => String(p.watchdogSec ?? 'none'),
   job: (p) => p.job.kind,
   gdb: (p) => (p.gdb ? 'gdbstub, nokaslr' : 'none'),
@@ -395,7 +403,7 @@ export function describePlan(plan: RunPlan): string {
     `cache:      ${plan.cache.root}`,
     `run dir:    ${plan.runDir ?? `${plan.cache.runs}/<timestamp>`}`,
     `build:      -j${plan.jobs}${plan.ccache ? ', ccache' : ''}`,
-    `vm:         accel=${plan.accel}, ${plan.cpus} vCPUs, ${plan.memoryMb} MiB, timeout ${plan.timeoutSec} s, per test ${plan.testTimeoutSec} s`,
+    `vm:         accel=${plan.accel}, ${plan.cpus} vCPUs, ${plan.memoryMb} MiB, timeout ${plan.timeoutSec} s, per test ${plan.testTimeoutSec} s${Object.entries(plan.runnerTimeoutsSec ?? {}).map(([name, sec]) => `, ${name} ${sec} s`).join('')}`,
   ];
   return lines.join('\n');
 }

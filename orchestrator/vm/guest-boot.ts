@@ -52,7 +52,8 @@ export function vmRunRequest(plan: BootPlan, inputs: BootInputs, accel: Accel, e
     commandFile: log('qemu-cmdline.txt'),
     // A shell lasts as long as its user wants.
     timeoutMs: plan.job.kind === 'shell' ? 7 * 24 * 3600_000 : plan.timeoutSec * 1000,
-    silenceTimeoutMs: (plan.testTimeoutSec + 60) * 1000,
+    // A test may print nothing for as long as it may run (a runner's own limit can be the longer).
+    silenceTimeoutMs: (Math.max(plan.testTimeoutSec, ...tests.map((t) => t.timeoutSec)) + 60) * 1000,
     testTimeouts: new Map(tests.map((t) => [t.name, t.timeoutSec])),
     events,
     signal,

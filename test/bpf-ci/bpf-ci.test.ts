@@ -11,6 +11,7 @@ import { newTest, type TestNode, type TestStatus } from '../../orchestrator/resu
 import type { RunDeps, RunOutcome } from '../../orchestrator/run.ts';
 import type { VmOutcome } from '../../orchestrator/vm/run-vm.ts';
 import { tempDir } from '../helpers.ts';
+import { runCli } from '../bad-input/cli-runner.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const leaf = (name: string, status: TestStatus) => ({ ...newTest(name, status) });
@@ -164,4 +165,13 @@ test('the two sides run at the same time, each with its own events; a side that 
   t.is(result.kind, 'buildFailed');
   t.is(result.headline, 'the base did not run its tests: kernel build failed (exit 2)');
   t.true(said.includes('base: building') && said.includes('series: building'), said.join('\n'));
+});
+
+test('the runners\' limits: test_maps its own by default, every runner the one --test-timeout gives (the real CLI, --dry-run)', async (t) => {
+  const vmLine = (r: { stdout: string }) => r.stdout.split('\n').find((l) => l.startsWith('vm:'));
+  const byDefault = await runCli(['bpf-ci', '--dry-run']);
+  t.is(byDefault.exitCode, 0, byDefault.stderr);
+  t.regex(vmLine(byDefault) ?? '', /per test 5400 s, test_maps 14400 s$/);
+  const given = await runCli(['bpf-ci', '--dry-run', '--test-timeout', '100']);
+  t.regex(vmLine(given) ?? '', /per test 100 s$/);
 });

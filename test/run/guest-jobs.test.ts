@@ -9,6 +9,8 @@ import type { GuestTest, TestProgsSelection } from '../../orchestrator/guest/gue
 import type { RunPlan } from '../../orchestrator/plan/run-plan.ts';
 import { VmTestError } from '../../orchestrator/outcome.ts';
 import { tempDir } from '../helpers.ts';
+import { vmRunRequest } from '../../orchestrator/vm/guest-boot.ts';
+import { RunEvents } from '../../orchestrator/events.ts';
 
 const BUILD = '/cache/build-1';
 const selection: TestProgsSelection = { test: ['map_cmp_delete'], allow: [], deny: [] };
@@ -64,4 +66,15 @@ test('vm-test bpf-ci: each runner the full build made, in its directory; the tes
   t.deepEqual(tests[2]!.argv, ['./test_verifier']);
   t.true(tests.slice(0, 4).every((x) => x.cwd === full.dir && x.timeoutSec === 5400));
   t.deepEqual(tests[0]!.inputs, [`${full.dir}/test_progs`, full.testmod, '/run/x/bpf-ci-denylist.txt']);
+});
+
+test('vm-test bpf-ci: a runner with a limit of its own gets it, the others the plan\'s; the VM waits out the longest silence', (t) => {
+  const withRunners = { ...full, runners: ['test_progs', 'test_maps'].map((name) => ({ name, binary: `${full.dir}/${name}` })) };
+  const sel: TestProgsSelection = { test: [], allow: ['*'], deny: [] };
+  const jobPlan = { job: { kind: 'tests' as const }, testTimeoutSec: 5400, testProgsSelection: sel, fullSelftests: true, runners: ['test_progs', 'test_maps'] as const, watchdogSec: 600, runnerTimeoutsSec: { test_maps: 14400 } };
+  const tests = builtTests(jobPlan, { full: withRunners });
+  t.deepEqual(tests.map((x) => [x.name, x.timeoutSec]), [['test_progs', 5400], ['test_maps', 14400]]);
+  const request = vmRunRequest({ ...jobPlan, cpus: 2, memoryMb: 4096, timeoutSec: 21600 }, { bzImage: '/b', initPath: '/i', runDir: '/r', machine: { machine: 'microvm' } as never, tscKhz: undefined, view: { shares: [] }, gdb: undefined, tests }, 'tcg', new RunEvents());
+  t.deepEqual([...request.testTimeouts!.entries()], [['test_progs', 5400], ['test_maps', 14400]]);
+  t.is(request.silenceTimeoutMs, (14400 + 60) * 1000);
 });
