@@ -34,6 +34,7 @@ import { describeSeriesBase, prepareTree } from './source/workspace.ts';
 import { chooseAccel, gdbStub, installInit, keepBootKernel, kvmProbeFile, machineFor, prepareGuestView } from './vm/boot-inputs.ts';
 import { guestUserland } from './host/requirements.ts';
 import { bootRecord, fallBackToTcg, keepsMitigations, serialTcg, vmRunRequest, type BootInputs } from './vm/guest-boot.ts';
+import { watchTestProgress } from './vm/test-progress.ts';
 import { hostTscKhz } from './vm/host-tsc.ts';
 import type { KvmProbe } from './vm/kvm-probe.ts';
 import type { Accel } from './vm/qemu-args.ts';
@@ -220,10 +221,16 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   let accel = await stage(stageLog, 'vm', 'choosing the accelerator', () => chooseAccel(exec, plan, bzImage, machine), (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
   const boot = (under: Accel) => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs on ${machine.machine} under ${under.toUpperCase()}`,
     () => runVm(exec, vmRunRequest(plan, inputs, under, events, signal)), bootRecord);
-  let vm = await boot(accel.accel).finally(() => gdb && rm(gdb.socket, { force: true }));
-  if (vm.kvmFailure && plan.accel === 'auto') {
-    accel = await fallBackToTcg(kvmProbeFile(plan), events);
-    vm = await boot('tcg');
+  const unwatch = watchTestProgress(events, tests);
+  let vm;
+  try {
+    vm = await boot(accel.accel).finally(() => gdb && rm(gdb.socket, { force: true }));
+    if (vm.kvmFailure && plan.accel === 'auto') {
+      accel = await fallBackToTcg(kvmProbeFile(plan), events);
+      vm = await boot('tcg');
+    }
+  } finally {
+    unwatch();
   }
   // The guest's init reported the running kernel's build ID: it must be the one built, or there is no verdict.
   const booted = bootedBuildId(await readFile(vm.resultsLog, 'utf8').catch(() => ''));
