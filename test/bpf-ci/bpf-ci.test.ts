@@ -171,7 +171,7 @@ test('the runners\' limits: test_maps its own by default, every runner the one -
   const vmLine = (r: { stdout: string }) => r.stdout.split('\n').find((l) => l.startsWith('vm:'));
   const byDefault = await runCli(['bpf-ci', '--dry-run']);
   t.is(byDefault.exitCode, 0, byDefault.stderr);
-  t.regex(vmLine(byDefault) ?? '', /per test 5400 s, test_maps 14400 s$/);
+  t.regex(vmLine(byDefault) ?? '', /per test 5400 s, test_maps 7200 s$/);
   const given = await runCli(['bpf-ci', '--dry-run', '--test-timeout', '100']);
   t.regex(vmLine(given) ?? '', /per test 100 s$/);
 });
