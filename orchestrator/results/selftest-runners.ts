@@ -23,6 +23,13 @@ const VERIFIER_SUMMARY = /^Summary: (\d+) PASSED, (\d+) SKIPPED, (\d+) FAILED\s*
 /** The result at the end of a test line: what do_test_single printed after "#N/m descr ". */
 const VERIFIER_RESULT = /^(.*?) (?:(?:(\d+) cases )?OK(?: \((.*)\))?|SKIP(?: \((.*)\))?|(FAIL)\b:? ?(.*))\s*$/;
 
+/** One finished run of one program ("#123/u descr OK"), as parseTestVerifier reads it; undefined for any other line. */
+export function verifierRunLine(line: string): { name: string; result: string } | undefined {
+  const test = VERIFIER_TEST.exec(line);
+  const r = test && VERIFIER_RESULT.exec(test[3]!);
+  return r ? { name: r[1]!, result: test[3]!.slice(r[1]!.length).trim() } : undefined;
+}
+
 export function parseTestVerifier(text: string): RunnerResult {
   const result: RunnerResult = { tests: [], errors: [] };
   const seen = new Map<string, number>();

@@ -38,6 +38,13 @@ const TEST_LINE = /^#(\d+)\s+(\S.*?):(OK|FAIL|SKIP)(?: \(SKIP: (\d+)\/(\d+)\))?\
 const SUBTEST_LINE = /^#(\d+)\/(\d+)\s+([^/\s]+)\/(.*):(OK|FAIL|SKIP)\s*$/;
 const SUMMARY_LINE = /^Summary: (\d+)\/(\d+) PASSED, (\d+) SKIPPED(?: \((\d+) not built\))?, (\d+)(?:\/(\d+))? FAILED\s*$/;
 const ERROR_LOGS_LINE = /^All error logs:\s*$/;
+
+/** A whole test's result line ("#12     name:OK"), as the parser reads it; undefined for a subtest's or any other line. */
+export function testResultLine(line: string): { name: string; result: string } | undefined {
+  if (SUBTEST_LINE.test(line)) return undefined;
+  const m = TEST_LINE.exec(line);
+  return m ? { name: m[2]!, result: m[3]! } : undefined;
+}
 // crash_handler: prints the running test as FAIL, then this on stderr, then a backtrace.
 const SIGNAL_LINE = /^(?:\[\d+\]: )?Caught signal #(\d+)!/;
 

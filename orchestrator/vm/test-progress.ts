@@ -1,25 +1,23 @@
 // A long guest test's progress as its lines arrive: under TCG a whole test_progs runs for an hour and test_maps for
 // more, and "[test] test_maps ..." alone does not say whether it moves. Counts what each runner prints once per unit of
-// its work and emits progress events; the verdict is read from the logs afterwards, never from this.
+// its work (the parsers' own line readers) and emits progress events; the verdict is read from the logs afterwards.
 import type { RunEvents } from '../events.ts';
 import type { GuestTest } from '../guest/guest-plan.ts';
+import { verifierRunLine } from '../results/selftest-runners.ts';
+import { testResultLine } from '../results/test-progs-parser.ts';
 
-/** test_progs' line for a whole test (print_test_result): "#12     name:OK", not a subtest's "#12/3 name/sub:OK". */
-const TEST_PROGS_TEST = /^#\d+\s+([^\s/]+):(OK|FAIL|SKIP)/;
-/** test_verifier's line for one run of one program: "#123/u name OK", "#12/p name FAIL". */
-const VERIFIER_RUN = /^#\d+\/[up] (.*?) (OK|FAIL|SKIP)/;
-/** test_maps' line before each batch of forked tasks (run_parallel). */
+/** test_maps' line before each batch of forked tasks (run_parallel): progress only, the parser needs it not. */
 const MAPS_BATCH = /^Fork (\d+) tasks to '(\w+)'/;
 
 /** The unit a line of this kind of test completes or begins, and its label; undefined for any other line. */
 export function progressStep(kind: GuestTest['kind'], line: string): { unit: string; label: string } | undefined {
   if (kind === 'test_progs') {
-    const m = TEST_PROGS_TEST.exec(line);
-    return m ? { unit: 'tests done', label: `${m[1]} ${m[2]}` } : undefined;
+    const r = testResultLine(line);
+    return r ? { unit: 'tests done', label: `${r.name} ${r.result}` } : undefined;
   }
   if (kind === 'test_verifier') {
-    const m = VERIFIER_RUN.exec(line);
-    return m ? { unit: 'programs run', label: `${m[1]} ${m[2]}` } : undefined;
+    const r = verifierRunLine(line);
+    return r ? { unit: 'programs run', label: `${r.name} ${r.result}` } : undefined;
   }
   if (kind === 'test_maps') {
     const m = MAPS_BATCH.exec(line);
