@@ -206,7 +206,7 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
   // bpf-ci: what the selftests build skipped is part of the verdict without being part of the boot (selftestsBuildNode).
   const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
   const hostSkips = plan.runners && ownsBuild ? builds.full?.skipped ?? [] : [];
-  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb, mitigations: keepsMitigations(plan), ...(serialTcg(plan) ? { singleThreadTcg: true } : {}) }, plan.runners ? await runnerVerdictInputs(exec, hostSkips) : undefined);
+  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb, mitigations: keepsMitigations(plan), ...(serialTcg(plan) ? { singleThreadTcg: true } : {}) }, plan.runners ? await runnerVerdictInputs(exec, hostSkips, builds.full?.skipCauses) : undefined);
   const gdb = await gdbStub(plan.gdb, kernel.buildDir, runDir, events);
   const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
   if (earlier) {
@@ -413,8 +413,10 @@ const RUNNER_VERDICT = 'host-tests-in-one-shard';
  * What a bpf-ci runner verdict depends on besides the boot's inputs: how it is made, the code that reads the boot's
  * output, what the host's build skipped, and the host's programs the guest runs (its root is the host's).
  */
-export async function runnerVerdictInputs(exec: ExecPort, hostSkips: readonly string[]): Promise<Record<string, unknown>> {
-  return { verdictOf: RUNNER_VERDICT, code: await verdictCodeHash(), hostSkips, userland: await guestUserland(exec) };
+export async function runnerVerdictInputs(exec: ExecPort, hostSkips: readonly string[], causes: Readonly<Record<string, string>> = {}): Promise<Record<string, unknown>> {
+  // Each skipped part's leaf carries its compiler error (selftestsBuildNode): another error is another verdict.
+  const skipCauses = Object.fromEntries(hostSkips.filter((p) => causes[p]).map((p) => [p, causes[p]]));
+  return { verdictOf: RUNNER_VERDICT, code: await verdictCodeHash(), hostSkips, skipCauses, userland: await guestUserland(exec) };
 }
 
 /** The test that holds what the selftests build could not make. */

@@ -105,4 +105,11 @@ test('a kept bpf-ci verdict is keyed on the host programs the guest runs: instal
   // cgroup_storage's pings exited 127 without it: the base kept then is not this host's base.
   t.not(reuseKey(identity(), tests, vm, await runnerVerdictInputs(host('iputils-ping=3:20221126-1+deb12u1\n'), [])), without);
   t.not(reuseKey(identity(), tests, vm, await runnerVerdictInputs(host(''), ['cpumask_failure.bpf.o'])), without);
+  // The skipped part's leaf holds its compiler error: a base kept with another error (or none) is not this one.
+  const skipped = ['cpumask_failure.bpf.o'];
+  const conflict = await runnerVerdictInputs(host(''), skipped, { 'cpumask_failure.bpf.o': "progs/cpumask_common.h:64:5: error: conflicting types for 'bpf_cpumask_populate'" });
+  t.not(reuseKey(identity(), tests, vm, conflict), reuseKey(identity(), tests, vm, await runnerVerdictInputs(host(''), skipped)));
+  t.not(reuseKey(identity(), tests, vm, conflict), reuseKey(identity(), tests, vm, await runnerVerdictInputs(host(''), skipped, { 'cpumask_failure.bpf.o': 'progs/cpumask_failure.c:1:1: error: other' })));
+  // A cause of a part this run does not own (another shard's) is not in its key.
+  t.deepEqual(await runnerVerdictInputs(host(''), [], { 'cpumask_failure.bpf.o': 'x' }), await runnerVerdictInputs(host(''), []));
 });
