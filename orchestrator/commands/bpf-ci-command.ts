@@ -24,7 +24,8 @@ export const BPF_CI_TIMEOUT_SEC = 6 * 3600;
 /**
  * Runners that need longer than BPF_CI_TEST_TIMEOUT_SEC here. test_maps forks 100 tasks 36 times (test_map_parallel and
  * test_map_stress, with and without preallocation), each walking and updating maps of 10,000 entries: it took 61.8
- * minutes of the guest's clock under TCG here (7.2.6, 2026-12-07, the other side's guest beside it), so twice that.
+ * minutes of the guest's clock under TCG here (7.2.6, 2026-12-07, the other side's guest and for 18 minutes the unit
+ * tests beside it), so twice that.
  */
 export const BPF_CI_RUNNER_TIMEOUTS_SEC: Readonly<Partial<Record<RunnerName, number>>> = { test_maps: 2 * 3600 };
 /**
