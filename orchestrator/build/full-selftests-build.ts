@@ -9,7 +9,7 @@ import { describeParseError, parseFragment, type KconfigFragment } from '../kcon
 import { VmTestError } from '../outcome.ts';
 import { buildEnv, compilerFor, compilerWrapperPath, incbinHeaders, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
-import { buildFailure } from './make-output.ts';
+import { buildFailure, makeFailures, type CompilerError, type MakeFailure } from './make-output.ts';
 import { findTestDefinitions, skeletonsIncluded } from './selftests-build.ts';
 import { restoreInTree, saveInTree } from './selftests-intree.ts';
 
@@ -71,19 +71,18 @@ const SKIP_CAUSES = 'vm-test-skip-causes.json';
 
 /** A compiler diagnostic's first line, and the source file (progs/X.c, prog_tests/X.c) it is about. */
 const INCLUDED_FROM = /^In file included from (?:\S*\/)?((?:progs|prog_tests)\/[\w-]+\.c):\d+/;
-const DIAGNOSTIC = /^(\S+?):\d+:\d+: (?:fatal )?error: /;
+const DIAGNOSTIC = /^(\S+?):(\d+):\d+: (?:fatal )?error: (.*)$/;
 /** progs/X.c or prog_tests/X.c, however the compiler was given the path. */
 const selftestsSource = (path: string) => /(?:^|\/)((?:progs|prog_tests)\/[\w-]+\.[ch])$/.exec(path)?.[1] ?? path;
 /** The selftests directory's own paths, as the tree names them, without the cache's worktree in front. */
 const inSelftests = (line: string) => line.trim().replace(/^\S*\/tools\/testing\/selftests\/bpf\//, '');
+const basename = (path: string) => path.split('/').pop()!;
+/** One compiler error however its path was spelled: the file's name, the line, the message. */
+const errorKey = (file: string, line: number, message: string) => `${basename(file)}:${line}: ${message}`;
 
-/**
- * Why each skipped part did not build: the compiler's first error for its source (a BPF object's progs/X.c, a test
- * object's prog_tests/X.c, or a header either includes), and for a skeleton its object's. The skips name no reason,
- * and it is not always the toolchain: on 7.2.6 the tree's kernel and its selftests declared a kfunc differently.
- */
-export function skipCauses(log: string, skipped: readonly string[]): Record<string, string> {
-  const firstError = new Map<string, string>();
+/** Each compiler error in the log with the source it is about: the file compiled, also when a header it includes erred. */
+function sourceErrors(log: string): { about: string; line: string; key: string }[] {
+  const out: { about: string; line: string; key: string }[] = [];
   let source: string | undefined;
   for (const line of log.split('\n')) {
     const from = INCLUDED_FROM.exec(line);
@@ -92,21 +91,51 @@ export function skipCauses(log: string, skipped: readonly string[]): Record<stri
       continue;
     }
     const diagnostic = DIAGNOSTIC.exec(line);
-    if (diagnostic) {
-      const about = source ?? selftestsSource(diagnostic[1]!);
-      if (!firstError.has(about)) firstError.set(about, inSelftests(line));
-    }
+    if (diagnostic) out.push({ about: source ?? selftestsSource(diagnostic[1]!), line: inSelftests(line), key: errorKey(diagnostic[1]!, Number(diagnostic[2]), diagnostic[3]!) });
     // A diagnostic's own lines (the code, the caret, notes) keep the source; the next "In file included" starts anew.
     if (!diagnostic && !/^\s|^[\w./-]+:\d+:\d+: note: /.test(line)) source = undefined;
   }
-  const base = (name: string) => name.split('/').pop()!;
-  const stem = (name: string) => base(name).replace(/\.(?:bpf\.o|skel\.h|lskel\.h|subskel\.h|test\.o)$/, '');
+  return out;
+}
+
+const partName = (name: string) => basename(name);
+const partStem = (name: string) => partName(name).replace(/\.(?:bpf\.o|skel\.h|lskel\.h|subskel\.h|test\.o)$/, '');
+/** The source a skipped part is compiled from: a test object's prog_tests/X.c, a BPF object's or skeleton's progs/X.c. */
+const partSource = (part: string) => (partName(part).endsWith('.test.o') ? `prog_tests/${partStem(part)}.c` : `progs/${partStem(part)}.c`);
+
+/**
+ * Why each skipped part did not build: the compiler's first error for its source (a BPF object's progs/X.c, a test
+ * object's prog_tests/X.c, or a header either includes), and for a skeleton its object's. The skips name no reason,
+ * and it is not always the toolchain: on 7.2.6 the tree's kernel and its selftests declared a kfunc differently.
+ */
+export function skipCauses(log: string, skipped: readonly string[]): Record<string, string> {
+  const firstError = new Map<string, string>();
+  for (const e of sourceErrors(log)) if (!firstError.has(e.about)) firstError.set(e.about, e.line);
   const causes: Record<string, string> = {};
   for (const part of skipped) {
-    const own = base(part).endsWith('.test.o') ? firstError.get(`prog_tests/${stem(part)}.c`) : firstError.get(`progs/${stem(part)}.c`);
-    if (own) causes[part] = base(part).endsWith('.skel.h') ? `its object ${stem(part)}.bpf.o did not build: ${own}` : own;
+    const own = firstError.get(partSource(part));
+    if (own) causes[part] = partName(part).endsWith('.skel.h') ? `its object ${partStem(part)}.bpf.o did not build: ${own}` : own;
   }
   return causes;
+}
+
+/** Whether a compiler error is a skipped part's: the permissive build stepped past those, so they did not fail it. */
+export function skippedPartsErrors(log: string, skipped: readonly string[]): (e: CompilerError) => boolean {
+  const sources = new Set(skipped.map(partSource));
+  const keys = new Set(sourceErrors(log).filter((e) => sources.has(e.about)).map((e) => e.key));
+  return (e) => keys.has(errorKey(e.file, e.line, e.message));
+}
+
+/**
+ * The tree's Makefile races itself: with no extra files (test_maps), `$(TRUNNER_BINARY)-extras` runs `rsync -aq
+ * $^ OUTPUT/` with $^ empty, which lists the whole output directory while other jobs write and remove files in it,
+ * and rsync exits 24 when one vanishes. Seen on 7.2.6 (Makefile:919); 7.3.4's recipe is the same. The rule that
+ * failed so, if that is all that failed.
+ */
+export function rsyncVanishedRace(lines: readonly string[]): MakeFailure | undefined {
+  const failed = makeFailures(lines);
+  const vanished = lines.some((l) => l.includes('some files vanished before they could be transferred (code 24)'));
+  return vanished && failed.length > 0 && failed.every((f) => f.code === 24 && f.target.endsWith('-extras')) ? failed[0] : undefined;
 }
 
 /**
@@ -276,21 +305,33 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
     const cc = compilerFor(ctx.ccache, ctx.cache);
     const clang = ctx.ccache ? `${compilerWrapperPath(ctx.cache)} ${SELFTESTS_CLANG}` : SELFTESTS_CLANG;
     const paths: Record<string, string> = { src, jobs: String(ctx.jobs), out, buildDir: ctx.kernel.buildDir, headersDir: ctx.kernel.headersDir, cc, clang, pahole: ctx.pahole ?? 'pahole' };
-    result = await ctx.exec.run({
+    const make = () => ctx.exec.run({
       command: 'make',
       args: recipe.map((a) => a.replace(/\{(\w+)\}/g, (all, name: string) => paths[name] ?? all)),
       env,
       logFile: ctx.logFile,
       signal: ctx.signal,
     });
+    result = await make();
+    const race = result.exitCode !== 0 && !result.aborted ? rsyncVanishedRace(`${result.stdout}\n${result.stderr}`.split('\n')) : undefined;
+    if (race) {
+      ctx.events.emit({ type: 'warn', stage: 'build', message: `full selftests: make's rule ${race.target} (${SELFTESTS_DIR}/${race.makefile}:${race.line}) exited 24: its rsync lists the output directory while other jobs change it (a race in the tree's Makefile); running make once more` });
+      const first = result;
+      result = await make();
+      result = { ...result, stdout: `${first.stdout}\n${result.stdout}`, stderr: `${first.stderr}\n${result.stderr}` };
+    }
   } finally {
     for (const a of aside) await rename(a.to, a.from);
     await saveInTree(ctx.exec, ctx.tree.worktree, SELFTESTS_DIR, inTree);
   }
   if (result.aborted) throw new VmTestError('interrupted', 'selftests build interrupted', { logPath: ctx.logFile });
-  if (result.exitCode !== 0 || !existsSync(binary)) throw await buildFailure('full selftests build', result, ctx.logFile, ctx.tree.worktree);
-  const skipped = permissiveSkips(`${result.stdout}\n${result.stderr}`);
-  const causes = skipCauses(`${result.stdout}\n${result.stderr}`, skipped);
+  const output = `${result.stdout}\n${result.stderr}`;
+  const skipped = permissiveSkips(output);
+  if (result.exitCode !== 0 || !existsSync(binary)) {
+    // The parts it skipped erred too, and did not stop it: the failure is elsewhere.
+    throw await buildFailure('full selftests build', result, ctx.logFile, ctx.tree.worktree, { expected: skippedPartsErrors(output, skipped), makeDir: SELFTESTS_DIR });
+  }
+  const causes = skipCauses(output, skipped);
   await writeFile(join(out, 'vm-test-skipped.txt'), skipped.join('\n') + '\n');
   await writeFile(join(out, SKIP_CAUSES), JSON.stringify(causes, null, 2) + '\n');
   if (skipped.length) ctx.events.emit({ type: 'warn', stage: 'build', message: `full selftests: ${skipped.length} part(s) did not build and were skipped (their tests count as "not built"): ${skipped.map((p) => (causes[p] ? `${p} (${causes[p]})` : p)).join(', ')}` });

@@ -1,7 +1,9 @@
 // --full-selftests skips the tree's Makefile only when its stamp matches: the tree, the recipe, the compilers (gcc's
-// and LLVM's) and the kernel it was built against. make, clang-19 --version and the kernel are fakes.
+// and LLVM's) and the kernel it was built against; and a make that fails says which rule failed. make, clang-19
+// --version and the kernel are fakes; a failing make prints a real 7.2.6 build log.
 import test from 'ava';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFullSelftests, fullSelftestsRecipe, selftestsEnv } from '../../orchestrator/build/full-selftests-build.ts';
 import type { KernelBuild } from '../../orchestrator/build/kernel-build.ts';
@@ -12,7 +14,8 @@ import { fakeResult, realExec, sh, tempDir, writeFiles } from '../helpers.ts';
 
 const SELFTESTS = 'tools/testing/selftests/bpf';
 
-function port(tools: { clang: string; gcc: string }): ExecPort & { makes: ExecRequest[] } {
+/** make's answers in turn (exit code and output, written to its log as the real port does); then success. */
+function port(tools: { clang: string; gcc: string }, makeAnswers: { exitCode: number; stdout: string }[] = []): ExecPort & { makes: ExecRequest[] } {
   const makes: ExecRequest[] = [];
   return {
     makes,
@@ -22,7 +25,9 @@ function port(tools: { clang: string; gcc: string }): ExecPort & { makes: ExecRe
         const out = req.args.find((a) => a.startsWith('OUTPUT='))!.slice(7);
         await mkdir(out, { recursive: true });
         for (const f of ['test_progs', 'bpf_testmod.ko']) await writeFile(join(out, f), `built with ${tools.clang}\n`);
-        return fakeResult();
+        const answer = makeAnswers.shift() ?? { exitCode: 0, stdout: '' };
+        if (req.logFile) await appendFile(req.logFile, answer.stdout);
+        return fakeResult({ ...answer, tail: answer.stdout.split('\n').slice(-15) });
       }
       // The real git: the tree is a real worktree (selftests-intree.ts asks it what make left there).
       if (req.command === 'git') return realExec.run(req);
@@ -44,8 +49,9 @@ async function setup(t: { teardown: (f: () => Promise<void>) => void }) {
   await sh(tree, 'git', ['commit', '-qm', 'tree']);
   await writeFiles(buildDir, { '.config': 'CONFIG_DEBUG_INFO_BTF=y\n' });
   const kernel: KernelBuild = { buildDir, bzImage: join(buildDir, 'bzImage'), headersDir: join(buildDir, 'usr/include'), configPath: join(buildDir, '.config'), cached: true, treeId: 't1', buildId: 'aaaa', imageCheck: { holdsBuilt: true } as KernelBuild['imageCheck'], elapsedMs: 0 };
-  const build = (exec: ExecPort, k: Partial<KernelBuild> = {}) => buildFullSelftests({ exec, events: new RunEvents(), cache: cacheLayout(join(tmp.path, 'cache')), tree: { worktree: tree, head: 'h', treeId: 't1', reused: false }, kernel: { ...kernel, ...k }, jobs: 2, ccache: false, logFile: join(tmp.path, 'log') });
-  return { build, buildDir };
+  const events = new RunEvents();
+  const build = (exec: ExecPort, k: Partial<KernelBuild> = {}) => buildFullSelftests({ exec, events, cache: cacheLayout(join(tmp.path, 'cache')), tree: { worktree: tree, head: 'h', treeId: 't1', reused: false }, kernel: { ...kernel, ...k }, jobs: 2, ccache: false, logFile: join(tmp.path, 'log') });
+  return { build, buildDir, events, tree };
 }
 
 test('the same tree, recipe, compilers and kernel: make is not run again', async (t) => {
@@ -140,4 +146,37 @@ test('outputs made while the source tree\'s generated files were shared between 
   await writeFile(stampFile, JSON.stringify(older));
   t.false((await build(exec)).cached);
   t.is(exec.makes.length, 2);
+});
+
+const raced = readFileSync(new URL('../fixtures/build/selftests-7.2.6-rsync-vanished.log', import.meta.url), 'utf8');
+
+test('the tree\'s Makefile racing itself (test_maps-extras\' rsync, exit 24) gets make run once more, and says so', async (t) => {
+  const { build, events } = await setup(t);
+  const warnings: string[] = [];
+  events.subscribe((e) => { if (e.type === 'warn') warnings.push(e.message); });
+  const exec = port({ clang: 'clang 19', gcc: 'gcc 12' }, [{ exitCode: 2, stdout: raced }]);
+  const built = await build(exec);
+  t.is(exec.makes.length, 2);
+  t.false(built.cached);
+  // The parts skipped in the first make are still reported.
+  t.true(built.skipped.includes('cpumask_failure.bpf.o'));
+  t.regex(warnings.join('\n'), /make's rule test_maps-extras \(tools\/testing\/selftests\/bpf\/Makefile:919\) exited 24: .*running make once more/);
+});
+
+test('a make that fails so twice names the rule and rsync\'s words, not a skipped part\'s compiler error', async (t) => {
+  const { build } = await setup(t);
+  const exec = port({ clang: 'clang 19', gcc: 'gcc 12' }, [{ exitCode: 2, stdout: raced }, { exitCode: 2, stdout: raced }]);
+  const error = await t.throwsAsync(build(exec));
+  t.is(exec.makes.length, 2);
+  t.is(error?.message, "full selftests build failed: make's rule test_maps-extras (tools/testing/selftests/bpf/Makefile:919) exited 24: rsync warning: some files vanished before they could be transferred (code 24) at main.c(1394) [sender=3.5.0]");
+});
+
+test('another rule failing is not retried, and a compiler error of a part that was not skipped is named', async (t) => {
+  const { build, tree } = await setup(t);
+  const own = `${tree}/tools/testing/selftests/bpf/prog_tests/map_cmp_delete.c:12:3: error: use of undeclared identifier 'BPF_F_COMPARE'\n`
+    + 'make: *** [Makefile:760: /b/vm-test-selftests/full/map_cmp_delete.test.o] Error 1\n';
+  const exec = port({ clang: 'clang 19', gcc: 'gcc 12' }, [{ exitCode: 2, stdout: raced.replace(/^make: \*\*\* \[Makefile:919.*$/m, own) }]);
+  const error = await t.throwsAsync(build(exec));
+  t.is(exec.makes.length, 1);
+  t.regex(error?.message ?? '', /^full selftests build failed at tools\/testing\/selftests\/bpf\/prog_tests\/map_cmp_delete\.c:12: use of undeclared identifier 'BPF_F_COMPARE'$/);
 });
