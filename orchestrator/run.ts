@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { machine as hostMachine } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
+import { BUILD_SHARE } from './guest/protocol.ts';
 import { toolchainFingerprint } from './build/build-env.ts';
 import { choosePahole, requestsBtf } from './host/newer-pahole.ts';
 import { ciDenyList, denyListFile, runnerKind, type RunnerName } from './build/selftests-runners.ts';
@@ -329,12 +330,14 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
       };
 
       const builds: GuestBuilds = {};
-      if (plan.job.kind === 'tests' && plan.fullSelftests) {
+      // exec and shell get them too, built as a run builds them: what they find in the build share is this tree's.
+      if (plan.fullSelftests) {
         builds.full = await stage(stageLog, 'build', 'full BPF selftests: test_progs, its BPF objects and bpf_testmod.ko (the tree\'s Makefile)',
           () => buildFullSelftests({ exec, events, cache: plan.cache, tree, kernel, jobs: plan.jobs, ccache: plan.ccache, toolchain, ...(pahole ? { pahole: pahole.command } : {}), ...(plan.runners ? { runners: plan.runners } : {}), logFile: log('selftests-build.log'), signal }),
           (b) => ({ status: b.cached ? 'cached' : 'ok', detail: `${plan.runners ? b.runners.map((r) => r.name).join(', ') : b.binary} (${b.tests.length} tests${b.excluded.length ? `; left out: ${b.excluded.map((e) => e.file).join(', ')}` : ''})` }));
         const missing = plan.runners?.filter((r) => !builds.full!.runners.some((b) => b.name === r));
         if (missing?.length) events.emit({ type: 'warn', stage: 'build', message: `the tree's selftests Makefile did not make ${missing.join(', ')} (test_progs-cpuv4 needs a clang with -mcpu=v4): left out` });
+        if (plan.job.kind !== 'tests') events.emit({ type: 'info', stage: 'build', message: `the full selftests are in the guest at ${join(BUILD_SHARE.guestPath, relative(kernel.buildDir, builds.full.dir))}: their runners load their BPF objects from there (cd there, then ./test_progs)` });
       }
       const listed = plan.runners ? await ciSelection(plan, tree.worktree, join(runDir, 'bpf-ci-denylist.txt'), events) : undefined;
       const sharded = listed && plan.shard && builds.full ? await shardSelection(plan, listed, builds.full.tests, join(runDir, 'bpf-ci-shard-allow.txt'), events) : undefined;

@@ -24,6 +24,13 @@ const checks: [string, boolean][] = [
   ['the full test_progs ran map_cmp_delete/contract and it passed', !!top('test_progs')?.tests.find((t) => t.name === 'map_cmp_delete')?.tests.some((t) => t.name === 'contract' && t.status === 'pass')],
   ['it loaded the bpf_testmod.ko built against this kernel', !(top('test_progs')?.log ?? ['missing']).some((l) => /bpf_testmod.ko will be skipped|find bpf_testmod.ko/.test(l))],
 ];
+// vm-test exec --full-selftests: the same build (nothing rebuilt), its runners where the build said they are.
+const guestDir = '/run/vm-test-build/vm-test-selftests/full';
+const exec = await $({ cwd: root, nothrow: true })`node --import tsx orchestrator/cli.ts exec --full-selftests ${process.argv.slice(2)} -- sh -c ${`cd ${guestDir} && ./test_progs -t map_cmp_delete`}`;
+checks.push(
+  ['exec --full-selftests says where the full selftests are in the guest', exec.stderr.includes(`the full selftests are in the guest at ${guestDir}`)],
+  ['exec --full-selftests ran that test_progs there, and map_cmp_delete passed (exit 0)', exec.exitCode === 0 && /#\d+\s+map_cmp_delete:OK/.test(exec.stdout)],
+);
 for (const [name, ok] of checks) console.log(`test:full: ${ok ? 'ok' : 'FAILED'} - ${name}`);
 console.log(`test:full: ${seconds} s`);
 process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;
