@@ -5,6 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { machine as hostMachine } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { BUILD_SHARE } from './guest/protocol.ts';
+import { readBuildDir } from './build/build-readers.ts';
 import { toolchainFingerprint } from './build/build-env.ts';
 import { choosePahole, requestsBtf } from './host/newer-pahole.ts';
 import { ciDenyList, denyListFile, runnerKind, type RunnerName } from './build/selftests-runners.ts';
@@ -195,82 +196,87 @@ async function runStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog:
 
   await stage(stageLog, 'host', 'checking host tools', () => ensureHostToolsLocked(deps, plan.cache.locks, log('host.log'), { fullSelftests: plan.fullSelftests, lore: !!plan.series?.lore }));
   const locked = await lockedStages(plan, deps, runDir, stageLog, initPath);
-  const { kernel, bzImage, builds } = locked;
-  // vm-test bpf-ci: the test_progs runners read the tree's lists and vm-test's, merged after the series stage.
-  // With --shard, the runners and the tests of this shard.
-  const guestPlan = locked.selection ? { ...plan, testProgsSelection: locked.selection, runners: locked.runners ?? plan.runners } : plan;
-
-  const tests = await guestTestsFor(guestPlan, builds, log('bin'), kernel.buildDir);
-  const view = await prepareGuestView(guestPlan, tests, kernel.buildDir, runDir);
-  const identity: RunIdentity = { ...stageLog.identity!, tests: await testHashes(tests) };
-  stageLog.identity = identity;
-  // bpf-ci: what the selftests build skipped is part of the verdict without being part of the boot (selftestsBuildNode).
-  const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
-  const hostSkips = plan.runners && ownsBuild ? builds.full?.skipped ?? [] : [];
-  const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb, mitigations: keepsMitigations(plan), ...(serialTcg(plan) ? { singleThreadTcg: true } : {}) }, plan.runners ? await runnerVerdictInputs(exec, hostSkips, builds.full?.skipCauses) : undefined);
-  const gdb = await gdbStub(plan.gdb, kernel.buildDir, runDir, events);
-  const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
-  if (earlier) {
-    events.emit({ type: 'info', stage: 'vm', message: `kernel (build ID ${identity.kernel.built}) and tests are byte-identical to ${earlier.reusedFrom}'s: reusing its verdict` });
-    // This run's identity; the booted build ID is the one the earlier run's guest reported (the same kernel).
-    if (earlier.identity.kernel.booted) identity.kernel.booted = earlier.identity.kernel.booted;
-    return { ...earlier, identity };
-  }
-
-  const machine = await machineFor(runDir, view, events);
-  const inputs: BootInputs = { bzImage, initPath, runDir, machine, tscKhz: await hostTscKhz(), view, gdb, tests };
-  let accel = await stage(stageLog, 'vm', 'choosing the accelerator', () => chooseAccel(exec, plan, bzImage, machine), (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
-  const boot = (under: Accel) => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs on ${machine.machine} under ${under.toUpperCase()}`,
-    () => runVm(exec, vmRunRequest(plan, inputs, under, events, signal)), bootRecord);
-  const unwatch = watchTestProgress(events, tests);
-  let vm;
+  // Marked under the build lock as reading its build directory: no build rewrites the tests under its guest.
   try {
-    vm = await boot(accel.accel).finally(() => gdb && rm(gdb.socket, { force: true }));
-    if (vm.kvmFailure && plan.accel === 'auto') {
-      accel = await fallBackToTcg(kvmProbeFile(plan), events);
-      vm = await boot('tcg');
+    const { kernel, bzImage, builds } = locked;
+    // vm-test bpf-ci: the test_progs runners read the tree's lists and vm-test's, merged after the series stage.
+    // With --shard, the runners and the tests of this shard.
+    const guestPlan = locked.selection ? { ...plan, testProgsSelection: locked.selection, runners: locked.runners ?? plan.runners } : plan;
+
+    const tests = await guestTestsFor(guestPlan, builds, log('bin'), kernel.buildDir);
+    const view = await prepareGuestView(guestPlan, tests, kernel.buildDir, runDir);
+    const identity: RunIdentity = { ...stageLog.identity!, tests: await testHashes(tests) };
+    stageLog.identity = identity;
+    // bpf-ci: what the selftests build skipped is part of the verdict without being part of the boot (selftestsBuildNode).
+    const ownsBuild = !plan.shard || shardOf(SELFTESTS_BUILD, plan.shard.count) === plan.shard.index;
+    const hostSkips = plan.runners && ownsBuild ? builds.full?.skipped ?? [] : [];
+    const bootKey = reuseKey(identity, tests, { cpus: plan.cpus, memoryMb: plan.memoryMb, mitigations: keepsMitigations(plan), ...(serialTcg(plan) ? { singleThreadTcg: true } : {}) }, plan.runners ? await runnerVerdictInputs(exec, hostSkips, builds.full?.skipCauses) : undefined);
+    const gdb = await gdbStub(plan.gdb, kernel.buildDir, runDir, events);
+    const earlier = plan.job.kind === 'tests' ? await deps.reuse?.(bootKey) : undefined;
+    if (earlier) {
+      events.emit({ type: 'info', stage: 'vm', message: `kernel (build ID ${identity.kernel.built}) and tests are byte-identical to ${earlier.reusedFrom}'s: reusing its verdict` });
+      // This run's identity; the booted build ID is the one the earlier run's guest reported (the same kernel).
+      if (earlier.identity.kernel.booted) identity.kernel.booted = earlier.identity.kernel.booted;
+      return { ...earlier, identity };
     }
-  } finally {
-    unwatch();
-  }
-  // The guest's init reported the running kernel's build ID: it must be the one built, or there is no verdict.
-  const booted = bootedBuildId(await readFile(vm.resultsLog, 'utf8').catch(() => ''));
-  if (booted.buildId) identity.kernel.booted = booted.buildId;
-  if (booted.release) identity.kernel.release = booted.release;
-  if (booted.reported && !booted.buildId) events.emit({ type: 'warn', stage: 'vm', message: `the guest did not report its kernel's build ID (no /sys/kernel/notes); built: ${kernel.buildId}` });
-  checkBooted(identity, vm.resultsLog);
-  const symbolizer = (splats: Splat[]) => symbolizeBuilt({ exec, events, ...(signal ? { signal } : {}) },
-    { vmlinux: join(kernel.buildDir, 'vmlinux'), configPath: kernel.configPath, ran: identity.kernel.built, ...locked.symbols }, splats);
 
-  if (plan.job.kind !== 'tests') {
-    const job = tests[0]!.name;
-    const verdict = await stage(stageLog, 'results', 'the command\'s exit and the console log', async () => {
-      const { resultsText, splats } = await guestOutput(vm, plan, symbolizer);
-      return assembleJob({ resultsText, name: job, splats, vm });
+    const machine = await machineFor(runDir, view, events);
+    const inputs: BootInputs = { bzImage, initPath, runDir, machine, tscKhz: await hostTscKhz(), view, gdb, tests };
+    let accel = await stage(stageLog, 'vm', 'choosing the accelerator', () => chooseAccel(exec, plan, bzImage, machine), (p) => ({ detail: `${p.accel.toUpperCase()}: ${p.reason}` }));
+    const boot = (under: Accel) => stage(stageLog, 'vm', `booting ${plan.cpus} vCPUs on ${machine.machine} under ${under.toUpperCase()}`,
+      () => runVm(exec, vmRunRequest(plan, inputs, under, events, signal)), bootRecord);
+    const unwatch = watchTestProgress(events, tests);
+    let vm;
+    try {
+      vm = await boot(accel.accel).finally(() => gdb && rm(gdb.socket, { force: true }));
+      if (vm.kvmFailure && plan.accel === 'auto') {
+        accel = await fallBackToTcg(kvmProbeFile(plan), events);
+        vm = await boot('tcg');
+      }
+    } finally {
+      unwatch();
+    }
+    // The guest's init reported the running kernel's build ID: it must be the one built, or there is no verdict.
+    const booted = bootedBuildId(await readFile(vm.resultsLog, 'utf8').catch(() => ''));
+    if (booted.buildId) identity.kernel.booted = booted.buildId;
+    if (booted.release) identity.kernel.release = booted.release;
+    if (booted.reported && !booted.buildId) events.emit({ type: 'warn', stage: 'vm', message: `the guest did not report its kernel's build ID (no /sys/kernel/notes); built: ${kernel.buildId}` });
+    checkBooted(identity, vm.resultsLog);
+    const symbolizer = (splats: Splat[]) => symbolizeBuilt({ exec, events, ...(signal ? { signal } : {}) },
+      { vmlinux: join(kernel.buildDir, 'vmlinux'), configPath: kernel.configPath, ran: identity.kernel.built, ...locked.symbols }, splats);
+
+    if (plan.job.kind !== 'tests') {
+      const job = tests[0]!.name;
+      const verdict = await stage(stageLog, 'results', 'the command\'s exit and the console log', async () => {
+        const { resultsText, splats } = await guestOutput(vm, plan, symbolizer);
+        return assembleJob({ resultsText, name: job, splats, vm });
+      }, (v) => ({ detail: v.headline }));
+      return { bootKey, identity, verdict, vm, accel, ...(verdict.guestExit !== undefined ? { guestExit: verdict.guestExit } : {}) };
+    }
+
+    const verdict = await stage(stageLog, 'results', 'parsing results and the console log', async () => {
+      const { consoleText, resultsText, splats } = await guestOutput(vm, plan, symbolizer);
+      const compare = tests.some((t) => t.name === TARGETED) && tests.some((t) => t.name === 'test_progs')
+        ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
+      // bpf-ci: each part the permissive selftests build skipped is a failed test, so that one the series newly breaks
+      // is a new failure against the base, and one the base lacks too is still failing.
+      // With --shard, they belong to one shard (by that name's hash, as a whole runner would).
+      const hostTests = hostSkips.length ? [selftestsBuildNode(hostSkips, builds.full?.skipCauses)] : [];
+      return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText }, hostTests });
     }, (v) => ({ detail: v.headline }));
-    return { bootKey, identity, verdict, vm, accel, ...(verdict.guestExit !== undefined ? { guestExit: verdict.guestExit } : {}) };
+
+    if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
+    return { bootKey, identity, verdict, vm, accel };
+  } finally {
+    await locked.stopReading();
   }
-
-  const verdict = await stage(stageLog, 'results', 'parsing results and the console log', async () => {
-    const { consoleText, resultsText, splats } = await guestOutput(vm, plan, symbolizer);
-    const compare = tests.some((t) => t.name === TARGETED) && tests.some((t) => t.name === 'test_progs')
-      ? { name: 'targeted-vs-full', reference: 'test_progs', candidate: TARGETED } : undefined;
-    // bpf-ci: each part the permissive selftests build skipped is a failed test, so that one the series newly breaks
-    // is a new failure against the base, and one the base lacks too is still failing.
-    // With --shard, they belong to one shard (by that name's hash, as a whole runner would).
-    const hostTests = hostSkips.length ? [selftestsBuildNode(hostSkips, builds.full?.skipCauses)] : [];
-    return assembleResults({ resultsText, planned: tests, splats, vm, compare, cpus: { asked: plan.cpus, consoleText }, hostTests });
-  }, (v) => ({ detail: v.headline }));
-
-  if (existsSync(log('test_progs.json'))) events.emit({ type: 'info', stage: 'results', message: `test_progs -J output kept in ${log('test_progs.json')}` });
-  return { bootKey, identity, verdict, vm, accel };
 }
 
 /**
  * source → series → kconfig+build → guest suites, under the cache's build lock: what the boot needs, with the
  * run's identity as far as the build knows it.
  */
-async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds; selection?: TestProgsSelection; runners?: RunnerName[]; symbols: SymbolSources }> {
+async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageLog: StageLog, initPath: string): Promise<{ kernel: KernelBuild; bzImage: string; builds: GuestBuilds; selection?: TestProgsSelection; runners?: RunnerName[]; symbols: SymbolSources; stopReading: () => Promise<void> }> {
   const { exec, events, signal } = deps;
   const log = (name: string) => join(runDir, name);
   const lock = await acquireLock(plan.cache.locks, 'build', (holder) =>
@@ -358,7 +364,8 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
         await keepSuiteSources(builds.suites, log('guest-src'));
       }
       const symbols: SymbolSources = { srcRoot: tree.worktree, ...(plan.series ? { range: [source.pristineCommit, tree.head] as const } : {}) };
-      return { kernel, bzImage, builds, ...(selection ? { selection } : {}), ...(sharded ? { runners: sharded.runners } : {}), symbols };
+      const stopReading = await readBuildDir(kernel.buildDir, runDir);
+      return { kernel, bzImage, builds, ...(selection ? { selection } : {}), ...(sharded ? { runners: sharded.runners } : {}), symbols, stopReading };
     } finally {
       // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).
       await targeted?.cancel();

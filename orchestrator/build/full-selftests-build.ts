@@ -7,6 +7,7 @@ import type { CacheLayout } from '../cache.ts';
 import { makeDirs } from '../paths.ts';
 import { describeParseError, parseFragment, type KconfigFragment } from '../kconfig/kconfig.ts';
 import { VmTestError } from '../outcome.ts';
+import { describeReaders, waitForBuildDirReaders } from './build-readers.ts';
 import { buildEnv, compilerFor, compilerWrapperPath, incbinHeaders, installCompilerWrapper, toolchainFingerprint } from './build-env.ts';
 import type { KernelBuild, KernelBuildContext } from './kernel-build.ts';
 import { buildFailure, makeFailures, type CompilerError, type MakeFailure } from './make-output.ts';
@@ -176,7 +177,25 @@ export interface FullSelftestsBuild {
 /** The kernel build's context, with the kernel it built in place of what it was built from. */
 export type FullSelftestsContext = Omit<KernelBuildContext, 'sourceId' | 'request'> & { kernel: KernelBuild; /** The runners to make (make targets); test_progs alone without. */ runners?: readonly string[] };
 
-interface Stamp {
+/**
+ * Whether outputs stamped `made` serve a build asking for `wanted`: everything the same but make's targets, of which
+ * `made` has every one `wanted` names (bpf-ci made all five runners; exec or a run asks for test_progs alone).
+ */
+export function stampCovers(made: Stamp | undefined, wanted: Stamp, targets: readonly string[]): boolean {
+  if (!made || !Array.isArray(made.recipe)) return false;
+  const withoutTargets = (stamp: Stamp, count: number) => JSON.stringify({ ...stamp, recipe: stamp.recipe.slice(0, stamp.recipe.length - count) });
+  const madeWith = madeTargets(made);
+  return targets.every((t) => madeWith.includes(t)) && withoutTargets(made, madeWith.length) === withoutTargets(wanted, targets.length);
+}
+
+/** The targets at the end of a stamped recipe: the arguments after its last option or variable. */
+function madeTargets(stamp: Stamp): string[] {
+  let i = stamp.recipe.length;
+  while (i > 0 && !/^-|=/.test(stamp.recipe[i - 1]!)) i--;
+  return stamp.recipe.slice(i);
+}
+
+export interface Stamp {
   treeId: string;
   excluded: string[];
   /** make's arguments with paths as {names}: another recipe builds other objects. */
@@ -270,14 +289,15 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
   const recipe = fullSelftestsRecipe(targets, noArena.length > 0);
   const toolchain = `${ctx.toolchain ?? await toolchainFingerprint(ctx.exec, { ...(ctx.pahole ? { pahole: ctx.pahole } : {}) })}\n${await llvmVersions(ctx)}`;
   const stamp: Stamp = { treeId: ctx.tree.treeId, excluded: excluded.map((e) => e.file), recipe, toolchain, kernelBuildId: ctx.kernel.buildId, inTree: IN_TREE_STATE };
-  const previous = await readFile(stampPath, 'utf8').catch(() => '');
+  const previous = JSON.parse(await readFile(stampPath, 'utf8').catch(() => 'null')) as Stamp | null;
   const builtRunners = () => targets.filter((t) => existsSync(join(out, t))).map((name) => ({ name, binary: join(out, name) }));
-  if (ctx.kernel.cached && previous === JSON.stringify(stamp) && existsSync(binary) && existsSync(testmod)) {
+  if (ctx.kernel.cached && stampCovers(previous ?? undefined, stamp, targets) && existsSync(binary) && existsSync(testmod)) {
     const skipped = (await readFile(join(out, 'vm-test-skipped.txt'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
     const causes = JSON.parse(await readFile(join(out, SKIP_CAUSES), 'utf8').catch(() => '{}')) as Record<string, string>;
     return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), skipped, skipCauses: causes, cached: true, elapsedMs: Date.now() - started };
   }
 
+  await waitForBuildDirReaders(ctx.kernel.buildDir, (r) => ctx.events.emit({ type: 'info', stage: 'build', message: describeReaders(r, 'its selftests') }), ctx.signal);
   // Gone while make runs: an interrupted build must not leave an old stamp beside half-rebuilt outputs.
   await rm(stampPath, { force: true });
   // Outputs made by another recipe (its make arguments without the targets, its environment) are not built upon: a

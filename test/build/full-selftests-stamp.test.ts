@@ -5,7 +5,8 @@ import test from 'ava';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildFullSelftests, fullSelftestsRecipe, selftestsEnv } from '../../orchestrator/build/full-selftests-build.ts';
+import { buildFullSelftests, fullSelftestsRecipe, selftestsEnv, stampCovers } from '../../orchestrator/build/full-selftests-build.ts';
+import { buildDirReaders, readBuildDir } from '../../orchestrator/build/build-readers.ts';
 import type { KernelBuild } from '../../orchestrator/build/kernel-build.ts';
 import { cacheLayout } from '../../orchestrator/cache.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
@@ -50,7 +51,7 @@ async function setup(t: { teardown: (f: () => Promise<void>) => void }) {
   await writeFiles(buildDir, { '.config': 'CONFIG_DEBUG_INFO_BTF=y\n' });
   const kernel: KernelBuild = { buildDir, bzImage: join(buildDir, 'bzImage'), headersDir: join(buildDir, 'usr/include'), configPath: join(buildDir, '.config'), cached: true, treeId: 't1', buildId: 'aaaa', imageCheck: { holdsBuilt: true } as KernelBuild['imageCheck'], elapsedMs: 0 };
   const events = new RunEvents();
-  const build = (exec: ExecPort, k: Partial<KernelBuild> = {}) => buildFullSelftests({ exec, events, cache: cacheLayout(join(tmp.path, 'cache')), tree: { worktree: tree, head: 'h', treeId: 't1', reused: false }, kernel: { ...kernel, ...k }, jobs: 2, ccache: false, logFile: join(tmp.path, 'log') });
+  const build = (exec: ExecPort, k: Partial<KernelBuild> = {}, runners?: string[]) => buildFullSelftests({ exec, events, cache: cacheLayout(join(tmp.path, 'cache')), tree: { worktree: tree, head: 'h', treeId: 't1', reused: false }, kernel: { ...kernel, ...k }, jobs: 2, ccache: false, logFile: join(tmp.path, 'log'), ...(runners ? { runners } : {}) });
   return { build, buildDir, events, tree };
 }
 
@@ -179,4 +180,59 @@ test('another rule failing is not retried, and a compiler error of a part that w
   const error = await t.throwsAsync(build(exec));
   t.is(exec.makes.length, 1);
   t.regex(error?.message ?? '', /^full selftests build failed at tools\/testing\/selftests\/bpf\/prog_tests\/map_cmp_delete\.c:12: use of undeclared identifier 'BPF_F_COMPARE'$/);
+});
+
+const FIVE = ['test_progs', 'test_progs-no_alu32', 'test_progs-cpuv4', 'test_verifier', 'test_maps'];
+
+test('outputs made for more runners serve a build asking for fewer (bpf-ci\'s five, then exec\'s test_progs); not the other way round', async (t) => {
+  const { build } = await setup(t);
+  const exec = port({ clang: 'clang 19', gcc: 'gcc 12' });
+  t.false((await build(exec, {}, FIVE)).cached);
+  t.true((await build(exec, {}, ['test_progs'])).cached);
+  t.true((await build(exec, {}, ['test_verifier', 'test_maps'])).cached);
+  t.true((await build(exec, {}, FIVE)).cached);
+  t.is(exec.makes.length, 1);
+  // Another kernel: the covering stamp no longer holds.
+  t.false((await build(exec, { buildId: 'bbbb' }, ['test_progs'])).cached);
+  // Made for test_progs alone now: the five are made again.
+  t.false((await build(exec, { buildId: 'bbbb' }, FIVE)).cached);
+  t.is(exec.makes.length, 3);
+});
+
+test('stampCovers: the same recipe but the targets, and every target asked for made', (t) => {
+  const stamp = (targets: string[], toolchain = 'gcc 12') => ({ treeId: 't', excluded: [], recipe: fullSelftestsRecipe(targets), toolchain, kernelBuildId: 'k', inTree: 'per-build-directory' });
+  t.true(stampCovers(stamp(FIVE), stamp(['test_progs']), ['test_progs']));
+  t.false(stampCovers(stamp(['test_progs']), stamp(FIVE), FIVE));
+  t.false(stampCovers(stamp(FIVE), stamp(['test_progs'], 'gcc 14'), ['test_progs']));
+  t.false(stampCovers(undefined, stamp(['test_progs']), ['test_progs']));
+});
+
+test('a build that would rewrite the selftests waits while a live run\'s guest reads the build directory; a cached one does not', async (t) => {
+  const { build, buildDir, events } = await setup(t);
+  const said: string[] = [];
+  events.subscribe((e) => { if (e.type === 'info') said.push(e.message); });
+  const exec = port({ clang: 'clang 19', gcc: 'gcc 12' });
+  await build(exec);
+  const stopReading = await readBuildDir(buildDir, '/runs/bpf-ci/series');
+  // Nothing to rebuild: no wait.
+  t.true((await build(exec)).cached);
+  // Another kernel: make must run, and waits for the reader.
+  const rebuilt = build(exec, { buildId: 'bbbb' });
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(exec.makes.length, 1);
+  t.regex(said.join('\n'), /waiting for the run in \/runs\/bpf-ci\/series \(pid \d+\) to end: its guest reads its selftests from this build directory/);
+  await stopReading();
+  t.false((await rebuilt).cached);
+  t.is(exec.makes.length, 2);
+});
+
+test('a reader that died does not hold the build directory', async (t) => {
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  await writeFiles(join(tmp.path, 'vm-test-readers'), { 'dead': JSON.stringify({ pid: 2 ** 22 + 1, runDir: '/runs/gone' }) });
+  t.deepEqual(await buildDirReaders(tmp.path), []);
+  const stop = await readBuildDir(tmp.path, '/runs/live');
+  t.deepEqual(await buildDirReaders(tmp.path), [{ pid: process.pid, runDir: '/runs/live' }]);
+  await stop();
+  t.deepEqual(await buildDirReaders(tmp.path), []);
 });

@@ -1,7 +1,7 @@
 // runPipeline end to end with a fake exec port: each row scripts the processes, and the RunOutcome is asserted.
 import test, { type ExecutionContext } from 'ava';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { appendFile, chmod, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, copyFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { StageName } from '../../orchestrator/events.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
@@ -87,8 +87,24 @@ const WARN = readFileSync(join(fixtures, 'results/splats/warn-7.2.6-real-hashtab
 const WARNED: GuestRun = { console: PASS.console.replace(/^.*vm-test: begin test_progs\n.*vm-test: end test_progs exit=0\n/m, WARN), results: PASS.results };
 
 /** A QEMU boot: the guest's results stream goes to the file the virtio-serial chardev names (runVm tails it), the console to stdout. */
+/** The marks of runs reading a build directory (build-readers.ts), under a cache's trees/. */
+async function readerMarks(cacheRoot: string): Promise<string[]> {
+  const marks: string[] = [];
+  for (const source of await readdir(join(cacheRoot, 'trees')).catch(() => [] as string[])) {
+    for (const build of (await readdir(join(cacheRoot, 'trees', source)).catch(() => [] as string[])).filter((b) => b.startsWith('build-'))) {
+      const dir = join(cacheRoot, 'trees', source, build, 'vm-test-readers');
+      marks.push(...(await readdir(dir).catch(() => [] as string[])).map((m) => join(dir, m)));
+    }
+  }
+  return marks;
+}
+/** What readerMarks saw while the last scripted guest ran. */
+let marksWhileBooted: string[] = [];
+
 const boot = (run: GuestRun): Answer => async (req) => {
-  await appendFile(valueOf(req.args, 'file,id=results,path='), run.results);
+  const results = valueOf(req.args, 'file,id=results,path=');
+  marksWhileBooted = await readerMarks(dirname(dirname(dirname(results))));
+  await appendFile(results, run.results);
   return { exitCode: 0, stdout: run.console };
 };
 
@@ -324,6 +340,8 @@ const rows: Row[] = [
     async check(t, outcome) {
       t.is(outcome.tested?.accel.accel, 'tcg');
       t.is(await readFile(join(outcome.runDir, 'results.log'), 'utf8'), BROKEN.results);
+      // While its guest ran, the run marked the build directory as read (no build rewrites the tests under it).
+      t.is(marksWhileBooted.length, 1);
     },
   },
   {
@@ -427,6 +445,8 @@ for (const row of rows) {
 
     t.is(outcome.kind, row.kind, outcome.headline);
     t.regex(outcome.headline, row.headline);
+    // However it ended, the run no longer marks its build directory as read by its guest.
+    t.deepEqual(await readerMarks(plan.cache.root), []);
     const { file, line, log } = row.evidence ?? {};
     if (typeof file === 'string') t.is(outcome.evidence.file, file);
     if (file instanceof RegExp) t.regex(outcome.evidence.file ?? '', file);
