@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { runBpfCi } from '../bpf-ci/bpf-ci.ts';
+import { runInShards } from '../bpf-ci/in-shards.ts';
 import { readKnownFailures } from '../bpf-ci/known-failures.ts';
 import { VmTestError } from '../outcome.ts';
 import { bpfCiJson, bpfCiJunit, bpfCiReport, bpfCiSummary, bpfCiText, mergeBpfCi, type BpfCiReport } from '../report/bpf-ci-report.ts';
@@ -45,7 +46,8 @@ function withBpfCiOptions<T>(yargs: Argv<T>) {
     .option('base', { type: 'boolean', default: true, describe: 'run the same on the series\' base (the tree without it) and report the difference; --no-base runs the series only' })
     .option('shard', { type: 'string', describe: 'run the deterministic slice i/n: the test_progs tests whose names hash to it and the whole runners that do, on the series and its base (join the parts with --merge)' })
     .option('workers', { type: 'number', describe: 'test_progs --workers=N (its -j): N test processes in the guest, as the BPF CI\'s parallel jobs run; give the guest the vCPUs (--cpus)' })
-    .option('merge', { type: 'string', array: true, describe: 'join the bpf-ci.json files of shards 1/n..n/n into the unsharded run\'s report; runs nothing' });
+    .option('merge', { type: 'string', array: true, describe: 'join the bpf-ci.json files of shards 1/n..n/n into the unsharded run\'s report; runs nothing' })
+    .option('in-shards', { type: 'number', describe: 'run the whole thing as shards 1/N..N/N one after another in one run directory, each kept as it ends, then merged: the same command with --run-dir DIR resumes an interrupted run from the shards it has not finished' });
 }
 
 type BpfCiArgs = Awaited<ReturnType<typeof withBpfCiOptions>['argv']>;
@@ -59,6 +61,10 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       if (argv.merge?.length) return mergeShards(ctx, argv.merge, argv);
       const shard = argv.shard === undefined ? undefined : parseShard(argv.shard);
       if (shard && 'error' in shard) throw new VmTestError('usage', shard.error);
+      const inShards = argv['in-shards'];
+      if (inShards !== undefined && (!Number.isInteger(inShards) || inShards < 2)) throw new VmTestError('usage', `--in-shards ${inShards}: expected a whole number of shards, 2 or more`);
+      if (inShards !== undefined && shard) throw new VmTestError('usage', '--in-shards runs every shard itself: without --shard');
+      if (inShards !== undefined && !argv.base) throw new VmTestError('usage', '--in-shards merges shards of a series against its base: without --no-base');
       // --test-timeout given is every runner's limit; else each runner has its default.
       const limits = argv['test-timeout'] === undefined ? { testTimeout: BPF_CI_TEST_TIMEOUT_SEC, runnerTimeouts: BPF_CI_RUNNER_TIMEOUTS_SEC } : {};
       const options = { ...runOptionsFrom(argv as never), ...limits, runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}) };
@@ -66,17 +72,22 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       // Read before any work: a malformed entry stops the run naming its line.
       const known = await readKnownFailures(repoRoot());
       if (argv.base && !planned.series) throw new VmTestError('usage', 'vm-test bpf-ci compares a series with its base: without a series (--no-series, --patches 0) there is nothing to compare; add --no-base to run the runners on the tree as it is');
-      const top = planned.runDir ?? join(planned.cache.runs, `${runDirName(new Date(), planned)}-bpf-ci${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
+      const top = planned.runDir ?? join(planned.cache.runs, `${runDirName(new Date(), planned)}-bpf-ci${shard ? `-shard${shard.index}of${shard.count}` : inShards ? `-in${inShards}shards` : ''}`);
       // The series and its base in directories of their own; the base in a build directory of its own, so each stays warm.
       const series = Object.freeze({ ...planned, runDir: argv.base ? join(top, 'series') : top });
       const base = Object.freeze({ ...planned, series: undefined, runDir: join(top, 'base'), buildSlot: 'base' });
       if (argv['dry-run']) {
-        ctx.stdout.write(describePlan(series) + (argv.base ? `\nbase:       the same on the tree without the series, in ${base.runDir} (its verdict kept by what ran)` : '') + '\n');
+        ctx.stdout.write(describePlan(series) + (argv.base ? `\nbase:       the same on the tree without the series, in ${base.runDir} (its verdict kept by what ran)` : '')
+          + (inShards ? `\nin shards:  1/${inShards} .. ${inShards}/${inShards} one after another, each in ${join(top, `shard<i>of${inShards}`)}, kept as it ends, then merged into ${join(top, 'bpf-ci.json')}; --run-dir ${top} resumes` : '') + '\n');
         return done();
       }
       const github = process.env.GITHUB_ACTIONS === 'true';
       const events = commandEvents(ctx, createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
       ctx.setRunDir(top);
+      if (inShards) {
+        const merged = await runInShards(inShards, top, (index) => planRun({ ...options, shard: { index, count: inShards } }, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx)), known, { exec: createExecaPort(), events, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        return { type: 'ended', kind: merged.kind, report: (exitCode) => writeReports(ctx, merged, exitCode, { dir: top, json: planned.jsonOut, junit: planned.junitOut }) };
+      }
       if (!argv.base) {
         const outcome = await runPipeline(series, { exec: createExecaPort(), events, signal: ctx.signal });
         return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: series.jsonOut, junitOut: series.junitOut, kcidbOut: series.kcidbOut, github }, exitCode) };
