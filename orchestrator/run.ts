@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { machine as hostMachine } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { BUILD_SHARE } from './guest/protocol.ts';
 import { readBuildDir } from './build/build-readers.ts';
 import { toolchainFingerprint } from './build/build-env.ts';
@@ -364,7 +364,8 @@ async function lockedStages(plan: RunPlan, deps: RunDeps, runDir: string, stageL
         await keepSuiteSources(builds.suites, log('guest-src'));
       }
       const symbols: SymbolSources = { srcRoot: tree.worktree, ...(plan.series ? { range: [source.pristineCommit, tree.head] as const } : {}) };
-      const stopReading = await readBuildDir(kernel.buildDir, runDir);
+      const reads = [builds.full?.dir, builds.targeted && dirname(builds.targeted.binary), ...(builds.suites?.tests ?? []).map((t) => t.argv[0] && dirname(t.argv[0]))];
+      const stopReading = await readBuildDir(kernel.buildDir, runDir, [...new Set(reads.filter((r): r is string => !!r))]);
       return { kernel, bzImage, builds, ...(selection ? { selection } : {}), ...(sharded ? { runners: sharded.runners } : {}), symbols, stopReading };
     } finally {
       // Nothing keeps running behind a stage that failed (a kernel build error, Ctrl-C).

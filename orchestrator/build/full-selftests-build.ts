@@ -297,7 +297,7 @@ export async function buildFullSelftests(ctx: FullSelftestsContext): Promise<Ful
     return { dir: out, binary, testmod, excluded, tests: names, runners: builtRunners(), skipped, skipCauses: causes, cached: true, elapsedMs: Date.now() - started };
   }
 
-  await waitForBuildDirReaders(ctx.kernel.buildDir, (r) => ctx.events.emit({ type: 'info', stage: 'build', message: describeReaders(r, 'its selftests') }), ctx.signal);
+  await waitForBuildDirReaders(ctx.kernel.buildDir, out, (r) => ctx.events.emit({ type: 'info', stage: 'build', message: describeReaders(r, 'its selftests') }), ctx.signal);
   // Gone while make runs: an interrupted build must not leave an old stamp beside half-rebuilt outputs.
   await rm(stampPath, { force: true });
   // Outputs made by another recipe (its make arguments without the targets, its environment) are not built upon: a

@@ -232,7 +232,7 @@ export async function buildTestProgs(ctx: SelftestsContext, filters: TestProgsSe
   const changed = manifest ? await changedInputs(manifest) : undefined;
   if (changed && changed.length === 0) return { binary, tests, cached: true, elapsedMs: Date.now() - started };
   if (changed) ctx.events.emit({ type: 'info', stage: 'build', message: `test_progs: ${changed.length} input(s) changed since ${binary} was built (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}); building it again` });
-  await waitForBuildDirReaders(ctx.buildDir, (r) => ctx.events.emit({ type: 'info', stage: 'build', message: describeReaders(r, 'its test_progs') }), ctx.signal);
+  await waitForBuildDirReaders(ctx.buildDir, runnerDir, (r) => ctx.events.emit({ type: 'info', stage: 'build', message: describeReaders(r, 'its test_progs') }), ctx.signal);
   await rm(manifestPath, { force: true });
 
   await mkdir(libbpfOut, { recursive: true });

@@ -213,17 +213,22 @@ test('a build that would rewrite the selftests waits while a live run\'s guest r
   events.subscribe((e) => { if (e.type === 'info') said.push(e.message); });
   const exec = port({ clang: 'clang 19', gcc: 'gcc 12' });
   await build(exec);
-  const stopReading = await readBuildDir(buildDir, '/runs/bpf-ci/series');
+  // A guest reading another directory of the build (a targeted test_progs) does not hold this build.
+  const stopOther = await readBuildDir(buildDir, '/runs/other', [join(buildDir, 'vm-test-selftests/test_progs-0123')]);
+  t.false((await build(exec, { buildId: 'cccc' })).cached);
+  t.is(exec.makes.length, 2);
+  await stopOther();
+  const stopReading = await readBuildDir(buildDir, '/runs/bpf-ci/series', [join(buildDir, 'vm-test-selftests/full')]);
   // Nothing to rebuild: no wait.
-  t.true((await build(exec)).cached);
+  t.true((await build(exec, { buildId: 'cccc' })).cached);
   // Another kernel: make must run, and waits for the reader.
   const rebuilt = build(exec, { buildId: 'bbbb' });
   await new Promise((r) => setTimeout(r, 300));
-  t.is(exec.makes.length, 1);
+  t.is(exec.makes.length, 2);
   t.regex(said.join('\n'), /waiting for the run in \/runs\/bpf-ci\/series \(pid \d+\) to end: its guest reads its selftests from this build directory/);
   await stopReading();
   t.false((await rebuilt).cached);
-  t.is(exec.makes.length, 2);
+  t.is(exec.makes.length, 3);
 });
 
 test('a reader that died does not hold the build directory', async (t) => {
@@ -231,8 +236,8 @@ test('a reader that died does not hold the build directory', async (t) => {
   t.teardown(tmp.cleanup);
   await writeFiles(join(tmp.path, 'vm-test-readers'), { 'dead': JSON.stringify({ pid: 2 ** 22 + 1, runDir: '/runs/gone' }) });
   t.deepEqual(await buildDirReaders(tmp.path), []);
-  const stop = await readBuildDir(tmp.path, '/runs/live');
-  t.deepEqual(await buildDirReaders(tmp.path), [{ pid: process.pid, runDir: '/runs/live' }]);
+  const stop = await readBuildDir(tmp.path, '/runs/live', [join(tmp.path, 'full')]);
+  t.deepEqual(await buildDirReaders(tmp.path), [{ pid: process.pid, runDir: '/runs/live', reads: [join(tmp.path, 'full')] }]);
   await stop();
   t.deepEqual(await buildDirReaders(tmp.path), []);
 });
