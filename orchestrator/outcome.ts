@@ -67,7 +67,7 @@ export type CommandResult =
   /** What was asked is printed or written: a --dry-run plan, a matrix, an archive, C files, help. */
   | { type: 'done' };
 
-/** The one mapping from how a command ended to the process exit code (README "Exit codes"): the CLI calls it, and bpf-ci --in-shards for the code each shard's own report records. */
+/** The one mapping from how a command ended to the process exit code (README "Exit codes"); only the CLI calls it. */
 export function exitCodeFor(result: CommandResult, stoppedBy: StopSignal = 'SIGINT'): number {
   // A signal's stop reads the same whatever the command was doing.
   if ('kind' in result && result.kind === 'interrupted') return SIGNAL_EXIT[stoppedBy];

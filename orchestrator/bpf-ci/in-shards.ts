@@ -5,7 +5,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunEvents } from '../events.ts';
 import type { ExecPort } from '../exec/exec-port.ts';
-import { exitCodeFor, VmTestError } from '../outcome.ts';
+import { VmTestError } from '../outcome.ts';
 import { describePlan, type RunPlan } from '../plan/run-plan.ts';
 import { bpfCiJson, bpfCiReport, mergeBpfCi, type BpfCiReport } from '../report/bpf-ci-report.ts';
 import type { runPipeline } from '../run.ts';
@@ -53,8 +53,8 @@ export async function runInShards(count: number, top: string, planShard: (index:
     const base = Object.freeze({ ...planned, series: undefined, runDir: join(dir, 'base'), buildSlot: 'base', jsonOut: undefined, junitOut: undefined });
     const result = await runBpfCi({ series, base }, { exec: deps.exec, events: deps.events, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.pipeline ? { pipeline: deps.pipeline } : {}), runDir: dir });
     const report = bpfCiReport(result, `${index}/${count}`, known);
-    // The shard's own file carries the code it would have ended a --shard run with (exitCodeFor, as the CLI maps it).
-    await writeFile(file, bpfCiJson(report, exitCodeFor({ type: 'ended', kind: report.kind })));
+    // The shard's own report; the exit code is the whole command's, decided once by the CLI.
+    await writeFile(file, bpfCiJson(report));
     if (!KEPT_KINDS.has(report.kind)) {
       return { ...report, shard: undefined, headline: `shard ${index}/${count}: ${report.headline}; the shards before it are kept: the same command with --run-dir ${top} resumes` };
     }

@@ -177,8 +177,9 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
   return out.join('\n') + '\n';
 }
 
-export function bpfCiJson(report: BpfCiReport, exitCode: number): string {
-  return JSON.stringify({ ...report, exitCode }, null, 2) + '\n';
+/** bpf-ci.json: the report, and the code the command exited with (none in a shard's file under --in-shards: the command has not ended). */
+export function bpfCiJson(report: BpfCiReport, exitCode?: number): string {
+  return JSON.stringify(exitCode === undefined ? report : { ...report, exitCode }, null, 2) + '\n';
 }
 
 /** One testsuite: each new failure a failure, each new kernel report an error, the rest one passing case that says it. */
