@@ -11,7 +11,8 @@ import type { ExecPort } from '../exec/exec-port.ts';
 import type { OutcomeKind } from '../outcome.ts';
 import { makeDirs } from '../paths.ts';
 import type { RunPlan } from '../plan/run-plan.ts';
-import { confirmRetry, diffRuns, type LeafChange, type RunDiff } from '../results/run-diff.ts';
+import { confirmRetry, diffRuns, SYNTHETIC_LEAF, type LeafChange, type RunDiff } from '../results/run-diff.ts';
+import { testProgsSelector } from '../guest/guest-plan.ts';
 import { runPipeline, type RunOutcome, type TestedRun } from '../run.ts';
 import type { RunnerName } from '../build/selftests-runners.ts';
 
@@ -61,8 +62,14 @@ async function keepVerdict(plan: RunPlan, tested: TestedRun, runDir: string): Pr
 /** The plan a retry runs: the new failures' runners, the failing tests allowed by name. */
 export function retryPlan(plan: RunPlan, failures: readonly LeafChange[], runDir: string): RunPlan {
   const runners = [...new Set(failures.map((f) => f.path.split('/')[0]!))].filter((r) => plan.runners?.includes(r as RunnerName)) as RunnerName[];
-  // test_progs -a takes test or test/subtest; test_verifier and test_maps run whole.
-  const names = [...new Set(failures.filter((f) => f.path.startsWith('test_progs')).map((f) => f.path.split('/').slice(1, 3).join('/')))];
+  // test_progs -a takes test or test/subtest (a subtest's name may hold '/'); test_verifier and test_maps run whole. A
+  // failure in a test's own body, outside its subtests, runs the whole test again.
+  const selector = (path: string) => {
+    const [, test, ...sub] = path.split('/');
+    const subtest = sub.join('/');
+    return testProgsSelector(test!, sub.length && !SYNTHETIC_LEAF.test(subtest) ? subtest : undefined);
+  };
+  const names = [...new Set(failures.filter((f) => f.path.startsWith('test_progs')).map((f) => selector(f.path)))];
   return Object.freeze({ ...plan, runDir, runners, testProgsSelection: { ...plan.testProgsSelection, test: [], allow: names.length ? names : plan.testProgsSelection.allow } });
 }
 

@@ -71,6 +71,17 @@ export const ALLOWLIST_GUEST_PATH = runGuestPath('test_progs-allowlist.txt');
 const asSelection = (sel: TestProgsSelection | readonly string[]): TestProgsSelection =>
   Array.isArray(sel) ? { test: sel as readonly string[], allow: [], deny: [] } : (sel as TestProgsSelection);
 
+/**
+ * The -a entry that selects one test, or one of its subtests, by its name as test_progs printed it. test_progs trims
+ * the spaces at the ends of an allowlist line and ends it at '#', splits -a at ',' and an entry at its first '/', and
+ * its globs know only '*': what of a name those would cut or drop becomes '*' (sockmap_redir pads its subtests' names
+ * with spaces). The entry may select a few more subtests than the one; never fewer.
+ */
+export function testProgsSelector(test: string, subtest?: string): string {
+  const glob = (name: string) => name.replace(/^\s+|\s+$/g, '*').replace(/[#,]/g, '*');
+  return subtest === undefined ? glob(test) : `${glob(test)}/${glob(subtest)}`;
+}
+
 export function hasTestProgs(sel: TestProgsSelection): boolean {
   return sel.test.length > 0 || sel.allow.length > 0 || (sel.allowlist?.entries.length ?? 0) > 0;
 }

@@ -151,7 +151,7 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
   const d = report.diff;
   if (d?.new_failures.length) {
     const first = d.new_failures[0]!;
-    out.push(`First new failure: ${first.path} (passes on the base)`, ...(first.error ? [`  ${first.error}`] : []), ...first.log.slice(-20).map((l) => `  | ${l}`), '');
+    out.push(`First new failure: ${first.path} (passes on the base${first.retry ? `; ${first.retry}` : ''})`, ...(first.error ? [`  ${first.error}`] : []), ...first.log.slice(-20).map((l) => `  | ${l}`), '');
   }
   if (d) {
     out.push(`Per runner, with the series${report.shard ? ` (shard ${report.shard})` : ''}:`);
@@ -160,7 +160,8 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
     out.push('');
     if (d.unfinished?.series) out.push(`The series' guest did not finish: ${d.unfinished.series.why}`, '');
     if (d.unfinished?.base) out.push(`The base's guest did not finish: ${d.unfinished.base}`, '');
-    out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each failed again when run once more' : ''})`, d.new_failures.map(changeLine)));
+    // Each says what running it once more said of it: failed again, or not run again (the retry did not reach it).
+    out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each run once more' : ''})`, d.new_failures.map((c) => `${changeLine(c)}${c.retry ? ` [${c.retry}]` : ''}`)));
     out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', d.flaky.map(changeLine)));
     out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.bug_title}`)));
     out.push(...list('Fixed (pass with the series, fail on the base)', d.fixed.map((c) => c.path)));
@@ -206,7 +207,7 @@ export function bpfCiSummary(report: BpfCiReport, exitCode: number): string {
     // Each item a test's path in code; after it, what is known of it, as text.
     const section = (title: string, items: (string | [string, string | undefined])[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '',
       ...items.map((i) => (typeof i === 'string' ? `- \`${i}\`` : `- \`${i[0]}\`${i[1] ? ` — ${i[1]}` : ''}`)), '</details>', ''] : []);
-    lines.push(...section('New failures', d.new_failures.map(changeLine)), ...section('New kernel reports', d.new_splats.map((s) => s.bug_title)),
+    lines.push(...section('New failures', d.new_failures.map((c): [string, string | undefined] => [c.path, [c.error, c.retry].filter(Boolean).join('; ') || undefined])), ...section('New kernel reports', d.new_splats.map((s) => s.bug_title)),
       ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.still_failing.map((c): [string, string | undefined] => [c.path, c.known])),
       ...section('Appeared', d.appeared.map(leafLine)), ...section('Disappeared', d.disappeared.map(leafLine)));
   }

@@ -15,6 +15,8 @@ export interface LeafChange {
   path: string;
   base: TestStatus;
   series: TestStatus;
+  /** What running it once more said of a new failure it did not clear: 'failed again', 'not run again', ... */
+  retry?: string;
   error?: string;
   log: string[];
 }
@@ -80,6 +82,8 @@ function nodePaths(tree: Pick<ResultTree, 'tests'>): Set<string> {
  * stands for that body: where the other side has the test without it, the body passed there.
  */
 const SYNTHETIC = /\/\((outside subtests|unfinished)\)$/;
+/** Such a leaf's own name. */
+export const SYNTHETIC_LEAF = /^\((outside subtests|unfinished)\)$/;
 const bodyPassed = (path: string, otherNodes: Set<string>) => SYNTHETIC.test(path) && otherNodes.has(path.replace(SYNTHETIC, ''));
 
 export function diffRuns(base: Pick<ResultTree, 'tests' | 'splats'>, series: Pick<ResultTree, 'tests' | 'splats'>): RunDiff {
@@ -124,10 +128,17 @@ export function diffRuns(base: Pick<ResultTree, 'tests' | 'splats'>, series: Pic
   return diff;
 }
 
-/** What a new failure's retry said: confirmed (failed again), or flaky (passed the second time). */
+/**
+ * What a new failure's retry said: confirmed (failed again), or flaky (passed the second time). One the retry did not
+ * report (its selection missed it, or its guest ended first) was not run again: it stays a new failure, said so.
+ */
 export function confirmRetry(diff: RunDiff, retry: Pick<ResultTree, 'tests'>): { confirmed: LeafChange[]; flaky: LeafChange[] } {
   const again = new Map(leaves(retry).map((l) => [l.path, l.status]));
-  const confirmed = diff.newFailures.filter((c) => !passing(again.get(c.path) ?? 'crashed'));
+  const told = (c: LeafChange): LeafChange => {
+    const status = again.get(c.path);
+    return { ...c, retry: status === undefined ? 'not run again' : failing(status) ? 'failed again' : `${status} when run again` };
+  };
+  const confirmed = diff.newFailures.filter((c) => !passing(again.get(c.path) ?? 'crashed')).map(told);
   const flaky = diff.newFailures.filter((c) => passing(again.get(c.path) ?? 'crashed'));
   return { confirmed, flaky };
 }

@@ -67,6 +67,29 @@ test('a new failure confirmed by its retry fails the run; one failing on the bas
   t.is(again.baseReusedFrom, join(tmp.path, 'cache/top/base'));
 });
 
+test('a new failure the retry did not reach still fails the run, and the report says it was not run again (text, JSON, step summary)', async (t) => {
+  const { bpfCiReport, bpfCiSummary, bpfCiText } = await import('../../orchestrator/report/bpf-ci-report.ts');
+  const tmp = await tempDir();
+  t.teardown(tmp.cleanup);
+  const p = await plans(join(tmp.path, 'cache'));
+  const pipeline = fakePipeline({
+    base: [progs({ sockmap_redir: 'pass', lru: 'pass' })],
+    series: [progs({ sockmap_redir: 'fail', lru: 'fail' })],
+    // sockmap_redir is not in the retry's results at all; lru fails again.
+    retry: [progs({ lru: 'fail' })],
+  }, []);
+  const result = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top'), pipeline });
+  t.is(result.kind, 'testsFailed');
+  t.deepEqual(result.retry?.confirmed.map((c) => [c.path, c.retry]), [['test_progs/sockmap_redir', 'not run again'], ['test_progs/lru', 'failed again']]);
+  const report = bpfCiReport(result);
+  t.deepEqual(report.diff!.new_failures.map((c) => c.retry), ['not run again', 'failed again']);
+  const text = bpfCiText(report, 1);
+  t.regex(text, /First new failure: test_progs\/sockmap_redir \(passes on the base; not run again\)/);
+  t.regex(text, /New failures \(fail with the series, pass on the base; each run once more\) \(2\):\n {2}test_progs\/sockmap_redir \[not run again\]\n {2}test_progs\/lru \[failed again\]/);
+  t.notRegex(text, /each failed again/);
+  t.regex(bpfCiSummary(report, 1), /- `test_progs\/sockmap_redir` — not run again/);
+});
+
 test('a series that breaks nothing passes, even where the base itself fails', (t) => {
   const base = { tests: [progs({ a: 'fail', b: 'pass' })], splats: [] };
   const series = { tests: [progs({ a: 'fail', b: 'pass' })], splats: [] };
@@ -84,6 +107,37 @@ test('the retry runs only the runners with new failures, the failing tests allow
   t.deepEqual(retry.runners, ['test_progs', 'test_verifier']);
   t.deepEqual(retry.testProgsSelection.allow, ['map_cmp_delete/contract']);
   t.is(retry.runDir, '/tmp/r/retry');
+});
+
+/**
+ * How test_progs reads an -a entry, as its testing_helpers.c and test_progs.c do (7.2.6): an allowlist line loses the
+ * spaces at its ends and what follows '#'; -a splits at ','; an entry splits at its first '/'; globs know only '*'.
+ */
+function testProgsSelects(entry: string, test: string, subtest: string, fromFile: boolean): boolean {
+  const glob = (str: string, pat: string): boolean => new RegExp(`^${pat.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's').test(str);
+  const specs = fromFile ? [entry.split('#')[0]!.trim()].filter(Boolean) : entry.split(',').filter(Boolean);
+  return specs.some((spec) => {
+    const slash = spec.indexOf('/');
+    const [t1, s1] = slash < 0 ? [spec, undefined] : [spec.slice(0, slash), spec.slice(slash + 1)];
+    return glob(test, t1) && (s1 === undefined || glob(subtest, s1));
+  });
+}
+
+test('the retry selects a subtest whose name test_progs would cut: spaces at its ends, "#", ",", "/" (sockmap_redir\'s padded names)', async (t) => {
+  const planned = await planRun({ runners: ['test_progs-cpuv4'] }, root, root, process.env, 2);
+  const names = ['map  sk_skb-to-egress  v_seq \u2192 u_dgr      ', '  lead and trail  ', 'a#b', 'x,y', 'with/slash'];
+  const retry = retryPlan(planned, names.map((n) => ({ path: `test_progs-cpuv4/sockmap_redir/${n}`, base: 'pass', series: 'fail', log: [] })), '/tmp/r/retry');
+  t.is(retry.testProgsSelection.allow.length, names.length);
+  names.forEach((n, i) => {
+    const entry = retry.testProgsSelection.allow[i]!;
+    t.true(testProgsSelects(entry, 'sockmap_redir', n, true), `allowlist file: ${JSON.stringify(entry)} selects ${JSON.stringify(n)}`);
+    t.true(testProgsSelects(entry, 'sockmap_redir', n, false), `-a: ${JSON.stringify(entry)} selects ${JSON.stringify(n)}`);
+    // The model itself: the name as it is, unchanged, is what a file entry would have missed (or -a have split).
+    if (n !== 'with/slash') t.false(testProgsSelects(`sockmap_redir/${n}`, 'sockmap_redir', n, true) && testProgsSelects(`sockmap_redir/${n}`, 'sockmap_redir', n, false));
+  });
+  t.false(testProgsSelects(retry.testProgsSelection.allow[0]!, 'sockmap_redir', 'map  sk_skb-to-egress  v_seq \u2192 u_str      ', true), 'another subtest is not selected');
+  const body = retryPlan(planned, [{ path: 'test_progs-cpuv4/wq/(outside subtests)', base: 'pass', series: 'fail', log: [] }], '/tmp/r/retry');
+  t.deepEqual(body.testProgsSelection.allow, ['wq'], 'a failure in the body runs the whole test again');
 });
 
 test('a part the series newly makes unbuildable is a new failure without a retry; one the base lacks too is still failing', async (t) => {

@@ -65,6 +65,19 @@ test('a new failure run once more: failing again confirms it, passing calls it f
   const { confirmed, flaky } = confirmRetry(d, retry);
   t.deepEqual(confirmed.map((c) => c.path), ['test_progs/map_cmp_delete/contract']);
   t.deepEqual(flaky.map((c) => c.path), ['test_progs/new_test']);
+  t.is(confirmed[0]!.retry, 'failed again');
+});
+
+test('a new failure the retry did not run stays new, said to be not run again, not "failed again" (sockmap_redir on 7.2.6, shard 2/4, 2026-12-07)', (t) => {
+  // The retry's -a entry missed the subtest (its name ends in spaces): test_progs ran the test with no subtest, OK.
+  const name = 'map  sk_skb-to-egress  v_seq \u2192 u_dgr      ';
+  const onBase = { tests: [runner('test_progs-cpuv4', [node('sockmap_redir', 'pass', [node(name, 'pass')])])], splats: [] };
+  const onSeries = { tests: [runner('test_progs-cpuv4', [node('sockmap_redir', 'fail', [node(name, 'fail', [], ['map_update: Device or resource busy'])])])], splats: [] };
+  const d = diffRuns(onBase, onSeries);
+  t.deepEqual(d.newFailures.map((c) => c.path), [`test_progs-cpuv4/sockmap_redir/${name}`]);
+  const { confirmed, flaky } = confirmRetry(d, { tests: [runner('test_progs-cpuv4', [node('sockmap_redir', 'pass')])] });
+  t.deepEqual(flaky, []);
+  t.deepEqual(confirmed.map((c) => [c.path, c.retry]), [[`test_progs-cpuv4/sockmap_redir/${name}`, 'not run again']]);
 });
 
 test('each runner\'s time from the console\'s begin/end markers (the guest\'s clock), in the tree and in the difference', async (t) => {
