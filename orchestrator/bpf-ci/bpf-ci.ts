@@ -38,6 +38,8 @@ export interface BpfCiContext {
   runDir: string;
   /** The pipeline (a fake in unit tests). */
   pipeline?: typeof runPipeline;
+  /** Run the base even when a verdict of it is kept (--base-again): a difference in doubt, a flaky report. */
+  baseAgain?: boolean;
 }
 
 /** Where a base's verdict is kept, by its reuse key (identity.ts): the kernel, its image, init, the runners, the lists, the VM. */
@@ -144,6 +146,7 @@ export async function runBpfCi(plans: { series: RunPlan; base: RunPlan }, ctx: B
     run(plans.base, {
       exec: ctx.exec, events: sideEvents(events, 'base'), signal: stop.signal,
       reuse: async (key) => {
+        if (ctx.baseAgain) return undefined;
         const kept = await loadVerdict(plans.base, key);
         baseReusedFrom = kept?.reusedFrom;
         return kept;

@@ -18,6 +18,8 @@ export interface InShardsDeps {
   signal?: AbortSignal;
   /** runBpfCi's, for tests. */
   pipeline?: typeof runPipeline;
+  /** --base-again: each shard's base runs even when its verdict is kept. */
+  baseAgain?: boolean;
 }
 
 /** The endings whose shard report is a difference to keep: the others (a build error, a crash, Ctrl-C) run again. */
@@ -51,7 +53,7 @@ export async function runInShards(count: number, top: string, planShard: (index:
     }
     deps.events.emit({ type: 'info', stage: 'results', message: `shard ${index}/${count}: running it (${dir})` });
     const base = Object.freeze({ ...planned, series: undefined, runDir: join(dir, 'base'), buildSlot: 'base', jsonOut: undefined, junitOut: undefined });
-    const result = await runBpfCi({ series, base }, { exec: deps.exec, events: deps.events, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.pipeline ? { pipeline: deps.pipeline } : {}), runDir: dir });
+    const result = await runBpfCi({ series, base }, { exec: deps.exec, events: deps.events, ...(deps.signal ? { signal: deps.signal } : {}), ...(deps.pipeline ? { pipeline: deps.pipeline } : {}), ...(deps.baseAgain ? { baseAgain: true } : {}), runDir: dir });
     const report = bpfCiReport(result, `${index}/${count}`, known);
     // The shard's own report; the exit code is the whole command's, decided once by the CLI.
     await writeFile(file, bpfCiJson(report));

@@ -44,6 +44,7 @@ function withBpfCiOptions<T>(yargs: Argv<T>) {
     .option('memory', { type: 'number', default: BPF_CI_MEMORY_MB, describe: 'guest memory in MiB (test_verifier needs more than 1 GiB)' })
     .option('guest-tests', { type: 'string', default: 'none', describe: 'vm-test\'s own guest suites too (a glob; none by default: the BPF CI runs the selftests only)' })
     .option('base', { type: 'boolean', default: true, describe: 'run the same on the series\' base (the tree without it) and report the difference; --no-base runs the series only' })
+    .option('base-again', { type: 'boolean', default: false, describe: 'run the base even when its verdict for the same kernel, runners, lists and VM is kept (a difference in doubt: a flaky failure or kernel report); the new verdict is kept' })
     .option('shard', { type: 'string', describe: 'run the deterministic slice i/n: the test_progs tests whose names hash to it and the whole runners that do, on the series and its base (join the parts with --merge)' })
     .option('workers', { type: 'number', describe: 'test_progs --workers=N (its -j): N test processes in the guest, as the BPF CI\'s parallel jobs run; give the guest the vCPUs (--cpus)' })
     .option('merge', { type: 'string', array: true, describe: 'join the bpf-ci.json files of shards 1/n..n/n into the unsharded run\'s report; runs nothing' })
@@ -65,6 +66,7 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       if (inShards !== undefined && (!Number.isInteger(inShards) || inShards < 2)) throw new VmTestError('usage', `--in-shards ${inShards}: expected a whole number of shards, 2 or more`);
       if (inShards !== undefined && shard) throw new VmTestError('usage', '--in-shards runs every shard itself: without --shard');
       if (inShards !== undefined && !argv.base) throw new VmTestError('usage', '--in-shards merges shards of a series against its base: without --no-base');
+      if (argv['base-again'] && !argv.base) throw new VmTestError('usage', '--base-again runs the base again: without --no-base');
       // --test-timeout given is every runner's limit; else each runner has its default.
       const limits = argv['test-timeout'] === undefined ? { testTimeout: BPF_CI_TEST_TIMEOUT_SEC, runnerTimeouts: BPF_CI_RUNNER_TIMEOUTS_SEC } : {};
       const options = { ...runOptionsFrom(argv as never), ...limits, runners: parseRunners(argv.runners), watchdogSec: argv.watchdog, fullSelftests: true, ...(shard ? { shard } : {}), ...(argv.workers !== undefined ? { workers: argv.workers } : {}) };
@@ -77,7 +79,7 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       const series = Object.freeze({ ...planned, runDir: argv.base ? join(top, 'series') : top });
       const base = Object.freeze({ ...planned, series: undefined, runDir: join(top, 'base'), buildSlot: 'base' });
       if (argv['dry-run']) {
-        ctx.stdout.write(describePlan(series) + (argv.base ? `\nbase:       the same on the tree without the series, in ${base.runDir} (its verdict kept by what ran)` : '')
+        ctx.stdout.write(describePlan(series) + (argv.base ? `\nbase:       the same on the tree without the series, in ${base.runDir} ${argv['base-again'] ? '(run again even where a verdict of it is kept: --base-again; the new one is kept)' : ' (its verdict kept by what ran)'}` : '')
           + (inShards ? `\nin shards:  1/${inShards} .. ${inShards}/${inShards} one after another, each in ${join(top, `shard<i>of${inShards}`)}, kept as it ends, then merged into ${join(top, 'bpf-ci.json')}; --run-dir ${top} resumes` : '') + '\n');
         return done();
       }
@@ -85,14 +87,14 @@ export function bpfCiCommand(ctx: CliContext): ResultCommand<BpfCiArgs> {
       const events = commandEvents(ctx, createTerminalReporter(ctx.stdout, { verboseConsole: argv['verbose-console'], github }));
       ctx.setRunDir(top);
       if (inShards) {
-        const merged = await runInShards(inShards, top, (index) => planRun({ ...options, shard: { index, count: inShards } }, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx)), known, { exec: createExecaPort(), events, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        const merged = await runInShards(inShards, top, (index) => planRun({ ...options, shard: { index, count: inShards } }, repoRoot(), process.cwd(), process.env, availableParallelism(), planDeps(ctx)), known, { exec: createExecaPort(), events, ...(ctx.signal ? { signal: ctx.signal } : {}), baseAgain: argv['base-again'] });
         return { type: 'ended', kind: merged.kind, report: (exitCode) => writeReports(ctx, merged, exitCode, { dir: top, json: planned.jsonOut, junit: planned.junitOut }) };
       }
       if (!argv.base) {
         const outcome = await runPipeline(series, { exec: createExecaPort(), events, signal: ctx.signal });
         return { type: 'ended', kind: outcome.kind, report: (exitCode) => reportOutcome(ctx, outcome, { jsonOut: series.jsonOut, junitOut: series.junitOut, kcidbOut: series.kcidbOut, github }, exitCode) };
       }
-      const result = await runBpfCi({ series: { ...series, jsonOut: undefined, junitOut: undefined }, base }, { exec: createExecaPort(), events, signal: ctx.signal, runDir: top });
+      const result = await runBpfCi({ series: { ...series, jsonOut: undefined, junitOut: undefined }, base }, { exec: createExecaPort(), events, signal: ctx.signal, runDir: top, baseAgain: argv['base-again'] });
       const report = bpfCiReport(result, planned.shard ? shardLabel(planned.shard) : undefined, known);
       return { type: 'ended', kind: report.kind, report: (exitCode) => writeReports(ctx, report, exitCode, { dir: top, json: planned.jsonOut, junit: planned.junitOut }) };
     },

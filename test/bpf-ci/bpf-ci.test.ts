@@ -2,6 +2,7 @@
 // more, and the base's verdict is kept by its reuse key so the next revision on the same base does not run it again.
 import test from 'ava';
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { judgeDiff, retryPlan, runBpfCi } from '../../orchestrator/bpf-ci/bpf-ci.ts';
 import { RunEvents } from '../../orchestrator/events.ts';
@@ -65,6 +66,15 @@ test('a new failure confirmed by its retry fails the run; one failing on the bas
   const again = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top2'), pipeline });
   t.deepEqual(runs, ['series', 'retry']);
   t.is(again.baseReusedFrom, join(tmp.path, 'cache/top/base'));
+
+  // --base-again: the base runs although its verdict is kept, and its new verdict is the one kept.
+  runs.length = 0;
+  const keptFile = join(tmp.path, 'cache/verdicts/key-base.json');
+  await writeFile(keptFile, JSON.stringify({ ...JSON.parse(await readFile(keptFile, 'utf8')), mark: 'the old verdict' }));
+  const fresh = await runBpfCi(p, { exec: undefined as never, events: new RunEvents(), runDir: join(tmp.path, 'cache/top3'), pipeline, baseAgain: true });
+  t.deepEqual(runs.slice(0, 2).sort(), ['base', 'series']);
+  t.is(fresh.baseReusedFrom, undefined);
+  t.is((JSON.parse(await readFile(keptFile, 'utf8')) as { mark?: string }).mark, undefined, 'the new verdict replaced the old');
 });
 
 test('a new failure the retry did not reach still fails the run, and the report says it was not run again (text, JSON, step summary)', async (t) => {

@@ -100,3 +100,13 @@ test('--in-shards on the real CLI: the plan says where each shard goes and how t
   t.is(both.exitCode, 2);
   t.regex(both.stderr, /--in-shards runs every shard itself: without --shard/);
 });
+
+test('--base-again on the real CLI: the plan says the base runs again; beside --no-base it is a usage error', async (t) => {
+  const { runCli } = await import('../bad-input/cli-runner.ts');
+  const planned = await runCli(['bpf-ci', '--base-again', '--run-dir', '/tmp/vm-test-base-again-plan', '--dry-run']);
+  t.is(planned.exitCode, 0, planned.stderr);
+  t.regex(planned.stdout, /^base: {7}the same on the tree without the series, in \/tmp\/vm-test-base-again-plan\/base \(run again even where a verdict of it is kept: --base-again; the new one is kept\)$/m);
+  const without = await runCli(['bpf-ci', '--base-again', '--no-base', '--dry-run']);
+  t.is(without.exitCode, 2);
+  t.regex(without.stderr, /--base-again runs the base again: without --no-base/);
+});
