@@ -22,8 +22,11 @@ export interface InShardsDeps {
   baseAgain?: boolean;
 }
 
-/** The endings whose shard report is a difference to keep: the others (a build error, a crash, Ctrl-C) run again. */
-const KEPT_KINDS: ReadonlySet<string> = new Set(['passed', 'testsFailed']);
+/**
+ * A shard report to keep: a difference of two guests that ran their whole plans, whatever it found (new failures, a
+ * new kernel report). The others (a build error, a guest that crashed or hung, Ctrl-C) run again.
+ */
+const finished = (report: BpfCiReport) => !!report.diff && !report.diff.unfinished;
 
 /**
  * --in-shards N: shard i/N's report is DIR/shard<i>ofN/bpf-ci.json, written as it ends. A shard whose report is there
@@ -40,7 +43,7 @@ export async function runInShards(count: number, top: string, planShard: (index:
     const kept = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as BpfCiReport | null;
     // Kept only when it ran this very plan (the selection, runners, kernel and series its plan.txt names).
     const samePlan = (await readFile(join(series.runDir, 'plan.txt'), 'utf8').catch(() => '')).trim() === describePlan(series).trim();
-    if (kept && KEPT_KINDS.has(kept.kind) && kept.shard === `${index}/${count}` && samePlan) {
+    if (kept && finished(kept) && kept.shard === `${index}/${count}` && samePlan) {
       deps.events.emit({ type: 'info', stage: 'results', message: `shard ${index}/${count}: kept from ${file}: ${kept.headline}` });
       parts.push({ file, report: kept });
       continue;
@@ -57,7 +60,7 @@ export async function runInShards(count: number, top: string, planShard: (index:
     const report = bpfCiReport(result, `${index}/${count}`, known);
     // The shard's own report; the exit code is the whole command's, decided once by the CLI.
     await writeFile(file, bpfCiJson(report));
-    if (!KEPT_KINDS.has(report.kind)) {
+    if (!finished(report)) {
       return { ...report, shard: undefined, headline: `shard ${index}/${count}: ${report.headline}; the shards before it are kept: the same command with --run-dir ${top} resumes` };
     }
     parts.push({ file, report });

@@ -14,7 +14,7 @@ import { tempDir } from '../helpers.ts';
 const root = new URL('../../', import.meta.url).pathname;
 
 /** Each shard's sides pass their tests (a: on the base fails too); shard fail.shard cannot build, fail.times times. */
-function fakePipeline(ran: string[], fail: { shard?: string; times: number }) {
+function fakePipeline(ran: string[], fail: { shard?: string; times: number; splat?: string }) {
   return async (plan: RunPlan): Promise<RunOutcome> => {
     const runDir = plan.runDir!;
     const side = plan.series ? 'series' : 'base';
@@ -29,7 +29,9 @@ function fakePipeline(ran: string[], fail: { shard?: string; times: number }) {
     }
     const tests: TestNode[] = [{ ...newTest('test_progs', 'pass'), children: [newTest(`t${plan.shard!.index}`, 'pass'), newTest('a', 'fail')] }];
     const identity = { kernel: { built: side, image: 'holds the built vmlinux', bzImageSha256: side }, tree: side, config: 'c', init: 'i', tests: [] };
-    const verdict = { tree: { status: 'pass' as const, counts: { passed: 0, failed: 0, crashed: 0, skipped: 0, errors: 0 }, tests, splats: [] }, kind: 'passed' as const, headline: side, blockingSplats: [] };
+    // fail.splat: that shard's series prints a kernel report, its guest running to the end.
+    const splats = fail.splat === shard && side === 'series' ? [{ kind: 'warning' as const, title: 'refcount_t: underflow; use-after-free.', bugTitle: 'WARNING: refcount bug in process_one_work', lines: [], startLine: 1 }] : [];
+    const verdict = { tree: { status: 'pass' as const, counts: { passed: 0, failed: 0, crashed: 0, skipped: 0, errors: 0 }, tests, splats }, kind: 'passed' as const, headline: side, blockingSplats: splats };
     const vm = { end: 'completed' as const, detail: 'init ran the whole plan', runningTest: undefined, accel: 'tcg' as const, consoleLog: '', resultsLog: '', qemuCommand: '', qemuExitCode: 0, durationMs: 1 };
     return { kind: 'passed', headline: side, evidence: {}, runDir, stages: [], timings: {}, tested: { bootKey: `${plan.shard!.index}of${plan.shard!.count}-${side}`, identity, verdict, vm, accel: { accel: 'tcg', reason: '' } } };
   };
@@ -109,4 +111,17 @@ test('--base-again on the real CLI: the plan says the base runs again; beside --
   const without = await runCli(['bpf-ci', '--base-again', '--no-base', '--dry-run']);
   t.is(without.exitCode, 2);
   t.regex(without.stderr, /--base-again runs the base again: without --no-base/);
+});
+
+test('a shard whose two guests ran to the end is kept, even when the series brought a kernel report: the run goes on, and the merge carries the report (shard 2/4 of v1, 2026-12-07)', async (t) => {
+  const { top, planShard } = await setup(t);
+  const ran: string[] = [];
+  const merged = await runInShards(3, top, planShard, [], { exec: undefined as never, events: new RunEvents(), pipeline: fakePipeline(ran, { times: 0, splat: '2/3' }) });
+  t.deepEqual([...new Set(ran.map((r) => r.split(' ')[0]))], ['1/3', '2/3', '3/3'], 'shard 3 ran after shard 2\'s report');
+  t.is(merged.kind, 'kernelCrash');
+  t.regex(merged.headline, /the series brings 1 kernel report\(s\) the base does not print; first: WARNING: refcount bug in process_one_work/);
+  ran.length = 0;
+  const again = await runInShards(3, top, planShard, [], { exec: undefined as never, events: new RunEvents(), pipeline: fakePipeline(ran, { times: 0, splat: '2/3' }) });
+  t.deepEqual(ran, [], 'every shard kept: nothing runs again');
+  t.is(again.kind, 'kernelCrash');
 });
