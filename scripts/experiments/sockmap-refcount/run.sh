@@ -2,8 +2,8 @@
 # Is the sk_psock_backlog refcount warning the series' or the tree's? The sockmap tests, base and series, N rounds,
 # the base run every round (--base-again, not its kept verdict); prints each side's count of the warning a round.
 # Run from the project's root: scripts/experiments/sockmap-refcount/run.sh [ROUNDS] [RUN_DIR_PREFIX]
-# Measured 2026-12-08 (7.2.6, v1, 8 rounds, ~2.5 minutes each): the series 1 of 8, the base 0 of 8 (README, "Why each
-# test that failed ...").
+# Measured 2026-12-08 (7.2.6, v1, 8 rounds of 2 to 3 minutes; before --base-again, the kept base verdict removed by
+# hand, and round 2 reused round 1's): the series 1 of 8, the base 0 of 7 (README, "Why each test that failed ...").
 set -u
 rounds=${1:-8}
 prefix=${2:-$HOME/.cache/vm-test/runs/sockmap-refcount}
