@@ -27,6 +27,7 @@ import { VmTestError, type Evidence, type OutcomeKind } from './outcome.ts';
 import { describePlan, reproducerLine, type RunPlan } from './plan/run-plan.ts';
 import { assembleJob, assembleResults, type Verdict } from './results/assemble.ts';
 import { applyAllowlist, attributeSplats, scanSplats } from './results/splats.ts';
+import { placeSplats } from './results/console-marks.ts';
 import { symbolizeBuilt } from './results/splat-symbols.ts';
 import { newTest, type Splat, type TestNode } from './results/tree.ts';
 import { describeApplyFailure, describeApplyWarning, seriesRecord, type SeriesRecord } from './series/series.ts';
@@ -408,7 +409,7 @@ async function shardSelection(plan: RunPlan, selection: TestProgsSelection, test
 async function guestOutput(vm: VmOutcome, plan: Pick<RunPlan, 'allowlistRules'>, symbolizer?: (splats: Splat[]) => Promise<Splat[]>) {
   const consoleText = await readFile(vm.consoleLog, 'utf8').catch(() => '');
   const resultsText = await readFile(vm.resultsLog, 'utf8').catch(() => '');
-  let splats = attributeSplats(scanSplats(consoleText), consoleText);
+  let splats = placeSplats(attributeSplats(scanSplats(consoleText), consoleText), vm.consoleMarks, resultsText);
   if (plan.allowlistRules) splats = applyAllowlist(splats, plan.allowlistRules);
   if (splats.length && symbolizer) splats = await symbolizer(splats);
   return { consoleText, resultsText, splats };

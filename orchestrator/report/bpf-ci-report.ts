@@ -8,6 +8,7 @@ import type { RunIdentity } from '../identity.ts';
 import type { LeafChange, LeafResult, RunDiff } from '../results/run-diff.ts';
 import type { Splat } from '../results/tree.ts';
 import { bugTitleOf } from '../results/splat-title.ts';
+import { duringText } from '../results/console-marks.ts';
 import { xmlEscape } from './junit-report.ts';
 import { knownReason, type KnownFailure } from '../bpf-ci/known-failures.ts';
 
@@ -31,7 +32,7 @@ export interface BpfCiReport {
     /** New failures were run once more before being called new. */
     retried: boolean;
     /** title: the report's first line; bug_title: syzkaller's style, the same in every run (splat-title.ts). */
-    new_splats: { kind: Splat['kind']; title: string; bug_title: string; test?: string; lines: string[] }[];
+    new_splats: { kind: Splat['kind']; title: string; bug_title: string; test?: string; next_result?: string; lines: string[] }[];
     fixed: LeafChange[];
     /** known: why it fails on this tree, from denylists/known-failures (file:line), where that is known. */
     still_failing: (LeafChange & { known?: string })[];
@@ -61,7 +62,7 @@ export function bpfCiReport(result: BpfCiResult, shard?: string, known: readonly
         new_failures: result.retry?.confirmed ?? [],
         flaky: result.retry?.flaky ?? [],
         retried: !!result.retry?.runDir,
-        new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, bug_title: bugTitleOf(s), ...(s.test ? { test: s.test } : {}), lines: s.lines })),
+        new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, bug_title: bugTitleOf(s), ...(s.test ? { test: s.test } : {}), ...(s.nextResult ? { next_result: s.nextResult } : {}), lines: s.lines })),
         fixed: d.fixed, still_failing: d.stillFailing.map(explained),
         appeared: d.appeared.map(seen), disappeared: d.disappeared.map(seen),
         ...(result.unfinished?.base || result.unfinished?.series ? { unfinished: result.unfinished } : {}),
@@ -163,7 +164,7 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
     // Each says what running it once more said of it: failed again, or not run again (the retry did not reach it).
     out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each run once more' : ''})`, d.new_failures.map((c) => `${changeLine(c)}${c.retry ? ` [${c.retry}]` : ''}`)));
     out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', d.flaky.map(changeLine)));
-    out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${s.test ? ` during ${s.test}` : ''}: ${s.bug_title}`)));
+    out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${duringText({ ...(s.test ? { test: s.test } : {}), ...(s.next_result ? { nextResult: s.next_result } : {}) })}: ${s.bug_title}`)));
     out.push(...list('Fixed (pass with the series, fail on the base)', d.fixed.map((c) => c.path)));
     const knownCount = d.still_failing.filter((c) => c.known).length;
     out.push(...list(`Still failing (on the base too: not the series' doing${knownCount ? `; ${knownCount} of them known on this tree, with the reason` : ''})`,
@@ -207,7 +208,7 @@ export function bpfCiSummary(report: BpfCiReport, exitCode: number): string {
     // Each item a test's path in code; after it, what is known of it, as text.
     const section = (title: string, items: (string | [string, string | undefined])[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '',
       ...items.map((i) => (typeof i === 'string' ? `- \`${i}\`` : `- \`${i[0]}\`${i[1] ? ` — ${i[1]}` : ''}`)), '</details>', ''] : []);
-    lines.push(...section('New failures', d.new_failures.map((c): [string, string | undefined] => [c.path, [c.error, c.retry].filter(Boolean).join('; ') || undefined])), ...section('New kernel reports', d.new_splats.map((s) => s.bug_title)),
+    lines.push(...section('New failures', d.new_failures.map((c): [string, string | undefined] => [c.path, [c.error, c.retry].filter(Boolean).join('; ') || undefined])), ...section('New kernel reports', d.new_splats.map((s): [string, string | undefined] => [s.bug_title, duringText({ ...(s.test ? { test: s.test } : {}), ...(s.next_result ? { nextResult: s.next_result } : {}) }).trim() || undefined])),
       ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.still_failing.map((c): [string, string | undefined] => [c.path, c.known])),
       ...section('Appeared', d.appeared.map(leafLine)), ...section('Disappeared', d.disappeared.map(leafLine)));
   }

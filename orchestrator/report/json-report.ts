@@ -17,7 +17,7 @@ function nodeJson(node: TestNode): Record<string, unknown> {
     ...(node.directive ? { directive: node.directive } : {}),
     ...(node.durationMs !== undefined ? { duration_ms: node.durationMs } : {}),
     ...(node.errors.length ? { errors: node.errors } : {}),
-    ...(node.splats.length ? { splats: node.splats.map((s) => ({ kind: s.kind, title: s.title, bug_title: s.bugTitle, test: s.test, allowed_by: s.allowedBy, informational: s.informational, lines: s.lines })) } : {}),
+    ...(node.splats.length ? { splats: node.splats.map((s) => ({ kind: s.kind, title: s.title, bug_title: s.bugTitle, test: s.test, next_result: s.nextResult, allowed_by: s.allowedBy, informational: s.informational, lines: s.lines })) } : {}),
     log: node.log,
     tests: node.children.map(nodeJson),
   };
@@ -29,7 +29,7 @@ export function toJson(tree: ResultTree, meta: JsonReportMeta | RunMeta = {}): s
     status: tree.status,
     counts: tree.counts,
     tests: tree.tests.map(nodeJson),
-    splats: tree.splats.map((s) => ({ kind: s.kind, title: s.title, bug_title: s.bugTitle, test: s.test, allowed_by: s.allowedBy, informational: s.informational, start_line: s.startLine, lines: s.lines, ...(s.frames ? { frames: s.frames } : {}), ...(s.seriesFrame ? { series_frame: s.seriesFrame } : {}), ...(s.code ? { code: s.code } : {}) })),
+    splats: tree.splats.map((s) => ({ kind: s.kind, title: s.title, bug_title: s.bugTitle, test: s.test, next_result: s.nextResult, allowed_by: s.allowedBy, informational: s.informational, start_line: s.startLine, lines: s.lines, ...(s.frames ? { frames: s.frames } : {}), ...(s.seriesFrame ? { series_frame: s.seriesFrame } : {}), ...(s.code ? { code: s.code } : {}) })),
     ...(Object.keys(meta).length ? { run: meta } : {}),
   }, null, 2) + '\n';
 }

@@ -37,7 +37,7 @@ export interface NodeRecord {
   directive?: TestNode['directive'];
   duration_ms?: number;
   errors?: string[];
-  splats?: { kind: Splat['kind']; title: string; bug_title?: string; test?: string; allowed_by?: string; informational?: string; lines: string[]; frames?: Splat['frames']; series_frame?: Splat['seriesFrame']; code?: string[] }[];
+  splats?: { kind: Splat['kind']; title: string; bug_title?: string; test?: string; next_result?: string; allowed_by?: string; informational?: string; lines: string[]; frames?: Splat['frames']; series_frame?: Splat['seriesFrame']; code?: string[] }[];
   log: string[];
   tests: NodeRecord[];
 }
@@ -106,7 +106,7 @@ function nodeFrom(record: NodeRecord): TestNode {
 function splatFrom(s: NonNullable<NodeRecord['splats']>[number], startLine: number): Splat {
   const kind = (SPLAT_KINDS as readonly string[]).includes(s.kind) ? s.kind : 'unknown';
   return {
-    kind, title: s.title, lines: s.lines ?? [], startLine, ...(s.bug_title ? { bugTitle: s.bug_title } : {}), ...(s.test ? { test: s.test } : {}), ...(s.allowed_by ? { allowedBy: s.allowed_by } : {}),
+    kind, title: s.title, lines: s.lines ?? [], startLine, ...(s.bug_title ? { bugTitle: s.bug_title } : {}), ...(s.test ? { test: s.test } : {}), ...(s.next_result ? { nextResult: s.next_result } : {}), ...(s.allowed_by ? { allowedBy: s.allowed_by } : {}),
     ...(s.informational ? { informational: s.informational } : {}), ...(s.frames ? { frames: s.frames } : {}), ...(s.series_frame ? { seriesFrame: s.series_frame } : {}), ...(s.code ? { code: s.code } : {}),
   };
 }

@@ -1,6 +1,7 @@
 // The terminal: stage lines and live progress (a rolling line on a TTY, sparse plain lines elsewhere), then the summary.
 import { symbolizedLines } from '../results/splat-symbols.ts';
 import { bugTitleOf, groupByBug } from '../results/splat-title.ts';
+import { duringText } from '../results/console-marks.ts';
 import { describeIdentity, type RunIdentity } from '../identity.ts';
 import type { RunEvent } from '../events.ts';
 import type { ResultTree, TestNode } from '../results/tree.ts';
@@ -98,7 +99,7 @@ export function renderSummary(tree: ResultTree, headline: string, exitCode: numb
     const s = group[0]!;
     const tests = [...new Set(group.map((x) => x.test).filter(Boolean))];
     const times = group.length > 1 ? ` (${group.length} times${tests.length > 1 ? `, during ${tests.join(', ')}` : ''})` : '';
-    const during = tests.length === 1 || (tests.length > 1 && group.length === 1) ? ` during ${tests[0]}` : '';
+    const during = group.length === 1 ? duringText(s) : tests.length === 1 ? ` during ${tests[0]}` : '';
     out.push('', paint(tty, s.allowedBy || s.informational ? 33 : 31, `kernel ${s.kind}${during}${s.allowedBy ? ` (allowed by ${s.allowedBy})` : ''}${s.informational ? ` (informational: ${s.informational})` : ''}: ${bugTitleOf(s)}${times}`));
     for (const l of s.lines.slice(0, 40)) out.push(`    ${l}`);
     if (s.lines.length > 40) out.push(`    ... (${s.lines.length - 40} more lines in the console log)`);

@@ -1,5 +1,6 @@
 // Results stage: the results stream, the console log and the VM's end become one tree and one verdict.
 import { bugTitleOf } from './splat-title.ts';
+import { duringText } from './console-marks.ts';
 import type { OutcomeKind } from '../outcome.ts';
 import type { VmOutcome } from '../vm/run-vm.ts';
 import type { GuestTest } from '../guest/guest-plan.ts';
@@ -148,7 +149,7 @@ export function assembleResults(input: AssembleInput): Verdict {
 }
 
 function describeSplat(splat: Splat | undefined): string {
-  return splat ? `kernel ${splat.kind}${splat.test ? ` during ${splat.test}` : ''}: ${bugTitleOf(splat)}` : '';
+  return splat ? `kernel ${splat.kind}${duringText(splat)}: ${bugTitleOf(splat)}` : '';
 }
 
 /** The verdict once the tests ran to the end: a splat no allowlist entry accepted, else the tree's status. `vm-test parse` decides with it too. */

@@ -52,6 +52,11 @@ export interface Splat {
   startLine: number;
   /** Name of the test that was running (from vm-test markers), if any. */
   test?: string;
+  /**
+   * The first test_progs result line printed after it, "#434 sockmap_redir" (console-marks.ts): under a test_progs
+   * running one test at a time, the test that was running when the kernel printed it.
+   */
+  nextResult?: string;
   /** The allowlist entry that accepted this splat, if one did. */
   allowedBy?: string;
   /** Its frames symbolised against the vmlinux built, when it has debug info (splat-symbols.ts). */

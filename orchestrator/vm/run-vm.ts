@@ -1,9 +1,10 @@
 // Run one VM: QEMU with the console streamed to a log, the results port tailed live, and every timeout enforced.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import type { RunEvents } from '../events.ts';
 import { describeCommand, type ExecPort } from '../exec/exec-port.ts';
 import { parseResultsLine } from '../guest/protocol.ts';
+import type { ConsoleMark } from '../results/console-marks.ts';
 import { consolePlanState } from '../results/splats.ts';
 import { consoleAlarm } from './console-alarm.ts';
 import { qemuArgs, type VmSpec } from './qemu-args.ts';
@@ -32,6 +33,12 @@ export interface VmOutcome {
   stallReport?: string;
   bootMs?: number;
   durationMs: number;
+  /**
+   * How far the results port had got as the console printed: each console line (1-based) at which the results log's
+   * size had changed since the line before it, with that size in bytes. A console line's results size is the last
+   * mark at or before it (console-marks.ts).
+   */
+  consoleMarks?: ConsoleMark[];
 }
 
 export interface VmRunRequest {
@@ -83,6 +90,20 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
   let stopReason: 'timeout' | 'silence' | 'kvm' | 'hung-test' | 'crashed-test' | undefined;
   const onOuterAbort = () => stop.abort();
   request.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // What QEMU has written to the results file when each console line arrives: both ports are the guest's, written as
+  // it prints, so a kernel report is placed among the tests' result lines (a report during test_progs: which test).
+  const consoleMarks: ConsoleMark[] = [];
+  let consoleLines = 0;
+  const markConsoleLine = () => {
+    consoleLines++;
+    let size: number;
+    try {
+      size = statSync(request.resultsLog).size;
+    } catch {
+      return;
+    }
+    if (consoleMarks[consoleMarks.length - 1]?.resultsBytes !== size) consoleMarks.push({ consoleLine: consoleLines, resultsBytes: size });
+  };
 
   let lastActivity = Date.now();
   let initStarted = false;
@@ -168,6 +189,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
       if (stream === 'stdout') {
         sawConsole = true;
         consoleOut.write(line + '\n');
+        markConsoleLine();
         // The splat scanner's patterns decide: a stall keeps the console busy, a fatal report means the test is dead.
         const alarm = consoleAlarm(line);
         if (alarm?.alarm === 'stall') stallReport = alarm.message;
@@ -198,6 +220,7 @@ export async function runVm(exec: ExecPort, request: VmRunRequest): Promise<VmOu
     qemuExitCode: result.exitCode,
     runningTest: running,
     stallReport,
+    ...(consoleMarks.length ? { consoleMarks } : {}),
     bootMs,
     durationMs: Date.now() - started,
   };
