@@ -6,7 +6,7 @@ import { judgeDiff, type Unfinished } from '../bpf-ci/bpf-ci.ts';
 import type { OutcomeKind } from '../outcome.ts';
 import type { RunIdentity } from '../identity.ts';
 import type { LeafChange, LeafResult, RunDiff } from '../results/run-diff.ts';
-import type { Splat } from '../results/tree.ts';
+import { isBlocking, type Splat } from '../results/tree.ts';
 import { bugTitleOf } from '../results/splat-title.ts';
 import { duringText } from '../results/console-marks.ts';
 import { xmlEscape } from './junit-report.ts';
@@ -27,7 +27,8 @@ export interface BpfCiReport {
   /** Absent when the two runs were not both tested (a build error, a crash before the tests): then kind and headline say why. */
   diff?: {
     runners: RunDiff['runners'];
-    new_failures: LeafChange[];
+    /** splats: the bug titles of the series' kernel reports that came while its test ran (console-marks.ts). */
+    new_failures: (LeafChange & { splats?: string[] })[];
     flaky: LeafChange[];
     /** New failures were run once more before being called new. */
     retried: boolean;
@@ -47,6 +48,13 @@ const seen = (l: LeafResult): LeafSeen => ({ path: l.path, status: l.status });
 
 export function bpfCiReport(result: BpfCiResult, shard?: string, known: readonly KnownFailure[] = []): BpfCiReport {
   const d = result.diff;
+  // A new failure's kernel reports: those of its runner whose next test_progs result is its test's.
+  const seriesSplats = (result.series.tested?.verdict.tree.splats ?? []).filter(isBlocking);
+  const withSplats = (c: LeafChange) => {
+    const [runner, test] = c.path.split('/');
+    const during = [...new Set(seriesSplats.filter((s) => s.test === runner && s.nextResult?.replace(/^#\d+ /, '') === test).map(bugTitleOf))];
+    return during.length ? { ...c, splats: during } : c;
+  };
   const release = (result.series.tested?.identity ?? result.series.identity)?.kernel.release ?? result.base?.tested?.identity.kernel.release;
   const explained = (c: LeafChange) => {
     const k = knownReason(known, release, c.path);
@@ -59,7 +67,7 @@ export function bpfCiReport(result: BpfCiResult, shard?: string, known: readonly
     ...(d ? {
       diff: {
         runners: d.runners,
-        new_failures: result.retry?.confirmed ?? [],
+        new_failures: (result.retry?.confirmed ?? []).map(withSplats),
         flaky: result.retry?.flaky ?? [],
         retried: !!result.retry?.runDir,
         new_splats: d.newSplats.map((s) => ({ kind: s.kind, title: s.title, bug_title: bugTitleOf(s), ...(s.test ? { test: s.test } : {}), ...(s.nextResult ? { next_result: s.nextResult } : {}), lines: s.lines })),
@@ -152,7 +160,13 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
   const d = report.diff;
   if (d?.new_failures.length) {
     const first = d.new_failures[0]!;
-    out.push(`First new failure: ${first.path} (passes on the base${first.retry ? `; ${first.retry}` : ''})`, ...(first.error ? [`  ${first.error}`] : []), ...first.log.slice(-20).map((l) => `  | ${l}`), '');
+    out.push(`First new failure: ${first.path} (passes on the base${first.retry ? `; ${first.retry}` : ''})`, ...(first.error ? [`  ${first.error}`] : []),
+      ...(first.splats ?? []).map((t) => `  kernel report while it ran: ${t}`), ...first.log.slice(-20).map((l) => `  | ${l}`), '');
+  }
+  const report0 = d && !d.new_failures.length ? d.new_splats[0] : undefined;
+  if (report0) {
+    const where = duringText({ ...(report0.test ? { test: report0.test } : {}), ...(report0.next_result ? { nextResult: report0.next_result } : {}) });
+    out.push(`First new kernel report${where}: ${report0.bug_title} (not on the base)`, ...report0.lines.slice(0, 25).map((l) => `  | ${l}`), ...(report0.lines.length > 25 ? [`  | ... (${report0.lines.length - 25} more lines: bpf-ci.json, the series' console.log)`] : []), '');
   }
   if (d) {
     out.push(`Per runner, with the series${report.shard ? ` (shard ${report.shard})` : ''}:`);
@@ -162,7 +176,7 @@ export function bpfCiText(report: BpfCiReport, exitCode: number): string {
     if (d.unfinished?.series) out.push(`The series' guest did not finish: ${d.unfinished.series.why}`, '');
     if (d.unfinished?.base) out.push(`The base's guest did not finish: ${d.unfinished.base}`, '');
     // Each says what running it once more said of it: failed again, or not run again (the retry did not reach it).
-    out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each run once more' : ''})`, d.new_failures.map((c) => `${changeLine(c)}${c.retry ? ` [${c.retry}]` : ''}`)));
+    out.push(...list(`New failures (fail with the series, pass on the base${d.retried ? '; each run once more' : ''})`, d.new_failures.map((c) => `${changeLine(c)}${c.retry ? ` [${c.retry}]` : ''}${c.splats ? ` [kernel report while it ran: ${c.splats.join('; ')}]` : ''}`)));
     out.push(...list('Flaky (failed with the series, passed when run once more: not counted)', d.flaky.map(changeLine)));
     out.push(...list('New kernel reports', d.new_splats.map((s) => `${s.kind}${duringText({ ...(s.test ? { test: s.test } : {}), ...(s.next_result ? { nextResult: s.next_result } : {}) })}: ${s.bug_title}`)));
     out.push(...list('Fixed (pass with the series, fail on the base)', d.fixed.map((c) => c.path)));
@@ -208,7 +222,7 @@ export function bpfCiSummary(report: BpfCiReport, exitCode: number): string {
     // Each item a test's path in code; after it, what is known of it, as text.
     const section = (title: string, items: (string | [string, string | undefined])[]) => (items.length ? [`<details><summary>${title} (${items.length})</summary>`, '',
       ...items.map((i) => (typeof i === 'string' ? `- \`${i}\`` : `- \`${i[0]}\`${i[1] ? ` — ${i[1]}` : ''}`)), '</details>', ''] : []);
-    lines.push(...section('New failures', d.new_failures.map((c): [string, string | undefined] => [c.path, [c.error, c.retry].filter(Boolean).join('; ') || undefined])), ...section('New kernel reports', d.new_splats.map((s): [string, string | undefined] => [s.bug_title, duringText({ ...(s.test ? { test: s.test } : {}), ...(s.next_result ? { nextResult: s.next_result } : {}) }).trim() || undefined])),
+    lines.push(...section('New failures', d.new_failures.map((c): [string, string | undefined] => [c.path, [c.error, c.retry, ...(c.splats ?? []).map((t) => `kernel report while it ran: ${t}`)].filter(Boolean).join('; ') || undefined])), ...section('New kernel reports', d.new_splats.map((s): [string, string | undefined] => [s.bug_title, duringText({ ...(s.test ? { test: s.test } : {}), ...(s.next_result ? { nextResult: s.next_result } : {}) }).trim() || undefined])),
       ...section('Fixed', d.fixed.map((c) => c.path)), ...section('Still failing on the base too', d.still_failing.map((c): [string, string | undefined] => [c.path, c.known])),
       ...section('Appeared', d.appeared.map(leafLine)), ...section('Disappeared', d.disappeared.map(leafLine)));
   }

@@ -8,7 +8,8 @@ import { judgeDiff, retryPlan, runBpfCi } from '../../orchestrator/bpf-ci/bpf-ci
 import { RunEvents } from '../../orchestrator/events.ts';
 import { planRun, type RunPlan } from '../../orchestrator/plan/run-plan.ts';
 import { diffRuns } from '../../orchestrator/results/run-diff.ts';
-import { newTest, type TestNode, type TestStatus } from '../../orchestrator/results/tree.ts';
+import { newTest, type Splat, type TestNode, type TestStatus } from '../../orchestrator/results/tree.ts';
+import type { BpfCiResult } from '../../orchestrator/bpf-ci/bpf-ci.ts';
 import type { RunDeps, RunOutcome } from '../../orchestrator/run.ts';
 import type { VmOutcome } from '../../orchestrator/vm/run-vm.ts';
 import { tempDir } from '../helpers.ts';
@@ -98,6 +99,33 @@ test('a new failure the retry did not reach still fails the run, and the report 
   t.regex(text, /New failures \(fail with the series, pass on the base; each run once more\) \(2\):\n {2}test_progs\/sockmap_redir \[not run again\]\n {2}test_progs\/lru \[failed again\]/);
   t.notRegex(text, /each failed again/);
   t.regex(bpfCiSummary(report, 1), /- `test_progs\/sockmap_redir` — not run again/);
+});
+
+test('a new failure names the kernel reports that came while its test ran; a new report without one is shown first, with its lines', async (t) => {
+  const { bpfCiReport, bpfCiSummary, bpfCiText } = await import('../../orchestrator/report/bpf-ci-report.ts');
+  const warning = { kind: 'warning' as const, title: 'refcount_t: underflow; use-after-free.', bugTitle: 'WARNING: refcount bug in process_one_work', lines: ['------------[ cut here ]------------', 'refcount_t: underflow; use-after-free.', 'Workqueue: events sk_psock_backlog'], startLine: 285, test: 'test_progs-cpuv4' };
+  const treeOf = (tests: TestNode[], splats: Splat[]) => ({ status: 'pass' as const, counts: { passed: 0, failed: 0, crashed: 0, skipped: 0, errors: 0 }, tests, splats });
+  const cpuv4 = (statuses: Record<string, TestStatus>): TestNode => ({ ...progs(statuses), name: 'test_progs-cpuv4' });
+  const run = (runDir: string, tests: TestNode[], splats: Splat[]) => ({ kind: 'passed' as const, headline: '', evidence: {}, runDir, stages: [], timings: {},
+    tested: { bootKey: runDir, identity: { kernel: { built: 'b', image: 'holds the built vmlinux', bzImageSha256: 'x' }, tree: 't', config: 'c', init: 'i', tests: [] }, verdict: { tree: treeOf(tests, splats), kind: 'passed' as const, headline: '', blockingSplats: splats }, vm: vmEnding('completed'), accel: { accel: 'tcg' as const, reason: '' } } });
+  const baseTests = [cpuv4({ sockmap_redir: 'pass', sockmap_strp: 'pass' })];
+  const seriesTests = [cpuv4({ sockmap_redir: 'fail', sockmap_strp: 'pass' })];
+  const during = (next: string) => [{ ...warning, nextResult: next }];
+  const resultFor = (splats: Splat[], tests: TestNode[]): BpfCiResult => {
+    const diff = diffRuns({ tests: baseTests, splats: [] }, { tests, splats });
+    const confirmed = diff.newFailures.map((c) => ({ ...c, retry: 'failed again' }));
+    return { ...judgeDiff(diff, confirmed), runDir: '/r', series: run('/r/series', tests, splats), base: run('/r/base', baseTests, []), diff, retry: { runDir: '/r/retry', confirmed, flaky: [] } };
+  };
+  const onIt = bpfCiReport(resultFor(during('#434 sockmap_redir'), seriesTests));
+  t.deepEqual(onIt.diff!.new_failures.map((c) => [c.path, c.splats]), [['test_progs-cpuv4/sockmap_redir', ['WARNING: refcount bug in process_one_work']]]);
+  t.regex(bpfCiText(onIt, 3), /First new failure: test_progs-cpuv4\/sockmap_redir \(passes on the base; failed again\)\n {2}kernel report while it ran: WARNING: refcount bug in process_one_work/);
+  t.regex(bpfCiSummary(onIt, 3), /- `test_progs-cpuv4\/sockmap_redir` — failed again; kernel report while it ran: WARNING: refcount bug in process_one_work/);
+  // The report came during the next test: not this failure's.
+  t.is(bpfCiReport(resultFor(during('#435 sockmap_strp'), seriesTests)).diff!.new_failures[0]!.splats, undefined);
+  // No new failure, a new report: it comes first, where it came and its lines.
+  const only = bpfCiReport(resultFor(during('#434 sockmap_redir'), baseTests));
+  t.regex(bpfCiText(only, 3), /^\nFirst new kernel report during test_progs-cpuv4 \(next result: #434 sockmap_redir\): WARNING: refcount bug in process_one_work \(not on the base\)\n {2}\| -{12}\[ cut here \]-{12}\n/);
+  t.is(only.diff!.new_splats[0]!.next_result, '#434 sockmap_redir');
 });
 
 test('a series that breaks nothing passes, even where the base itself fails', (t) => {
